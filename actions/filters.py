@@ -1,0 +1,60 @@
+import django_filters
+from django import forms
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.utils import timezone
+
+from incidents.models import Service, Team
+
+from .models import ActionItem
+
+User = get_user_model()
+
+
+class ActionItemFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        method="search", label="Search",
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Title or ticket…"}),
+    )
+    status = django_filters.MultipleChoiceFilter(
+        choices=ActionItem.Status.choices, widget=forms.CheckboxSelectMultiple
+    )
+    owner = django_filters.ModelChoiceFilter(
+        queryset=User.objects.filter(is_active=True).order_by("username"),
+        to_field_name="username", empty_label="Anyone",
+    )
+    team = django_filters.ModelChoiceFilter(
+        queryset=Team.objects.order_by("name"), field_name="postmortem__incident__team",
+        to_field_name="slug", empty_label="Any team",
+    )
+    service = django_filters.ModelChoiceFilter(
+        queryset=Service.objects.order_by("name"), method="filter_service",
+        to_field_name="slug", empty_label="Any service",
+    )
+    priority = django_filters.MultipleChoiceFilter(
+        choices=ActionItem.Priority.choices, widget=forms.CheckboxSelectMultiple
+    )
+    leverage = django_filters.ChoiceFilter(
+        choices=ActionItem.Leverage.choices, empty_label="Any leverage"
+    )
+    overdue = django_filters.BooleanFilter(
+        method="filter_overdue", label="Overdue only",
+        widget=forms.CheckboxInput,
+    )
+
+    class Meta:
+        model = ActionItem
+        fields = []
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(title__icontains=value) | Q(ticket_key__iexact=value))
+
+    def filter_service(self, queryset, name, value):
+        # A subquery, not a join, so an incident with several services is not listed twice.
+        return queryset.filter(postmortem__incident__in=value.incidents.values("pk"))
+
+    def filter_overdue(self, queryset, name, value):
+        return queryset.overdue(timezone.localdate()) if value else queryset

@@ -1,0 +1,98 @@
+from django import forms
+from django.contrib.auth import get_user_model
+
+from .models import Incident, Service, Team, TimelineEvent
+
+User = get_user_model()
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    """A native date-time picker; the value is read in the viewer's timezone."""
+
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+def _user_label(user) -> str:
+    full = user.get_full_name()
+    return f"{full} (@{user.username})" if full else f"@{user.username}"
+
+
+class UserChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return _user_label(obj)
+
+
+class UserMultipleChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        return _user_label(obj)
+
+
+DATETIME_FIELDS = ["started_at", "detected_at", "mitigated_at", "resolved_at"]
+
+
+class IncidentForm(forms.ModelForm):
+    commander = UserChoiceField(
+        queryset=User.objects.filter(is_active=True).order_by("username"), required=False
+    )
+    members = UserMultipleChoiceField(
+        queryset=User.objects.filter(is_active=True).order_by("username"),
+        required=False,
+        help_text="Only these people (and admins) can see a private incident.",
+    )
+
+    class Meta:
+        model = Incident
+        fields = [
+            "title", "summary", "severity", "status", "team", "services", "commander",
+            "started_at", "detected_at", "mitigated_at", "resolved_at",
+            "customer_facing", "near_miss", "data_loss", "security", "manual_intervention",
+            "escalated", "requests_failed", "users_affected", "revenue_estimate", "regions",
+            "slo_impact", "pattern", "private", "members",
+        ]
+        widgets = {
+            **{name: DateTimeLocalInput() for name in DATETIME_FIELDS},
+            "summary": forms.Textarea(attrs={"rows": 3}),
+            "slo_impact": forms.Textarea(attrs={"rows": 2}),
+            "services": forms.SelectMultiple(attrs={"size": 5}),
+        }
+        labels = {
+            "started_at": "Started",
+            "detected_at": "Detected",
+            "mitigated_at": "Mitigated",
+            "resolved_at": "Resolved",
+            "pattern": "Pattern label",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = Team.objects.order_by("name")
+        self.fields["services"].queryset = Service.objects.order_by("name")
+        self.fields["severity"].choices = [
+            (1, "SEV1 · P0 — customer-facing outage"),
+            (2, "SEV2 · P1 — degraded service"),
+            (3, "SEV3 · P2 — minor impact"),
+        ]
+        if self.instance.pk:
+            self.fields["members"].initial = self.instance.members.all()
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("private") and not cleaned.get("members") and not cleaned.get("commander"):
+            self.add_error(
+                "members", "A private incident needs at least one member or a commander."
+            )
+        return cleaned
+
+
+class TimelineEventForm(forms.ModelForm):
+    class Meta:
+        model = TimelineEvent
+        fields = ["occurred_at", "phase", "text", "source", "source_detail"]
+        widgets = {
+            "occurred_at": DateTimeLocalInput(),
+            "text": forms.Textarea(attrs={"rows": 2}),
+        }
+        labels = {"occurred_at": "Time", "text": "What happened", "source_detail": "Source detail"}

@@ -1,0 +1,330 @@
+from __future__ import annotations
+
+import zoneinfo
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.urls import reverse
+from django.utils import timezone
+
+User = settings.AUTH_USER_MODEL
+
+TIMEZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    members = models.ManyToManyField(User, related_name="teams", blank=True)
+    managers = models.ManyToManyField(User, related_name="managed_teams", blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Service(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="services")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Profile(models.Model):
+    """Per-user preferences: where times are shown and which emails arrive."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="profile")
+    timezone = models.CharField(max_length=64, choices=TIMEZONE_CHOICES, default="UTC")
+    notify_due_soon = models.BooleanField(
+        default=True, help_text="Email me about items due in the next few days, not only overdue."
+    )
+    reminder_hour = models.PositiveSmallIntegerField(
+        default=9, help_text="Hour of the day (in my timezone) reminders are sent."
+    )
+
+    def __str__(self) -> str:
+        return f"Profile of {self.user}"
+
+    def clean(self):
+        if self.reminder_hour > 23:
+            raise ValidationError({"reminder_hour": "Choose an hour from 0 to 23."})
+
+
+def visible_incident_q(user, prefix: str = "") -> Q:
+    """The one privacy rule: public incidents, or private ones the user is a member of.
+
+    `prefix` is the lookup path from another model to its incident ("incident__",
+    "postmortem__incident__"), so every model filters through the same rule.
+    """
+    if user.is_superuser:
+        return Q()
+    if not user.is_authenticated:
+        return Q(pk__in=[])
+    membership = Incident.members.through.objects.filter(
+        incident_id=OuterRef(f"{prefix}pk" if prefix else "pk"), user_id=user.pk
+    )
+    return Q(**{f"{prefix}private": False}) | Q(Exists(membership))
+
+
+class Severity(models.IntegerChoices):
+    SEV1 = 1, "SEV1"
+    SEV2 = 2, "SEV2"
+    SEV3 = 3, "SEV3"
+
+
+SEVERITY_ALIASES = {1: "P0", 2: "P1", 3: "P2"}
+
+
+class Requirement(models.TextChoices):
+    REQUIRED = "required", "Full postmortem required"
+    RECOMMENDED = "recommended", "Postmortem recommended"
+    BRIEF = "brief", "Brief record"
+
+
+class IncidentQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return self.filter(visible_incident_q(user))
+
+    def for_list(self):
+        return self.select_related("team", "commander", "postmortem").order_by("-started_at", "-pk")
+
+    def resolved(self):
+        return self.filter(status__in=[Incident.Status.RESOLVED, Incident.Status.CLOSED])
+
+    def owing_postmortem(self):
+        """Resolved incidents whose required postmortem is not published yet."""
+        from postmortems.models import Postmortem
+
+        published = Postmortem.objects.filter(
+            incident=OuterRef("pk"), status=Postmortem.Status.PUBLISHED
+        )
+        return self.resolved().filter(postmortem_requirement=Requirement.REQUIRED).exclude(
+            Exists(published)
+        )
+
+
+class Incident(models.Model):
+    class Status(models.TextChoices):
+        INVESTIGATING = "investigating", "Investigating"
+        MITIGATED = "mitigated", "Mitigated"
+        RESOLVED = "resolved", "Resolved"
+        CLOSED = "closed", "Closed"
+
+    number = models.PositiveIntegerField(unique=True, editable=False)
+    title = models.CharField(max_length=200)
+    summary = models.TextField(blank=True, help_text="One or two sentences: what broke, for whom.")
+    severity = models.PositiveSmallIntegerField(choices=Severity.choices, db_index=True)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.INVESTIGATING, db_index=True
+    )
+
+    customer_facing = models.BooleanField(default=False)
+    near_miss = models.BooleanField(default=False, help_text="No customer impact, high potential.")
+    data_loss = models.BooleanField(default=False)
+    security = models.BooleanField(default=False)
+    manual_intervention = models.BooleanField(
+        default=False, help_text="Someone had to act by hand to resolve it."
+    )
+    escalated = models.BooleanField(default=False, help_text="On-call escalated.")
+
+    started_at = models.DateTimeField(db_index=True)
+    detected_at = models.DateTimeField(null=True, blank=True)
+    mitigated_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    requests_failed = models.BigIntegerField(null=True, blank=True)
+    users_affected = models.PositiveIntegerField(null=True, blank=True)
+    revenue_estimate = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, blank=True, help_text="In your currency."
+    )
+    regions = models.CharField(max_length=200, blank=True)
+    slo_impact = models.TextField("SLO impact", blank=True)
+
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="incidents")
+    services = models.ManyToManyField(Service, related_name="incidents", blank=True)
+    commander = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="commanded_incidents"
+    )
+    pattern = models.CharField(
+        max_length=100, blank=True, db_index=True,
+        help_text="A short label shared by incidents of the same kind, e.g. 'cert-expiry'.",
+    )
+    related = models.ManyToManyField("self", blank=True)
+
+    private = models.BooleanField(default=False, db_index=True)
+    members = models.ManyToManyField(User, related_name="private_incidents", blank=True)
+
+    postmortem_requirement = models.CharField(
+        max_length=16, choices=Requirement.choices, default=Requirement.BRIEF, db_index=True
+    )
+    postmortem_reason = models.CharField(max_length=300, blank=True)
+
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = IncidentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        indexes = [
+            models.Index(fields=["team", "-started_at"]),
+            models.Index(fields=["pattern", "severity", "started_at"]),
+            models.Index(fields=["postmortem_requirement", "status"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(detected_at__isnull=True) | Q(detected_at__gte=models.F("started_at")),
+                name="incident_detected_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(mitigated_at__isnull=True)
+                | Q(mitigated_at__gte=models.F("started_at")),
+                name="incident_mitigated_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(resolved_at__isnull=True) | Q(resolved_at__gte=models.F("started_at")),
+                name="incident_resolved_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.title}"
+
+    @property
+    def reference(self) -> str:
+        return f"INC-{self.number}" if self.number else "INC-new"
+
+    @property
+    def severity_alias(self) -> str:
+        return SEVERITY_ALIASES.get(self.severity, "")
+
+    def get_absolute_url(self) -> str:
+        return reverse("incidents:detail", args=[self.number])
+
+    def clean(self):
+        """Timestamps must run start ≤ detected ≤ mitigated ≤ resolved."""
+        errors = {}
+        order = [
+            ("started_at", "started"),
+            ("detected_at", "detected"),
+            ("mitigated_at", "mitigated"),
+            ("resolved_at", "resolved"),
+        ]
+        previous = None
+        for field, label in order:
+            value = getattr(self, field)
+            if value is None:
+                continue
+            if previous and value < previous[1]:
+                errors[field] = f"Must not be before the time it was {previous[0]}."
+            previous = (label, value)
+        if self.status in (self.Status.RESOLVED, self.Status.CLOSED) and not self.resolved_at:
+            errors["resolved_at"] = "A resolved or closed incident needs the time it was resolved."
+        if self.resolved_at and self.status in (self.Status.INVESTIGATING, self.Status.MITIGATED):
+            errors["status"] = "An incident with a resolved time is resolved or closed."
+        if errors:
+            raise ValidationError(errors)
+
+    def _since_start(self, moment) -> timedelta | None:
+        return moment - self.started_at if moment and self.started_at else None
+
+    @property
+    def time_to_detect(self) -> timedelta | None:
+        return self._since_start(self.detected_at)
+
+    @property
+    def time_to_mitigate(self) -> timedelta | None:
+        return self._since_start(self.mitigated_at)
+
+    @property
+    def time_to_resolve(self) -> timedelta | None:
+        return self._since_start(self.resolved_at)
+
+    @property
+    def is_resolved(self) -> bool:
+        return self.status in (self.Status.RESOLVED, self.Status.CLOSED)
+
+    def flags(self) -> list[str]:
+        names = [
+            ("customer_facing", "customer-facing"),
+            ("near_miss", "near-miss"),
+            ("data_loss", "data loss"),
+            ("security", "security"),
+            ("manual_intervention", "manual intervention"),
+            ("escalated", "escalated"),
+        ]
+        return [label for field, label in names if getattr(self, field)]
+
+    def is_visible_to(self, user) -> bool:
+        if user.is_superuser or not self.private:
+            return True
+        return self.members.filter(pk=user.pk).exists()
+
+
+class TimelineEventQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return self.filter(visible_incident_q(user, prefix="incident__"))
+
+
+class TimelineEvent(models.Model):
+    class Source(models.TextChoices):
+        ALERT = "alert", "Alert"
+        DEPLOY = "deploy", "Deploy"
+        LOG = "log", "Log"
+        CHAT = "chat", "Chat"
+        GIT = "git", "Git"
+        MANUAL = "manual", "Manual"
+        OTHER = "other", "Other"
+
+    class Phase(models.TextChoices):
+        TRIGGER = "trigger", "Trigger"
+        DETECTION = "detection", "Detection"
+        DIAGNOSIS = "diagnosis", "Diagnosis"
+        MITIGATION = "mitigation", "Mitigation"
+        RESOLUTION = "resolution", "Resolution"
+        OTHER = "other", "Other"
+
+    class Origin(models.TextChoices):
+        MANUAL = "manual", "Typed in"
+        PASTE = "paste", "Pasted"
+        IMPORT = "import", "Imported"
+        WEBHOOK = "webhook", "Webhook"
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
+    occurred_at = models.DateTimeField()
+    text = models.TextField()
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.MANUAL)
+    source_detail = models.CharField(
+        max_length=200, blank=True, help_text="Where the fact comes from: alert name, PR, link."
+    )
+    phase = models.CharField(max_length=12, choices=Phase.choices, default=Phase.OTHER)
+    author = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.MANUAL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TimelineEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["occurred_at", "pk"]
+        indexes = [models.Index(fields=["incident", "occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.text[:60]}"
+
+

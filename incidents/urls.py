@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import views
+
+app_name = "incidents"
+
+urlpatterns = [
+    path("", views.incident_list, name="list"),
+    path("new/", views.incident_create, name="create"),
+    path("<int:number>/", views.incident_detail, name="detail"),
+    path("<int:number>/edit/", views.incident_edit, name="edit"),
+    path("<int:number>/timeline/", views.timeline_add, name="timeline-add"),
+    path("<int:number>/timeline/<int:pk>/edit/", views.timeline_edit, name="timeline-edit"),
+    path("<int:number>/timeline/<int:pk>/delete/", views.timeline_delete, name="timeline-delete"),
+]

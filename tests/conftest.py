@@ -1,0 +1,59 @@
+import os
+
+import pytest
+from django.conf import settings
+
+from .factories import UserFactory
+
+
+def _backends() -> str:
+    db = settings.DATABASES["default"]
+    engine = db["ENGINE"].rsplit(".", 1)[-1]
+    database = (
+        f"PostgreSQL at {db.get('HOST') or 'local socket'}:{db.get('PORT') or 5432}"
+        if engine == "postgresql"
+        else f"{engine} (embedded)"
+    )
+    broker = settings.CELERY_BROKER_URL
+    broker = "Redis at " + broker.split("@")[-1] if broker.startswith("redis") else (
+        "embedded filesystem broker"
+    )
+    return f"Debrief test backends: database = {database}; Celery broker = {broker}"
+
+
+def pytest_report_header(config):
+    return _backends()
+
+
+def pytest_terminal_summary(terminalreporter):
+    terminalreporter.write_line(_backends())
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory(username="alice", first_name="Alice", last_name="Ng")
+
+
+@pytest.fixture
+def other_user(db):
+    return UserFactory(username="bob", first_name="Bob", last_name="Reyes")
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="root", is_superuser=True, is_staff=True)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_email(settings, tmp_path):
+    # Tests never write into the developer's var/mail.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.EMAIL_FILE_PATH = str(tmp_path / "mail")
+
+
+@pytest.fixture
+def on_postgres():
+    return settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs a loop
