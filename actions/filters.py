@@ -13,7 +13,8 @@ User = get_user_model()
 
 class ActionItemFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
-        method="search", label="Search",
+        method="search",
+        label="Search",
         widget=forms.TextInput(attrs={"type": "search", "placeholder": "Title or ticket…"}),
     )
     status = django_filters.MultipleChoiceFilter(
@@ -21,15 +22,20 @@ class ActionItemFilter(django_filters.FilterSet):
     )
     owner = django_filters.ModelChoiceFilter(
         queryset=User.objects.filter(is_active=True).order_by("username"),
-        to_field_name="username", empty_label="Anyone",
+        to_field_name="username",
+        empty_label="Anyone",
     )
     team = django_filters.ModelChoiceFilter(
-        queryset=Team.objects.order_by("name"), field_name="postmortem__incident__team",
-        to_field_name="slug", empty_label="Any team",
+        queryset=Team.objects.order_by("name"),
+        field_name="postmortem__incident__team",
+        to_field_name="slug",
+        empty_label="Any team",
     )
     service = django_filters.ModelChoiceFilter(
-        queryset=Service.objects.order_by("name"), method="filter_service",
-        to_field_name="slug", empty_label="Any service",
+        queryset=Service.objects.order_by("name"),
+        method="filter_service",
+        to_field_name="slug",
+        empty_label="Any service",
     )
     priority = django_filters.MultipleChoiceFilter(
         choices=ActionItem.Priority.choices, widget=forms.CheckboxSelectMultiple
@@ -38,7 +44,8 @@ class ActionItemFilter(django_filters.FilterSet):
         choices=ActionItem.Leverage.choices, empty_label="Any leverage"
     )
     overdue = django_filters.BooleanFilter(
-        method="filter_overdue", label="Overdue only",
+        method="filter_overdue",
+        label="Overdue only",
         widget=forms.CheckboxInput,
     )
 

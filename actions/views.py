@@ -14,8 +14,11 @@ def _render_list(request, queryset, title: str, *, mine: bool):
     if request.htmx and not request.htmx.boosted:
         template += "#results"
     context = {
-        "filters": filters, "page": page, "query": query_without_page(request),
-        "title": title, "mine": mine,
+        "filters": filters,
+        "page": page,
+        "query": query_without_page(request),
+        "title": title,
+        "mine": mine,
     }
     return render(request, template, context)
 

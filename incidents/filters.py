@@ -13,31 +13,44 @@ REFERENCE = re.compile(r"^\s*(?:INC-?)?(\d+)\s*$", re.IGNORECASE)
 
 class IncidentFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
-        method="search", label="Search",
-        widget=forms.TextInput(attrs={"placeholder": "INC-1042, title, summary…", "type": "search"}),
+        method="search",
+        label="Search",
+        widget=forms.TextInput(
+            attrs={"placeholder": "INC-1042, title, summary…", "type": "search"}
+        ),
     )
     severity = django_filters.MultipleChoiceFilter(
         choices=[(1, "SEV1"), (2, "SEV2"), (3, "SEV3")], widget=forms.CheckboxSelectMultiple
     )
     status = django_filters.ChoiceFilter(choices=Incident.Status.choices, empty_label="Any status")
     team = django_filters.ModelChoiceFilter(
-        queryset=Team.objects.order_by("name"), field_name="team", to_field_name="slug",
+        queryset=Team.objects.order_by("name"),
+        field_name="team",
+        to_field_name="slug",
         empty_label="Any team",
     )
     service = django_filters.ModelChoiceFilter(
-        queryset=Service.objects.order_by("name"), field_name="services", to_field_name="slug",
+        queryset=Service.objects.order_by("name"),
+        field_name="services",
+        to_field_name="slug",
         empty_label="Any service",
     )
     started_after = django_filters.DateFilter(
-        field_name="started_at", lookup_expr="date__gte", label="Started from",
+        field_name="started_at",
+        lookup_expr="date__gte",
+        label="Started from",
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     started_before = django_filters.DateFilter(
-        field_name="started_at", lookup_expr="date__lte", label="Started until",
+        field_name="started_at",
+        lookup_expr="date__lte",
+        label="Started until",
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     postmortem = django_filters.ChoiceFilter(
-        method="filter_postmortem", label="Postmortem", empty_label="Any",
+        method="filter_postmortem",
+        label="Postmortem",
+        empty_label="Any",
         choices=[
             ("owed", "Owed (required, not published)"),
             ("has", "Has a postmortem"),

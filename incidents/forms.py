@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
-from .models import Incident, Service, Team, TimelineEvent
+from .models import Incident, Profile, Service, Team, TimelineEvent
 
 User = get_user_model()
 
@@ -46,11 +46,31 @@ class IncidentForm(forms.ModelForm):
     class Meta:
         model = Incident
         fields = [
-            "title", "summary", "severity", "status", "team", "services", "commander",
-            "started_at", "detected_at", "mitigated_at", "resolved_at",
-            "customer_facing", "near_miss", "data_loss", "security", "manual_intervention",
-            "escalated", "requests_failed", "users_affected", "revenue_estimate", "regions",
-            "slo_impact", "pattern", "private", "members",
+            "title",
+            "summary",
+            "severity",
+            "status",
+            "team",
+            "services",
+            "commander",
+            "started_at",
+            "detected_at",
+            "mitigated_at",
+            "resolved_at",
+            "customer_facing",
+            "near_miss",
+            "data_loss",
+            "security",
+            "manual_intervention",
+            "escalated",
+            "requests_failed",
+            "users_affected",
+            "revenue_estimate",
+            "regions",
+            "slo_impact",
+            "pattern",
+            "private",
+            "members",
         ]
         widgets = {
             **{name: DateTimeLocalInput() for name in DATETIME_FIELDS},
@@ -96,3 +116,10 @@ class TimelineEventForm(forms.ModelForm):
             "text": forms.Textarea(attrs={"rows": 2}),
         }
         labels = {"occurred_at": "Time", "text": "What happened", "source_detail": "Source detail"}
+
+
+class PreferencesForm(forms.ModelForm):
+    class Meta:
+        model = Profile
+        fields = ["timezone", "notify_due_soon", "reminder_hour"]
+        labels = {"timezone": "Show times in", "reminder_hour": "Reminder hour"}

@@ -4,11 +4,10 @@ import zoneinfo
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
-from django.utils import timezone
 
 User = settings.AUTH_USER_MODEL
 
@@ -108,8 +107,10 @@ class IncidentQuerySet(models.QuerySet):
         published = Postmortem.objects.filter(
             incident=OuterRef("pk"), status=Postmortem.Status.PUBLISHED
         )
-        return self.resolved().filter(postmortem_requirement=Requirement.REQUIRED).exclude(
-            Exists(published)
+        return (
+            self.resolved()
+            .filter(postmortem_requirement=Requirement.REQUIRED)
+            .exclude(Exists(published))
         )
 
 
@@ -156,7 +157,9 @@ class Incident(models.Model):
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="commanded_incidents"
     )
     pattern = models.CharField(
-        max_length=100, blank=True, db_index=True,
+        max_length=100,
+        blank=True,
+        db_index=True,
         help_text="A short label shared by incidents of the same kind, e.g. 'cert-expiry'.",
     )
     related = models.ManyToManyField("self", blank=True)
@@ -254,6 +257,13 @@ class Incident(models.Model):
         return self._since_start(self.resolved_at)
 
     @property
+    def postmortem_or_none(self):
+        try:
+            return self.postmortem
+        except ObjectDoesNotExist:
+            return None
+
+    @property
     def is_resolved(self) -> bool:
         return self.status in (self.Status.RESOLVED, self.Status.CLOSED)
 
@@ -326,5 +336,3 @@ class TimelineEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.text[:60]}"
-
-

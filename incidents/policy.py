@@ -21,9 +21,10 @@ class Decision:
     reasons: list[str] = field(default_factory=list)
 
     def raise_to(self, level: str, reason: str) -> None:
+        """Keep the strictest level; the reasons shown are those for that level only."""
         if _RANK[level] > _RANK[self.level]:
-            self.level = level
-        if _RANK[level] == _RANK[self.level]:
+            self.level, self.reasons = level, [reason]
+        elif _RANK[level] == _RANK[self.level]:
             self.reasons.append(reason)
 
     @property

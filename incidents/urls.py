@@ -7,6 +7,7 @@ app_name = "incidents"
 urlpatterns = [
     path("", views.incident_list, name="list"),
     path("new/", views.incident_create, name="create"),
+    path("preferences/", views.preferences, name="preferences"),
     path("<int:number>/", views.incident_detail, name="detail"),
     path("<int:number>/edit/", views.incident_edit, name="edit"),
     path("<int:number>/timeline/", views.timeline_add, name="timeline-add"),

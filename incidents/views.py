@@ -3,11 +3,12 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import reswap, retarget
 
 from . import services
 from .filters import IncidentFilter
-from .forms import IncidentForm, TimelineEventForm
-from .models import Incident, TimelineEvent
+from .forms import IncidentForm, PreferencesForm, TimelineEventForm
+from .models import Incident, Profile, TimelineEvent
 from .paging import paginate, query_without_page
 
 
@@ -43,18 +44,9 @@ def incident_detail(request, number: int):
         "services": incident.services.all(),
         "events": incident.timeline.select_related("author"),
         "event_form": TimelineEventForm(initial={"occurred_at": incident.started_at}),
-        "postmortem": getattr(incident, "postmortem", None) if _has_postmortem(incident) else None,
+        "postmortem": incident.postmortem_or_none,
     }
     return render(request, "incidents/incident_detail.html", context)
-
-
-def _has_postmortem(incident: Incident) -> bool:
-    from postmortems.models import Postmortem
-
-    try:
-        return incident.postmortem is not None
-    except Postmortem.DoesNotExist:
-        return False
 
 
 @require_http_methods(["GET", "POST"])
@@ -130,9 +122,7 @@ def timeline_add(request, number: int):
     incident = _visible_incident(request, number)
     form = TimelineEventForm(request.POST)
     if form.is_valid():
-        services.add_timeline_event(
-            incident=incident, author=request.user, **form.cleaned_data
-        )
+        services.add_timeline_event(incident=incident, author=request.user, **form.cleaned_data)
         if not request.htmx:
             messages.success(request, "Timeline event added.")
             return redirect(incident)
@@ -147,23 +137,27 @@ def timeline_add(request, number: int):
 def timeline_edit(request, number: int, pk: int):
     event = _event(request, number, pk)
     form = TimelineEventForm(request.POST or None, instance=event)
-    if request.method == "POST":
-        loaded = request.POST.get("loaded_version")
-        if form.is_valid():
-            if loaded != _version(event):
-                form.add_error(None, "Someone else changed this event meanwhile; your text is kept.")
-            else:
-                form.save()
-                if request.htmx:
-                    return _timeline_response(request, event.incident)
-                return redirect(event.incident)
-        context = {"event": event, "form": form, "version": loaded, "incident": event.incident}
-        return render(request, "incidents/timeline_event_form.html", context, status=422)
-    context = {"event": event, "form": form, "version": _version(event), "incident": event.incident}
+    version = request.POST.get("loaded_version") if request.method == "POST" else _version(event)
+    if request.method == "POST" and form.is_valid():
+        if version == _version(event):
+            form.save()
+            if request.htmx:
+                return _timeline_response(request, event.incident)
+            messages.success(request, "Timeline event saved.")
+            return redirect(event.incident)
+        form.add_error(
+            None,
+            "Someone else changed this event meanwhile. Your text is kept here; "
+            "cancel to see theirs, or save again to replace it.",
+        )
+        version = _version(event)  # saving again now knowingly replaces their change
+    context = {"event": event, "form": form, "version": version, "incident": event.incident}
+    status = 422 if request.method == "POST" else 200
     template = "incidents/timeline_event_form.html"
     if request.htmx:
-        template += "#event-edit"
-    return render(request, template, context)
+        response = render(request, template + "#event-row", context, status=status)
+        return retarget(reswap(response, "outerHTML"), f"#event-{event.pk}")
+    return render(request, template, context, status=status)
 
 
 @require_POST
@@ -181,11 +175,20 @@ def _errors_text(form) -> str:
     return "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
 
 
-
-
 @login_not_required
 @require_GET
 def healthz(request):
     """For load balancers and compose health checks: the app answers and the database too."""
     Incident.objects.exists()
     return HttpResponse("ok", content_type="text/plain")
+
+
+@require_http_methods(["GET", "POST"])
+def preferences(request):
+    profile, _ = Profile.objects.get_or_create(user=request.user)
+    form = PreferencesForm(request.POST or None, instance=profile)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Preferences saved.")
+        return redirect("incidents:preferences")
+    return render(request, "incidents/preferences.html", {"form": form})

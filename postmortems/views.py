@@ -1,7 +1,7 @@
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from incidents.paging import paginate
+from incidents.paging import paginate, query_without_page
 
 from .models import Postmortem
 
@@ -17,7 +17,12 @@ def postmortem_list(request):
     if status in Postmortem.Status.values:
         postmortems = postmortems.filter(status=status)
     page = paginate(request, postmortems)
-    context = {"page": page, "status": status, "statuses": Postmortem.Status.choices}
+    context = {
+        "page": page,
+        "status": status,
+        "statuses": Postmortem.Status.choices,
+        "query": query_without_page(request),
+    }
     return render(request, "postmortems/postmortem_list.html", context)
 
 
@@ -33,9 +38,7 @@ def postmortem_detail(request, number: int):
     context = {
         "postmortem": postmortem,
         "incident": incident,
-        "sections": [
-            (label, getattr(postmortem, field)) for field, label in Postmortem.SECTIONS
-        ],
+        "sections": [(label, getattr(postmortem, field)) for field, label in Postmortem.SECTIONS],
         "events": incident.timeline.all(),
         "factors": postmortem.factors.all(),
         "items": postmortem.action_items.select_related("owner"),

@@ -15,8 +15,10 @@ def _backends() -> str:
         else f"{engine} (embedded)"
     )
     broker = settings.CELERY_BROKER_URL
-    broker = "Redis at " + broker.split("@")[-1] if broker.startswith("redis") else (
-        "embedded filesystem broker"
+    broker = (
+        "Redis at " + broker.split("@")[-1]
+        if broker.startswith("redis")
+        else ("embedded filesystem broker")
     )
     return f"Debrief test backends: database = {database}; Celery broker = {broker}"
 
@@ -45,7 +47,9 @@ def admin_user(db):
 
 
 @pytest.fixture(autouse=True)
-def _isolated_email(settings, tmp_path):
+def _fast_and_isolated(settings, tmp_path):
+    # A fast hasher: PBKDF2's deliberate slowness only slows the suite down.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Tests never write into the developer's var/mail.
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.EMAIL_FILE_PATH = str(tmp_path / "mail")

@@ -105,12 +105,14 @@ class ActionItemFactory(factory.django.DjangoModelFactory):
         model = ActionItem
 
     class Params:
-        overdue = factory.Trait(due_on=factory.LazyFunction(
-            lambda: timezone.localdate() - timedelta(days=3)
-        ))
+        overdue = factory.Trait(
+            due_on=factory.LazyFunction(lambda: timezone.localdate() - timedelta(days=3))
+        )
 
     postmortem = factory.SubFactory(PostmortemFactory)
-    title = factory.Sequence(lambda n: f"Add a config validation check to the deploy pipeline ({n})")
+    title = factory.Sequence(
+        lambda n: f"Add a config validation check to the deploy pipeline ({n})"
+    )
     owner = factory.SubFactory(UserFactory)
     due_on = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=14))
     priority = ActionItem.Priority.P1
