@@ -1,5 +1,8 @@
+from datetime import timedelta
+
 from django import forms
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from .models import Incident, Profile, Service, Team, TimelineEvent
 
@@ -116,6 +119,13 @@ class TimelineEventForm(forms.ModelForm):
             "text": forms.Textarea(attrs={"rows": 2}),
         }
         labels = {"occurred_at": "Time", "text": "What happened", "source_detail": "Source detail"}
+
+    def clean_occurred_at(self):
+        value = self.cleaned_data["occurred_at"]
+        # A little slack for clocks that disagree; a timeline records what already happened.
+        if value > timezone.now() + timedelta(minutes=5):
+            raise forms.ValidationError("A timeline event cannot be in the future.")
+        return value
 
 
 class PreferencesForm(forms.ModelForm):

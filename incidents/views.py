@@ -136,7 +136,8 @@ def timeline_add(request, number: int):
 @require_http_methods(["GET", "POST"])
 def timeline_edit(request, number: int, pk: int):
     event = _event(request, number, pk)
-    form = TimelineEventForm(request.POST or None, instance=event)
+    # Its own ids, so the inline edit row never clashes with the add form on the same page.
+    form = TimelineEventForm(request.POST or None, instance=event, auto_id=f"ev{event.pk}_%s")
     version = request.POST.get("loaded_version") if request.method == "POST" else _version(event)
     if request.method == "POST" and form.is_valid():
         if version == _version(event):

@@ -292,6 +292,18 @@ def test_invalid_timeline_event_is_refused_with_422_and_keeps_text(client, user)
     assert not TimelineEvent.objects.exists()
 
 
+def test_a_timeline_event_cannot_be_in_the_future(client, user):
+    incident = IncidentFactory()
+    client.force_login(user)
+    response = client.post(
+        reverse("incidents:timeline-add", args=[incident.number]),
+        {"occurred_at": "2099-01-01T00:00", "phase": "other", "text": "x", "source": "chat"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 422
+    assert "cannot be in the future" in response.content.decode()
+
+
 def test_editing_and_deleting_a_timeline_event(client, user):
     event = TimelineEventFactory(text="Before")
     incident = event.incident
