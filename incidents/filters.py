@@ -32,6 +32,7 @@ class IncidentFilter(django_filters.FilterSet):
     service = django_filters.ModelChoiceFilter(
         queryset=Service.objects.order_by("name"),
         field_name="services",
+        label="Service",
         to_field_name="slug",
         empty_label="Any service",
     )
