@@ -4,11 +4,22 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils import timezone
 
-from incidents.models import Service, Team
+from incidents.models import Service, Severity, Team
 
 from .models import ActionItem
 
 User = get_user_model()
+
+ORDERINGS = [
+    ("due", ("due_on", "priority", "pk")),
+    ("-due", ("-due_on", "priority", "pk")),
+    ("priority", ("priority", "due_on", "pk")),
+]
+SORTS = [
+    ("due", "Due date, soonest first"),
+    ("-due", "Due date, latest first"),
+    ("priority", "Priority, P0 first"),
+]
 
 
 class ActionItemFilter(django_filters.FilterSet):
@@ -48,6 +59,37 @@ class ActionItemFilter(django_filters.FilterSet):
         label="Overdue only",
         widget=forms.CheckboxInput,
     )
+    due_within = django_filters.NumberFilter(
+        method="filter_due_within",
+        label="Due within (days)",
+        min_value=0,
+        max_value=366,
+        widget=forms.NumberInput(attrs={"min": 0, "max": 366, "inputmode": "numeric"}),
+    )
+    severity = django_filters.MultipleChoiceFilter(
+        field_name="postmortem__incident__severity",
+        choices=Severity.choices,
+        label="Incident severity",
+        widget=forms.CheckboxSelectMultiple,
+    )
+    created_after = django_filters.DateFilter(
+        field_name="created_at",
+        lookup_expr="date__gte",
+        label="Created on or after",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    created_before = django_filters.DateFilter(
+        field_name="created_at",
+        lookup_expr="date__lte",
+        label="Created on or before",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    sort = django_filters.ChoiceFilter(
+        choices=SORTS,
+        method="sort_by",
+        label="Sort by",
+        empty_label=None,
+    )
 
     class Meta:
         model = ActionItem
@@ -65,3 +107,11 @@ class ActionItemFilter(django_filters.FilterSet):
 
     def filter_overdue(self, queryset, name, value):
         return queryset.overdue(timezone.localdate()) if value else queryset
+
+    def filter_due_within(self, queryset, name, value):
+        if value is None:
+            return queryset
+        return queryset.due_within(int(value), timezone.localdate())
+
+    def sort_by(self, queryset, name, value):
+        return queryset.order_by(*dict(ORDERINGS).get(value, ORDERINGS[0][1]))

@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import re
+import secrets
+from datetime import date, timedelta
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -22,6 +26,15 @@ class ActionItemQuerySet(models.QuerySet):
 
     def overdue(self, today=None):
         return self.open().filter(due_on__lt=today or timezone.localdate())
+
+    def due_within(self, days: int, today=None):
+        """Open items due from today up to `days` days ahead (not yet overdue)."""
+        today = today or timezone.localdate()
+        return self.open().filter(due_on__gte=today, due_on__lte=today + timedelta(days=days))
+
+    def of_teams(self, team_ids):
+        """Items from incidents owned by these teams."""
+        return self.filter(postmortem__incident__team_id__in=team_ids)
 
     def for_list(self):
         return self.select_related(
@@ -119,3 +132,315 @@ class ActionItem(models.Model):
             raise ValidationError(
                 {"reason": f"Say why the item is {self.get_status_display().lower()}."}
             )
+
+    def can_be_changed_by(self, user, team_ids: set[int]) -> bool:
+        """Owner, creator, the incident's team (members and managers) and admins may change it.
+
+        `team_ids` is the set from `teams_of(user)`, fetched once per page, so a list of rows
+        costs no query per row.
+        """
+        if user.is_superuser or user.pk in (self.owner_id, self.created_by_id):
+            return True
+        return self.postmortem.incident.team_id in team_ids
+
+
+def teams_of(user) -> set[int]:
+    """Ids of the teams the user belongs to or manages."""
+    from incidents.models import Team
+
+    if not user.is_authenticated:
+        return set()
+    return set(Team.objects.filter(Q(members=user) | Q(managers=user)).values_list("pk", flat=True))
+
+
+def managed_teams_of(user) -> set[int]:
+    from incidents.models import Team
+
+    if not user.is_authenticated:
+        return set()
+    return set(Team.objects.filter(managers=user).values_list("pk", flat=True))
+
+
+class ActionItemEvent(models.Model):
+    """One recorded change to an action item: who, when, what, and why.
+
+    The item's history is the list of these; due-date changes keep the old and new date so the
+    item shows how often and how far it slipped.
+    """
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Created"
+        STATUS = "status", "Status changed"
+        DUE_DATE = "due_date", "Due date changed"
+        OWNER = "owner", "Reassigned"
+        EDITED = "edited", "Edited"
+
+    item = models.ForeignKey(ActionItem, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    reason = models.TextField(blank=True)
+    from_status = models.CharField(max_length=12, blank=True)
+    to_status = models.CharField(max_length=12, blank=True)
+    from_due = models.DateField(null=True, blank=True)
+    to_due = models.DateField(null=True, blank=True)
+    from_owner = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    to_owner = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    fields = models.JSONField(default=list, blank=True, help_text="Names of edited fields.")
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["item", "kind", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def slip_days(self) -> int | None:
+        if self.from_due and self.to_due:
+            return (self.to_due - self.from_due).days
+        return None
+
+    @property
+    def is_reopening(self) -> bool:
+        closed = (ActionItem.Status.DONE, ActionItem.Status.WONT_DO)
+        return (
+            self.kind == self.Kind.STATUS
+            and self.from_status in closed
+            and (self.to_status in ActionItem.OPEN_STATUSES)
+        )
+
+    @property
+    def from_status_label(self) -> str:
+        return _status_label(self.from_status)
+
+    @property
+    def to_status_label(self) -> str:
+        return _status_label(self.to_status)
+
+
+def _status_label(value: str) -> str:
+    return ActionItem.Status(value).label if value in ActionItem.Status.values else value
+
+
+class Tracker(models.Model):
+    """How a ticket key becomes a link: the first tracker whose pattern matches wins.
+
+    `pattern` is a regular expression matched against the whole key; its named groups (and
+    `key`, the key itself) fill `url_template`, e.g. Jira `[A-Z][A-Z0-9]+-\\d+` →
+    `https://jira.example.com/browse/{key}`, GitHub `(?P<repo>[\\w.-]+/[\\w.-]+)#(?P<number>\\d+)`
+    → `https://github.com/{repo}/issues/{number}`.
+    """
+
+    name = models.CharField(max_length=60)
+    pattern = models.CharField(max_length=200)
+    url_template = models.CharField(max_length=300)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        try:
+            compiled = re.compile(self.pattern)
+        except re.error as err:
+            raise ValidationError({"pattern": f"Not a valid regular expression: {err}."}) from err
+        names = set(compiled.groupindex) | {"key"}
+        try:
+            self.url_template.format(**{name: "x" for name in names})
+        except (KeyError, IndexError, ValueError) as err:
+            raise ValidationError(
+                {"url_template": f"Uses a placeholder the pattern does not capture: {err}."}
+            ) from err
+        if not self.url_template.startswith(("https://", "http://")):
+            raise ValidationError({"url_template": "Must start with https:// or http://."})
+
+    def link_for(self, key: str) -> str | None:
+        match = re.fullmatch(self.pattern, key.strip())
+        if not match:
+            return None
+        return self.url_template.format(key=key.strip(), **match.groupdict())
+
+
+def ticket_link(item: ActionItem, trackers) -> str:
+    """The item's explicit ticket URL, else the first tracker link its key matches, else ''."""
+    if item.ticket_url:
+        return item.ticket_url
+    if not item.ticket_key:
+        return ""
+    for tracker in trackers:
+        url = tracker.link_for(item.ticket_key)
+        if url:
+            return url
+    return ""
+
+
+class Dispatch(models.Model):
+    """The ledger of outgoing emails: one row per (kind, recipient, scope, period), ever.
+
+    Claiming the row (a unique insert) is what makes a send happen at most once; the row then
+    records whether the send succeeded, how many attempts it took and the last error.
+    """
+
+    class Kind(models.TextChoices):
+        REMINDER = "reminder", "Owner reminder"
+        MANAGER_NOTE = "manager_note", "Weekly note to managers"
+        DIGEST = "digest", "Monthly digest"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="dispatches")
+    # "" for reminders, "org" or "team:<slug>" for digests.
+    scope = models.CharField(max_length=120, blank=True, default="")
+    # The recipient's local day (2026-03-02), ISO week (2026-W10) or month (2026-03).
+    period = models.CharField(max_length=10)
+    digest = models.ForeignKey(
+        "Digest", on_delete=models.CASCADE, null=True, blank=True, related_name="dispatches"
+    )
+    state = models.CharField(
+        max_length=8, choices=State.choices, default=State.PENDING, db_index=True
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    item_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "recipient", "scope", "period"], name="dispatch_once"
+            )
+        ]
+        indexes = [models.Index(fields=["state", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.recipient_id} for {self.period}"
+
+
+class Digest(models.Model):
+    """A monthly review for the organisation (team empty) or one team, kept for the web UI.
+
+    `figures` is the JSON the email and the page both render, computed once when the digest is
+    built, so the page shows exactly what was emailed.
+    """
+
+    period = models.CharField(max_length=7, help_text="YYYY-MM")
+    team = models.ForeignKey(
+        "incidents.Team", on_delete=models.CASCADE, null=True, blank=True, related_name="digests"
+    )
+    scope = models.CharField(max_length=120)  # "org" or "team:<slug>", unique with period
+    figures = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-period", "scope"]
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "period"], name="digest_once_per_period")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} {self.period}"
+
+    @property
+    def title(self) -> str:
+        return f"{self.team.name} review" if self.team_id else "Organisation review"
+
+    @property
+    def month_start(self) -> date:
+        year, month = map(int, self.period.split("-"))
+        return date(year, month, 1)
+
+    def get_absolute_url(self) -> str:
+        return reverse("actions:digest", args=[self.pk])
+
+
+def _new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class CalendarFeed(models.Model):
+    """A secret URL serving the user's open items as iCalendar; revoking deletes the row."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="calendar_feed")
+    token = models.CharField(max_length=64, unique=True, default=_new_token)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Calendar feed of {self.user}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("actions:calendar-feed", args=[self.token])
+
+
+class WebhookEndpoint(models.Model):
+    """A receiver of action item events: organisation-wide (no team) or one team's."""
+
+    team = models.ForeignKey(
+        "incidents.Team",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="webhooks",
+        help_text="Empty: every team's items.",
+    )
+    url = models.URLField(max_length=500)
+    secret = models.CharField(max_length=128, default=_new_token)
+    description = models.CharField(max_length=200, blank=True)
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["team__name", "url"]
+
+    def __str__(self) -> str:
+        return self.url
+
+    def get_absolute_url(self) -> str:
+        return reverse("actions:webhook", args=[self.pk])
+
+
+class WebhookDelivery(models.Model):
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event = models.CharField(max_length=40)
+    item = models.ForeignKey(
+        ActionItem, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    payload = models.JSONField()
+    state = models.CharField(
+        max_length=10, choices=State.choices, default=State.PENDING, db_index=True
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.endpoint_id} ({self.state})"

@@ -1,11 +1,20 @@
 from django.urls import path
 
-from . import views
+from . import calendar, views
 
 app_name = "actions"
 
 urlpatterns = [
     path("", views.action_list, name="list"),
     path("mine/", views.my_actions, name="mine"),
+    path("team/", views.team_actions, name="team"),
+    path("bulk/", views.bulk_change, name="bulk"),
+    path("new/<int:number>/", views.action_create, name="create"),
     path("<int:pk>/", views.action_detail, name="detail"),
+    path("<int:pk>/edit/", views.action_edit, name="edit"),
+    path("<int:pk>/status/", views.action_status, name="status"),
+    path("<int:pk>/due/", views.action_due, name="due"),
+    path("<int:pk>/done/", views.action_done, name="done"),
+    path("calendar/", calendar.calendar_settings, name="calendar"),
+    path("calendar/<str:token>.ics", calendar.calendar_feed, name="calendar-feed"),
 ]

@@ -1,0 +1,165 @@
+from django import forms
+from django.contrib.auth import get_user_model
+
+from incidents.forms import UserChoiceField
+from incidents.models import Team
+
+from .models import ActionItem, WebhookEndpoint
+
+User = get_user_model()
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+def _active_users():
+    return User.objects.filter(is_active=True).order_by("username")
+
+
+class ActionItemForm(forms.ModelForm):
+    owner = UserChoiceField(
+        queryset=_active_users(), help_text="One named person, not a team.", empty_label=None
+    )
+    ticket_url = forms.URLField(
+        required=False,
+        assume_scheme="https",
+        label="Ticket URL",
+        help_text="Only if the key alone does not make a link.",
+    )
+    reason = forms.CharField(
+        required=False,
+        widget=forms.TextInput,
+        label="Why the due date or owner changes",
+        help_text="Needed when you move the due date; kept in the item's history.",
+    )
+
+    class Meta:
+        model = ActionItem
+        fields = [
+            "title",
+            "description",
+            "owner",
+            "due_on",
+            "priority",
+            "leverage",
+            "ticket_key",
+            "ticket_url",
+        ]
+        widgets = {
+            "due_on": DateInput(),
+            "description": forms.Textarea(attrs={"rows": 3}),
+        }
+        labels = {"title": "What will be delivered", "ticket_key": "Ticket", "due_on": "Due"}
+        help_texts = {
+            "title": "A deliverable: a PR, an alert, a runbook, a config check.",
+            "ticket_key": "The key in your tracker, e.g. PAY-123 or owner/repo#45.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].empty_label = None
+        if not self.instance.pk:
+            del self.fields["reason"]
+        self.fields["leverage"].help_text = (
+            "Prevention stops the class of incident; detection catches it sooner; "
+            "mitigation limits the impact."
+        )
+
+    def hint_data(self) -> dict:
+        """What the quality hints look at: the typed values, or the saved ones."""
+        data = getattr(self, "cleaned_data", None) or {}
+        item = self.instance
+        return {
+            "title": data.get("title", item.title or ""),
+            "owner": data.get("owner", item.owner if item.owner_id else None),
+            "due_on": data.get("due_on", item.due_on),
+            "ticket_key": data.get("ticket_key", item.ticket_key),
+            "ticket_url": data.get("ticket_url", item.ticket_url),
+        }
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(choices=ActionItem.Status.choices)
+    reason = forms.CharField(
+        required=False,
+        max_length=2000,
+        label="Reason",
+        help_text="Needed for blocked and won't do: they are decisions, recorded with why.",
+    )
+
+
+class DueDateForm(forms.Form):
+    due_on = forms.DateField(label="New due date", widget=DateInput())
+    reason = forms.CharField(
+        max_length=2000,
+        label="Why it moves",
+        error_messages={"required": "Say why the due date moves: the history keeps it."},
+    )
+
+
+class BulkForm(forms.Form):
+    ACTIONS = [("reassign", "Reassign to"), ("due", "Move due date to")]
+
+    action = forms.ChoiceField(choices=ACTIONS, label="Bulk action")
+    items = forms.ModelMultipleChoiceField(
+        queryset=ActionItem.objects.none(),
+        widget=forms.MultipleHiddenInput,
+        error_messages={"required": "Select at least one item."},
+    )
+    owner = UserChoiceField(queryset=_active_users(), required=False, label="New owner")
+    due_on = forms.DateField(required=False, label="New due date", widget=DateInput())
+    reason = forms.CharField(
+        max_length=2000,
+        error_messages={"required": "Give a reason: it is recorded on every item."},
+    )
+
+    def __init__(self, *args, queryset=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if queryset is not None:
+            self.fields["items"].queryset = queryset
+
+    def clean(self):
+        data = super().clean()
+        if data.get("action") == "reassign" and not data.get("owner"):
+            self.add_error("owner", "Choose who takes the items over.")
+        if data.get("action") == "due" and not data.get("due_on"):
+            self.add_error("due_on", "Choose the new due date.")
+        return data
+
+
+class WebhookForm(forms.ModelForm):
+    url = forms.URLField(
+        max_length=500,
+        assume_scheme="https",
+        label="Endpoint URL",
+        help_text="Receives a signed JSON POST for every action item change.",
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["team", "url", "description", "active"]
+
+    def __init__(self, *args, teams=None, allow_org=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = teams if teams is not None else Team.objects.none()
+        self.fields["team"].required = not allow_org
+        self.fields["team"].empty_label = "Whole organisation" if allow_org else None
+
+    def clean_url(self):
+        url = self.cleaned_data["url"]
+        if not url.startswith(("https://", "http://")):
+            raise forms.ValidationError("Use an http:// or https:// address.")
+        return url
+
+
+def hints_for(form: ActionItemForm) -> list:
+    """Quality hints from actions/quality.py, the one implementation shared with the editor."""
+    try:
+        from .quality import action_item_hints
+    except ImportError:  # quality.py is being written alongside this; no hints until it lands
+        return []
+    return action_item_hints(**form.hint_data())

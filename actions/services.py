@@ -1,0 +1,200 @@
+"""Every change to an action item goes through here, so each one is recorded and announced.
+
+The postmortem editor calls these too: create, edit, change status, change due date, reassign.
+Rules that need a reason raise ValidationError with a message meant for the person typing.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from . import webhooks
+from .models import ActionItem, ActionItemEvent, managed_teams_of
+
+Status = ActionItem.Status
+EDITABLE_FIELDS = (
+    "title",
+    "description",
+    "priority",
+    "leverage",
+    "ticket_key",
+    "ticket_url",
+)
+
+
+def _reason(reason: str | None) -> str:
+    return (reason or "").strip()
+
+
+@transaction.atomic
+def create_action_item(*, postmortem, created_by, **fields) -> ActionItem:
+    """Add an item to a postmortem; records who created it and announces it to webhooks."""
+    status = fields.get("status", Status.OPEN)
+    if status in ActionItem.STATUSES_NEEDING_REASON and not _reason(fields.get("reason")):
+        raise ValidationError({"reason": "Say why the item is blocked or will not be done."})
+    item = ActionItem(postmortem=postmortem, created_by=created_by, **fields)
+    if item.status == Status.DONE:
+        item.completed_at, item.completed_by = timezone.now(), created_by
+    item.full_clean(exclude=["postmortem", "owner", "created_by", "completed_by"])
+    item.save()
+    ActionItemEvent.objects.create(
+        item=item,
+        kind=ActionItemEvent.Kind.CREATED,
+        by=created_by,
+        to_status=item.status,
+        to_due=item.due_on,
+        to_owner=item.owner,
+    )
+    webhooks.announce(item, "action_item.created")
+    return item
+
+
+@transaction.atomic
+def update_action_item(
+    *, item: ActionItem, by, reason: str = "", owner=None, due_on: date | None = None, **fields
+) -> ActionItem:
+    """Save edited fields; an owner or due-date change is recorded with `reason` as its why.
+
+    A due-date change needs a reason. Status changes go through `change_status`.
+    """
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"Not editable here: {', '.join(sorted(unknown))}")
+    if due_on is not None and due_on != item.due_on:
+        change_due_date(item=item, due_on=due_on, reason=reason, by=by, announce=False)
+    if owner is not None and owner.pk != item.owner_id:
+        reassign(item=item, owner=owner, reason=reason, by=by, announce=False)
+    changed = [name for name, value in fields.items() if getattr(item, name) != value]
+    if changed:
+        for name in changed:
+            setattr(item, name, fields[name])
+        item.save(update_fields=[*changed, "updated_at"])
+        ActionItemEvent.objects.create(
+            item=item, kind=ActionItemEvent.Kind.EDITED, by=by, fields=changed
+        )
+    webhooks.announce(item, "action_item.updated")
+    return item
+
+
+@transaction.atomic
+def change_status(*, item: ActionItem, status: str, reason: str = "", by) -> ActionItem:
+    """Move an item to a new status; blocked and won't do need a reason, done records who/when.
+
+    Reopening (done or won't do back to open) is recorded like any other change.
+    """
+    if status not in Status.values:
+        raise ValidationError({"status": "Choose one of the listed statuses."})
+    reason = _reason(reason)
+    if status in ActionItem.STATUSES_NEEDING_REASON and not reason:
+        label = Status(status).label.lower()
+        raise ValidationError({"reason": f"Say why the item is {label}: it is a decision."})
+    if status == item.status and reason == item.reason:
+        return item
+    previous = item.status
+    item.status = status
+    if status == Status.DONE:
+        if previous != Status.DONE:
+            item.completed_at, item.completed_by = timezone.now(), by
+    else:
+        item.completed_at, item.completed_by = None, None
+    # The reason shown on the item is the one for its current state; history keeps them all.
+    item.reason = reason if status in ActionItem.STATUSES_NEEDING_REASON else ""
+    item.save(update_fields=["status", "reason", "completed_at", "completed_by", "updated_at"])
+    ActionItemEvent.objects.create(
+        item=item,
+        kind=ActionItemEvent.Kind.STATUS,
+        by=by,
+        from_status=previous,
+        to_status=status,
+        reason=reason,
+    )
+    event = "action_item.completed" if status == Status.DONE else "action_item.updated"
+    webhooks.announce(item, event)
+    return item
+
+
+@transaction.atomic
+def change_due_date(
+    *, item: ActionItem, due_on: date, reason: str, by, announce: bool = True
+) -> ActionItem:
+    """Move the due date; the reason is required and the old date kept in the history."""
+    reason = _reason(reason)
+    if due_on == item.due_on:
+        return item
+    if not reason:
+        raise ValidationError({"reason": "Say why the due date moves: the history keeps it."})
+    previous = item.due_on
+    item.due_on = due_on
+    item.save(update_fields=["due_on", "updated_at"])
+    ActionItemEvent.objects.create(
+        item=item,
+        kind=ActionItemEvent.Kind.DUE_DATE,
+        by=by,
+        from_due=previous,
+        to_due=due_on,
+        reason=reason,
+    )
+    if announce:
+        webhooks.announce(item, "action_item.updated")
+    return item
+
+
+@transaction.atomic
+def reassign(*, item: ActionItem, owner, reason: str = "", by, announce: bool = True):
+    """Give the item to another person (one named owner, never a team)."""
+    if owner.pk == item.owner_id:
+        return item
+    previous = item.owner_id
+    item.owner = owner
+    item.save(update_fields=["owner", "updated_at"])
+    ActionItemEvent.objects.create(
+        item=item,
+        kind=ActionItemEvent.Kind.OWNER,
+        by=by,
+        from_owner_id=previous,
+        to_owner=owner,
+        reason=_reason(reason),
+    )
+    if announce:
+        webhooks.announce(item, "action_item.updated")
+    return item
+
+
+def _check_bulk(items: list[ActionItem], by, reason: str) -> str:
+    reason = _reason(reason)
+    if not items:
+        raise ValidationError("Select at least one item.")
+    if not reason:
+        raise ValidationError({"reason": "Give a reason: it is recorded on every item."})
+    if not by.is_superuser:
+        managed = managed_teams_of(by)
+        foreign = [i for i in items if i.postmortem.incident.team_id not in managed]
+        if foreign:
+            raise PermissionDenied(
+                f"You manage none of the teams of {len(foreign)} selected item(s)."
+            )
+    return reason
+
+
+@transaction.atomic
+def bulk_reassign(*, items: list[ActionItem], owner, reason: str, by) -> int:
+    """Reassign several items at once (managers of their teams only); returns how many moved."""
+    reason = _check_bulk(items, by, reason)
+    moved = [i for i in items if i.owner_id != owner.pk]
+    for item in moved:
+        reassign(item=item, owner=owner, reason=reason, by=by)
+    return len(moved)
+
+
+@transaction.atomic
+def bulk_change_due_date(*, items: list[ActionItem], due_on: date, reason: str, by) -> int:
+    """Move several items' due date at once (managers only); each keeps its own history."""
+    reason = _check_bulk(items, by, reason)
+    moved = [i for i in items if i.due_on != due_on]
+    for item in moved:
+        change_due_date(item=item, due_on=due_on, reason=reason, by=by)
+    return len(moved)

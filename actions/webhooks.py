@@ -1,0 +1,186 @@
+"""Outbound webhooks: every action item change POSTed as signed JSON so teams can sync trackers.
+
+Signature: `X-Debrief-Signature: v1=<hex>` where hex is HMAC-SHA256 of `<timestamp>.<body>`
+with the endpoint's secret, and `X-Debrief-Timestamp` is that Unix timestamp. A receiver
+recomputes the HMAC, rejects timestamps older than a few minutes and remembers
+`X-Debrief-Delivery` ids it has seen: that makes a captured request useless for replay.
+
+Items of private incidents are never sent: an external tracker cannot apply Debrief's
+membership rule, so the simplest safe rule is that they do not leave Debrief.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_VERSION = "v1"
+TIMEOUT_SECONDS = 10
+
+
+def payload_for(item, event: str) -> dict:
+    """What a receiver gets: the item as it is now, with absolute links."""
+    incident = item.postmortem.incident
+    return {
+        "event": event,
+        "occurred_at": timezone.now().isoformat(),
+        "item": {
+            "id": item.pk,
+            "url": settings.SITE_URL + item.get_absolute_url(),
+            "title": item.title,
+            "description": item.description,
+            "status": item.status,
+            "reason": item.reason,
+            "priority": f"P{item.priority}",
+            "leverage": item.leverage,
+            "owner": item.owner.username if item.owner_id else None,
+            "owner_email": item.owner.email if item.owner_id else None,
+            "due_on": item.due_on.isoformat() if item.due_on else None,
+            "ticket_key": item.ticket_key,
+            "ticket_url": item.ticket_url,
+            "completed_at": item.completed_at.isoformat() if item.completed_at else None,
+            "incident": {
+                "reference": incident.reference,
+                "title": incident.title,
+                "severity": f"SEV{incident.severity}",
+                "team": incident.team.slug,
+                "url": settings.SITE_URL + incident.get_absolute_url(),
+            },
+        },
+    }
+
+
+def announce(item, event: str) -> int:
+    """Queue one delivery per matching active endpoint; each is sent after the commit."""
+    from .models import WebhookDelivery, WebhookEndpoint
+
+    incident = item.postmortem.incident
+    if incident.private:
+        return 0
+    endpoints = list(
+        WebhookEndpoint.objects.filter(active=True).filter(
+            Q(team__isnull=True) | Q(team_id=incident.team_id)
+        )
+    )
+    if not endpoints:
+        return 0
+    payload = payload_for(item, event)
+    deliveries = WebhookDelivery.objects.bulk_create(
+        [WebhookDelivery(endpoint=e, event=event, item=item, payload=payload) for e in endpoints]
+    )
+    ids = [d.pk for d in deliveries]
+
+    def enqueue():
+        from .tasks import deliver_webhook
+
+        for pk in ids:
+            deliver_webhook.delay(pk)
+
+    transaction.on_commit(enqueue)
+    return len(ids)
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"{SIGNATURE_VERSION}={digest.hexdigest()}"
+
+
+def verify(secret: str, timestamp: str, body: bytes, signature: str, *, tolerance: int = 300):
+    """What a receiver should do: a fresh timestamp and a matching signature, or False."""
+    try:
+        ts = int(timestamp)
+    except (TypeError, ValueError):
+        return False
+    if abs(time.time() - ts) > tolerance:
+        return False
+    return hmac.compare_digest(sign(secret, ts, body), signature)
+
+
+@dataclass
+class Response:
+    status: int
+    body: str = ""
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> Response:
+    """The one network call; tests replace it or point it at a local server."""
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+            return Response(response.status, response.read(2000).decode(errors="replace"))
+    except urllib.error.HTTPError as err:
+        return Response(err.code, err.read(2000).decode(errors="replace"))
+
+
+class DeliveryFailed(Exception):
+    """The receiver did not answer 2xx; Celery retries with backoff."""
+
+
+def deliver(delivery_id: int, *, final_attempt: bool) -> bool:
+    """POST one delivery and log the outcome on its row; raises DeliveryFailed to retry.
+
+    Returns False when there is nothing to do (already delivered, endpoint gone or disabled),
+    so a duplicate task run is harmless.
+    """
+    from .models import WebhookDelivery
+
+    with transaction.atomic():
+        delivery = (
+            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            .select_related("endpoint")
+            .filter(pk=delivery_id, state=WebhookDelivery.State.PENDING)
+            .first()
+        )
+        if delivery is None or not delivery.endpoint.active:
+            return False
+        body = json.dumps(
+            {"delivery": delivery.pk, **delivery.payload}, separators=(",", ":")
+        ).encode()
+        timestamp = int(time.time())
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "Debrief-Webhooks/1",
+            "X-Debrief-Event": delivery.event,
+            "X-Debrief-Delivery": str(delivery.pk),
+            "X-Debrief-Timestamp": str(timestamp),
+            "X-Debrief-Signature": sign(delivery.endpoint.secret, timestamp, body),
+        }
+        delivery.attempts += 1
+        try:
+            response = post(delivery.endpoint.url, body, headers)
+            error = "" if 200 <= response.status < 300 else f"HTTP {response.status}"
+            delivery.response_status = response.status
+        except (OSError, ValueError) as err:  # refused, DNS, timeout, bad URL
+            error = f"{type(err).__name__}: {err}"
+            delivery.response_status = None
+        delivery.error = error[:2000]
+        if not error:
+            delivery.state, delivery.delivered_at = WebhookDelivery.State.DELIVERED, timezone.now()
+        elif final_attempt:
+            delivery.state = WebhookDelivery.State.FAILED
+        delivery.save()
+    if error:
+        level = logging.ERROR if final_attempt else logging.WARNING
+        logger.log(
+            level,
+            "webhook delivery %s attempt %s failed: %s",
+            delivery_id,
+            delivery.attempts,
+            error,
+        )
+        if not final_attempt:
+            raise DeliveryFailed(error)
+    return not error

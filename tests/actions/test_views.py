@@ -1,0 +1,302 @@
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from actions.models import ActionItem, Tracker
+
+from ..factories import (
+    ActionItemFactory,
+    IncidentFactory,
+    PostmortemFactory,
+    ServiceFactory,
+    TeamFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _ids(response):
+    return [i.pk for i in response.context["page"].object_list]
+
+
+def test_item_pages_need_login(client):
+    item = ActionItemFactory()
+    for url in [
+        reverse("actions:team"),
+        item.get_absolute_url(),
+        reverse("actions:edit", args=[item.pk]),
+        reverse("actions:done", args=[item.pk]),
+        reverse("actions:calendar"),
+    ]:
+        response = client.get(url)
+        assert response.status_code == 302 and "/login/" in response["Location"], url
+
+
+def test_my_items_lists_only_mine(client, user, other_user):
+    mine = ActionItemFactory(owner=user)
+    ActionItemFactory(owner=other_user)
+    client.force_login(user)
+    assert _ids(client.get(reverse("actions:mine"))) == [mine.pk]
+
+
+def test_team_items_are_those_of_my_teams(client, user):
+    team = TeamFactory()
+    team.members.add(user)
+    ours = ActionItemFactory(postmortem__incident__team=team)
+    ActionItemFactory()
+    client.force_login(user)
+    assert _ids(client.get(reverse("actions:team"))) == [ours.pk]
+
+
+def test_filters_combine_and_urls_are_shareable(client, user):
+    today = timezone.localdate()
+    service = ServiceFactory(slug="checkout-api")
+    sev1 = IncidentFactory(severity=1)
+    sev1.services.add(service)
+    hit = ActionItemFactory(postmortem__incident=sev1, due_on=today + timedelta(days=2), priority=0)
+    ActionItemFactory(postmortem__incident__severity=1, due_on=today + timedelta(days=2))
+    ActionItemFactory(
+        postmortem__incident=IncidentFactory(severity=1), due_on=today + timedelta(days=20)
+    )
+    client.force_login(user)
+    query = {"severity": "1", "due_within": "3", "priority": "0"}
+    assert _ids(client.get(reverse("actions:list"), query)) == [hit.pk]
+    assert _ids(client.get(reverse("actions:list"), {"service": "checkout-api"})) == [hit.pk]
+
+
+def test_overdue_and_created_range_filters(client, user):
+    late = ActionItemFactory(overdue=True)
+    ActionItemFactory()
+    client.force_login(user)
+    assert _ids(client.get(reverse("actions:list"), {"overdue": "on"})) == [late.pk]
+    ActionItem.objects.filter(pk=late.pk).update(created_at=timezone.now() - timedelta(days=40))
+    since = (timezone.localdate() - timedelta(days=10)).isoformat()
+    assert late.pk not in _ids(client.get(reverse("actions:list"), {"created_after": since}))
+
+
+def test_sorting_by_priority_or_due_date(client, user):
+    today = timezone.localdate()
+    soon_p3 = ActionItemFactory(due_on=today + timedelta(days=1), priority=3)
+    later_p0 = ActionItemFactory(due_on=today + timedelta(days=9), priority=0)
+    client.force_login(user)
+    assert _ids(client.get(reverse("actions:list"))) == [soon_p3.pk, later_p0.pk]
+    assert _ids(client.get(reverse("actions:list"), {"sort": "priority"})) == [
+        later_p0.pk,
+        soon_p3.pk,
+    ]
+
+
+def test_private_incident_items_never_show_to_non_members(client, user, other_user):
+    private = IncidentFactory(private=True, members=[other_user])
+    secret = ActionItemFactory(postmortem__incident=private, title="Rotate the leaked key")
+    client.force_login(user)
+    assert "Rotate the leaked key" not in client.get(reverse("actions:list")).content.decode()
+    assert client.get(secret.get_absolute_url()).status_code == 404
+    response = client.post(reverse("actions:status", args=[secret.pk]), {"status": "done"})
+    assert response.status_code == 404
+
+
+def test_inline_status_change_returns_the_updated_row(client, user):
+    item = ActionItemFactory(owner=user)
+    client.force_login(user)
+    response = client.post(
+        reverse("actions:status", args=[item.pk]),
+        {"status": "done", "context": "row"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert body.lstrip().startswith(f'<tr id="item-{item.pk}"')
+    assert '<option value="done" selected>' in body
+    item.refresh_from_db()
+    assert item.status == "done" and item.completed_by == user
+
+
+def test_inline_block_without_reason_asks_for_it(client, user):
+    item = ActionItemFactory(owner=user)
+    client.force_login(user)
+    url = reverse("actions:status", args=[item.pk])
+    response = client.post(
+        url, {"status": "blocked", "context": "row"}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 422
+    assert "Say why the item is blocked" in response.content.decode()
+    assert 'name="reason"' in response.content.decode()
+    item.refresh_from_db()
+    assert item.status == "open"
+    client.post(
+        url,
+        {"status": "blocked", "reason": "Vendor API", "context": "row"},
+        headers={"HX-Request": "true"},
+    )
+    item.refresh_from_db()
+    assert item.status == "blocked" and item.reason == "Vendor API"
+
+
+def test_someone_outside_the_team_cannot_change_an_item(client, user):
+    item = ActionItemFactory()
+    client.force_login(user)
+    assert (
+        client.post(reverse("actions:status", args=[item.pk]), {"status": "done"}).status_code
+        == 403
+    )
+    assert client.get(reverse("actions:edit", args=[item.pk])).status_code == 403
+    body = client.get(reverse("actions:list")).content.decode()
+    assert f'action="{reverse("actions:status", args=[item.pk])}"' not in body
+
+
+def test_due_date_form_needs_a_reason_and_shows_the_slip(client, user):
+    item = ActionItemFactory(owner=user)
+    client.force_login(user)
+    url = reverse("actions:due", args=[item.pk])
+    new = (item.due_on + timedelta(days=7)).isoformat()
+    response = client.post(url, {"due_on": new, "reason": ""})
+    assert response.status_code == 422
+    assert "Say why the due date moves" in response.content.decode()
+    response = client.post(url, {"due_on": new, "reason": "Waiting for the freeze to end"})
+    assert response.status_code == 302
+    body = client.get(item.get_absolute_url()).content.decode()
+    assert "moved 1 time, 7 days in all" in body
+    assert "Waiting for the freeze to end" in body
+
+
+def test_mark_done_link_asks_before_changing(client, user):
+    item = ActionItemFactory(owner=user)
+    client.force_login(user)
+    url = reverse("actions:done", args=[item.pk])
+    assert "Mark this item done?" in client.get(url).content.decode()
+    item.refresh_from_db()
+    assert item.status == "open"
+    client.post(url)
+    item.refresh_from_db()
+    assert item.status == "done"
+
+
+def test_creating_an_item_from_a_postmortem(client, user):
+    postmortem = PostmortemFactory(author=user)
+    client.force_login(user)
+    url = reverse("actions:create", args=[postmortem.incident.number])
+    data = {
+        "title": "Alert on empty upstream lists in the config loader",
+        "owner": user.pk,
+        "due_on": "",
+        "priority": "1",
+        "leverage": "detection",
+        "ticket_key": "PAY-12",
+    }
+    response = client.post(url, data)
+    assert response.status_code == 422
+    assert "This field is required." in response.content.decode()
+    data["due_on"] = (timezone.localdate() + timedelta(days=10)).isoformat()
+    response = client.post(url, data)
+    item = ActionItem.objects.get()
+    assert response["Location"] == item.get_absolute_url()
+    assert item.created_by == user and item.events.get().kind == "created"
+
+
+def test_ticket_keys_link_through_the_configured_tracker(client, user):
+    Tracker.objects.create(
+        name="GitHub",
+        pattern=r"(?P<repo>[\w.-]+/[\w.-]+)#(?P<number>\d+)",
+        url_template="https://github.com/{repo}/issues/{number}",
+    )
+    Tracker.objects.create(
+        name="Jira",
+        pattern=r"[A-Z][A-Z0-9]+-\d+",
+        url_template="https://jira.example.com/browse/{key}",
+    )
+    ActionItemFactory(ticket_key="acme/api#42")
+    ActionItemFactory(ticket_key="PAY-7")
+    client.force_login(user)
+    body = client.get(reverse("actions:list")).content.decode()
+    assert 'href="https://github.com/acme/api/issues/42"' in body
+    assert 'href="https://jira.example.com/browse/PAY-7"' in body
+
+
+def test_bulk_reassign_from_the_list(client, user, other_user):
+    team = TeamFactory()
+    team.managers.add(user)
+    items = ActionItemFactory.create_batch(2, postmortem__incident__team=team)
+    client.force_login(user)
+    response = client.post(
+        reverse("actions:bulk"),
+        {
+            "action": "reassign",
+            "items": [i.pk for i in items],
+            "owner": other_user.pk,
+            "reason": "Team reorg",
+            "next": reverse("actions:team"),
+        },
+    )
+    assert response.status_code == 302 and response["Location"] == reverse("actions:team")
+    assert ActionItem.objects.filter(owner=other_user).count() == 2
+
+
+def test_bulk_form_refuses_items_of_teams_i_do_not_manage(client, user, other_user):
+    TeamFactory().managers.add(user)
+    foreign = ActionItemFactory()
+    client.force_login(user)
+    client.post(
+        reverse("actions:bulk"),
+        {"action": "reassign", "items": [foreign.pk], "owner": other_user.pk, "reason": "x"},
+    )
+    foreign.refresh_from_db()
+    assert foreign.owner != other_user
+
+
+def test_empty_states_say_what_belongs_there(client, user):
+    client.force_login(user)
+    assert "Nothing on your plate" in client.get(reverse("actions:mine")).content.decode()
+    assert "No items for your teams" in client.get(reverse("actions:team")).content.decode()
+    assert (
+        "No action items match"
+        in client.get(reverse("actions:list"), {"overdue": "on"}).content.decode()
+    )
+
+
+def test_list_paginates(client, user, settings):
+    settings.PAGE_SIZE = 5
+    ActionItemFactory.create_batch(12)
+    client.force_login(user)
+    page = client.get(reverse("actions:list"), {"page": 3}).context["page"]
+    assert page.number == 3 and len(page.object_list) == 2
+
+
+@pytest.mark.parametrize("view", ["actions:list", "actions:mine", "actions:team"])
+def test_list_query_count_does_not_grow(client, user, django_assert_max_num_queries, view):
+    team = TeamFactory()
+    team.members.add(user)
+    team.managers.add(user)
+    counts = []
+    for rows in (5, 50):
+        ActionItemFactory.create_batch(
+            rows - (sum([5, 50][: len(counts)])), owner=user, postmortem__incident__team=team
+        )
+        client.force_login(user)
+        client.get(reverse(view))
+        with django_assert_max_num_queries(14) as captured:
+            response = client.get(reverse(view))
+        assert len(response.context["page"].object_list) == rows
+        counts.append(len(captured))
+    assert counts[0] == counts[1]
+
+
+def test_detail_query_count_does_not_grow_with_history(client, user, django_assert_max_num_queries):
+    from actions import services
+
+    counts = []
+    for changes in (2, 20):
+        item = ActionItemFactory(owner=user)
+        for n in range(changes):
+            services.change_due_date(
+                item=item, due_on=item.due_on + timedelta(days=1), reason=f"r{n}", by=UserFactory()
+            )
+        client.force_login(user)
+        client.get(item.get_absolute_url())
+        with django_assert_max_num_queries(14) as captured:
+            assert client.get(item.get_absolute_url()).status_code == 200
+        counts.append(len(captured))
+    assert counts[0] == counts[1]
