@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
@@ -7,6 +9,8 @@ from django.urls import reverse
 from incidents.models import Incident, visible_incident_q
 
 User = settings.AUTH_USER_MODEL
+
+PUBLISH_WITHIN = timedelta(days=7)
 
 
 class PostmortemQuerySet(models.QuerySet):
@@ -33,6 +37,21 @@ class Postmortem(models.Model):
         ("went_poorly", "What went poorly"),
         ("lessons", "Lessons learned"),
     ]
+    SECTION_FIELDS = [field for field, _ in SECTIONS]
+    SECTION_LABELS = dict(SECTIONS)
+    # Shown as placeholders only: a prompt saved as content would read as written text.
+    PROMPTS = {
+        "summary": "A few sentences a stranger understands: what broke, for how long, who was "
+        "affected, how it was resolved.",
+        "impact": "Numbers, not adjectives: failed requests, users affected, revenue estimate, "
+        "regions, SLO / error budget burned.",
+        "root_cause": "The mechanism (the change), not the symptom. What made one action able "
+        "to have this impact?",
+        "detection": "How long did detection take, and what would have caught it sooner?",
+        "went_well": "What helped? Name it so it keeps happening.",
+        "went_poorly": "What slowed the response or made it worse? No softening.",
+        "lessons": "Two or three sentences someone keeps even if they read nothing else.",
+    }
 
     incident = models.OneToOneField(Incident, on_delete=models.CASCADE, related_name="postmortem")
     status = models.CharField(
@@ -56,6 +75,12 @@ class Postmortem(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     review_started_at = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    published_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    publish_override_reason = models.TextField(
+        blank=True, help_text="Why it was published although requirements were missing."
+    )
 
     objects = PostmortemQuerySet.as_manager()
 
@@ -69,6 +94,32 @@ class Postmortem(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("postmortems:detail", args=[self.incident.number])
 
+    @property
+    def owed_by(self):
+        """The practice publishes within a week of resolution."""
+        resolved = self.incident.resolved_at
+        return resolved + PUBLISH_WITHIN if resolved else None
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
+    def section_text(self, section: str) -> str:
+        if section not in self.SECTION_LABELS:
+            raise KeyError(section)
+        return getattr(self, section)
+
+    def latest_numbers(self) -> dict[str, int]:
+        """The newest revision number of each section (0 when never saved here)."""
+        numbers = dict.fromkeys(self.SECTION_FIELDS, 0)
+        rows = (
+            self.revisions.values("section")
+            .annotate(top=models.Max("number"))
+            .values_list("section", "top")
+        )
+        numbers.update(dict(rows))
+        return numbers
+
 
 class ContributingFactor(models.Model):
     class Category(models.TextChoices):
@@ -79,9 +130,7 @@ class ContributingFactor(models.Model):
         DOCUMENTATION = "documentation", "Documentation"
         OTHER = "other", "Other"
 
-    postmortem = models.ForeignKey(
-        Postmortem, on_delete=models.CASCADE, related_name="factors"
-    )
+    postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="factors")
     category = models.CharField(max_length=16, choices=Category.choices, db_index=True)
     description = models.TextField()
     # A "five whys" chain; may branch: [{"text": "...", "children": [...]}, ...]
@@ -94,3 +143,92 @@ class ContributingFactor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_category_display()}: {self.description[:60]}"
+
+
+class SectionRevision(models.Model):
+    """One saved version of one section; numbers count up per section from 1."""
+
+    postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="revisions")
+    section = models.CharField(max_length=16, choices=Postmortem.SECTIONS)
+    number = models.PositiveIntegerField()
+    text = models.TextField(blank=True)
+    author = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    restored_from = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The revision number this one brought back."
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # The database, not a read-then-write check, decides which of two saves on the
+            # same base wins: the second insert of the same number fails.
+            models.UniqueConstraint(
+                fields=["postmortem", "section", "number"], name="one_revision_number_per_section"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.section} r{self.number}"
+
+    @property
+    def label(self) -> str:
+        return Postmortem.SECTION_LABELS[self.section]
+
+
+class Approval(models.Model):
+    """A reviewer's approval of the document exactly as it stood: the revision of each section."""
+
+    postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="approvals")
+    reviewer = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    revisions = models.JSONField(default=dict, help_text="{section: revision number approved}")
+    version = models.PositiveIntegerField(help_text="The document version approved.")
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Approval by {self.reviewer} of v{self.version}"
+
+
+class ReviewComment(models.Model):
+    GENERAL = "general"
+
+    postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="comments")
+    section = models.CharField(
+        max_length=16, choices=[(GENERAL, "Whole document"), *Postmortem.SECTIONS]
+    )
+    author = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Comment on {self.section}"
+
+
+class ReviewInvitation(models.Model):
+    """One reviewer asked in one review round; `sent_at` makes the email task safe to rerun."""
+
+    postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="invitations")
+    reviewer = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    round_started_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["postmortem", "reviewer", "round_started_at"], name="one_invite_per_round"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Review invitation for {self.reviewer}"

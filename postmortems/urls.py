@@ -6,5 +6,10 @@ app_name = "postmortems"
 
 urlpatterns = [
     path("", views.postmortem_list, name="list"),
+    path("start/<int:number>/", views.postmortem_start, name="start"),
     path("<int:number>/", views.postmortem_detail, name="detail"),
+    path("<int:number>/edit/", views.postmortem_edit, name="edit"),
+    path("<int:number>/sections/<slug:section>/", views.section_save, name="section"),
+    path("<int:number>/history/", views.postmortem_history, name="history"),
+    path("<int:number>/revisions/<int:pk>/restore/", views.revision_restore, name="restore"),
 ]

@@ -1,9 +1,17 @@
-from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+from django.contrib import messages
+from django.db.models import Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
 
+from incidents.models import Incident
 from incidents.paging import paginate, query_without_page
 
-from .models import Postmortem
+from . import services
+from .checks import section_findings
+from .forms import SectionForm
+from .models import Postmortem, SectionRevision
 
 
 @require_GET
@@ -26,21 +34,185 @@ def postmortem_list(request):
     return render(request, "postmortems/postmortem_list.html", context)
 
 
-@require_GET
-def postmortem_detail(request, number: int):
-    postmortem = get_object_or_404(
+def _postmortem(request, number: int) -> Postmortem:
+    """The postmortem of a visible incident, or 404 (private incidents never reveal themselves)."""
+    return get_object_or_404(
         Postmortem.objects.visible_to(request.user).select_related(
-            "incident", "incident__team", "author"
+            "incident", "incident__team", "incident__commander", "author", "published_by"
         ),
         incident__number=number,
     )
+
+
+@require_POST
+def postmortem_start(request, number: int):
+    incident = get_object_or_404(Incident.objects.visible_to(request.user), number=number)
+    existed = incident.postmortem_or_none is not None
+    postmortem = services.start_postmortem(incident=incident, started_by=request.user)
+    if not existed:
+        messages.success(
+            request, f"Postmortem started for {incident.reference}. Sections save as you type."
+        )
+    return redirect("postmortems:edit", number=postmortem.incident.number)
+
+
+def _document_context(postmortem: Postmortem, user) -> dict:
     incident = postmortem.incident
-    context = {
+    factors = list(postmortem.factors.all())
+    grouped: dict[str, list] = {}
+    for factor in factors:
+        grouped.setdefault(factor.get_category_display(), []).append(factor)
+    return {
         "postmortem": postmortem,
         "incident": incident,
-        "sections": [(label, getattr(postmortem, field)) for field, label in Postmortem.SECTIONS],
-        "events": incident.timeline.all(),
-        "factors": postmortem.factors.all(),
-        "items": postmortem.action_items.select_related("owner"),
+        "reviewers": list(postmortem.reviewers.order_by("username")),
+        "sections": [
+            (field, label, getattr(postmortem, field)) for field, label in Postmortem.SECTIONS
+        ],
+        "events": list(incident.timeline.all()),
+        "factors": factors,
+        "factor_groups": sorted(grouped.items()),
+        "items": list(postmortem.action_items.select_related("owner")),
+        "services": list(incident.services.all()),
+        "related": list(incident.related.visible_to(user).order_by("-started_at")),
     }
+
+
+@require_GET
+def postmortem_detail(request, number: int):
+    postmortem = _postmortem(request, number)
+    context = _document_context(postmortem, request.user)
+    approvals = list(postmortem.approvals.select_related("reviewer"))
+    if approvals and postmortem.is_published:
+        numbers = postmortem.latest_numbers()
+        latest = approvals[0]
+        context["approval"] = latest
+        context["changed_since_approval"] = [
+            Postmortem.SECTION_LABELS[s] for s in services.changed_since(latest, numbers)
+        ]
+    context["approvals"] = approvals
     return render(request, "postmortems/postmortem_detail.html", context)
+
+
+def _section_states(postmortem: Postmortem) -> dict[str, SectionRevision | None]:
+    numbers = postmortem.latest_numbers()
+    wanted = Q(pk__in=[])
+    for section, number in numbers.items():
+        if number:
+            wanted |= Q(section=section, number=number)
+    newest = {r.section: r for r in postmortem.revisions.filter(wanted).select_related("author")}
+    return {section: newest.get(section) for section in numbers}
+
+
+def _section_context(postmortem: Postmortem, section: str, revision, **extra) -> dict:
+    text = getattr(postmortem, section)
+    return {
+        "postmortem": postmortem,
+        "incident": postmortem.incident,
+        "s": {
+            "field": section,
+            "label": Postmortem.SECTION_LABELS[section],
+            "prompt": Postmortem.PROMPTS[section],
+            "text": text,
+            "revision": revision,
+            "number": revision.number if revision else 0,
+            "findings": section_findings(text),
+        },
+        **extra,
+    }
+
+
+@require_GET
+def postmortem_edit(request, number: int):
+    postmortem = _postmortem(request, number)
+    states = _section_states(postmortem)
+    sections = [
+        _section_context(postmortem, field, states[field])["s"]
+        for field in Postmortem.SECTION_FIELDS
+    ]
+    context = {**_document_context(postmortem, request.user), "edit_sections": sections}
+    return render(request, "postmortems/postmortem_edit.html", context)
+
+
+@require_POST
+def section_save(request, number: int, section: str):
+    postmortem = _postmortem(request, number)
+    if section not in Postmortem.SECTION_LABELS:
+        raise Http404("No such section.")
+    form = SectionForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request,
+            "postmortems/postmortem_edit.html#section-invalid",
+            {"section": section, "form": form},
+            status=422,
+        )
+    mine = form.cleaned_data["text"].replace("\r\n", "\n")
+    try:
+        revision = services.save_section(
+            postmortem=postmortem,
+            section=section,
+            text=mine,
+            base=form.cleaned_data["base"],
+            author=request.user,
+        )
+    except services.SectionConflict as conflict:
+        theirs = conflict.theirs
+        theirs_text = getattr(Postmortem.objects.only(section).get(pk=postmortem.pk), section)
+        context = _section_context(
+            postmortem,
+            section,
+            theirs,
+            conflict={
+                "theirs": theirs,
+                "theirs_text": theirs_text,
+                "mine": mine,
+                "merged": services.merge_texts(theirs_text, mine),
+            },
+        )
+        if request.htmx:
+            return render(
+                request, "postmortems/postmortem_edit.html#section-conflict", context, status=422
+            )
+        page = {**_document_context(postmortem, request.user), **context}
+        page["edit_sections"] = [context["s"]]
+        return render(request, "postmortems/postmortem_edit.html", page, status=409)
+    if request.htmx:
+        return render(
+            request,
+            "postmortems/postmortem_edit.html#section-saved",
+            _section_context(postmortem, section, revision),
+        )
+    messages.success(request, f"{Postmortem.SECTION_LABELS[section]} saved.")
+    return redirect(reverse("postmortems:edit", args=[number]) + f"#s-{section}")
+
+
+@require_GET
+def postmortem_history(request, number: int):
+    postmortem = _postmortem(request, number)
+    section = request.GET.get("section")
+    if section not in Postmortem.SECTION_LABELS:
+        section = None
+    entries = services.history(postmortem, section)
+    page = paginate(request, entries)
+    context = {
+        "postmortem": postmortem,
+        "incident": postmortem.incident,
+        "page": page,
+        "section": section,
+        "sections": Postmortem.SECTIONS,
+        "query": query_without_page(request),
+    }
+    return render(request, "postmortems/postmortem_history.html", context)
+
+
+@require_POST
+def revision_restore(request, number: int, pk: int):
+    postmortem = _postmortem(request, number)
+    revision = get_object_or_404(postmortem.revisions, pk=pk)
+    new = services.restore_revision(revision=revision, author=request.user)
+    messages.success(
+        request,
+        f"{revision.label}: revision {revision.number} restored as revision {new.number}.",
+    )
+    return redirect(reverse("postmortems:history", args=[number]) + f"?section={revision.section}")

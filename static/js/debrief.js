@@ -29,3 +29,125 @@ document.addEventListener("htmx:sendError", () =>
   announce("Could not reach Debrief. Nothing was lost: your text is still on the page; try again."));
 document.addEventListener("htmx:responseError", (e) =>
   announce(`Debrief answered ${e.detail.xhr.status}. Nothing was lost: your text is still on the page.`));
+
+// --- Postmortem section editor (postmortems app) -------------------------------------------
+// Each section form saves on its own: after a pause in typing, on leaving the box, on Ctrl/Cmd+S.
+// The textarea is never replaced by a response, so nothing typed during a save is lost; the
+// server answers with out-of-band fragments (base revision, state, preview, margin notes).
+(function () {
+  const PAUSE_MS = 1200;
+  const RETRY_MS = [2000, 5000, 10000, 30000];
+  const forms = () => document.querySelectorAll("form.section-form");
+
+  function setState(form, text, cls) {
+    const state = document.getElementById("state-" + form.dataset.section);
+    if (!state) return;
+    state.textContent = text;
+    state.className = "save-state" + (cls ? " " + cls : "");
+  }
+  function area(form) { return form.querySelector("textarea[name=text]"); }
+
+  function save(form) {
+    clearTimeout(form._pause);
+    clearTimeout(form._retry);
+    if (form._conflict || !form._dirty) return;
+    window.htmx.trigger(form, "pm:save");
+  }
+  function schedule(form) {
+    clearTimeout(form._pause);
+    form._pause = setTimeout(() => save(form), PAUSE_MS);
+  }
+  function retryLater(form, why) {
+    const attempt = form._attempt = (form._attempt || 0) + 1;
+    const wait = RETRY_MS[Math.min(attempt - 1, RETRY_MS.length - 1)];
+    setState(form, `Not saved — ${why}. Your text is kept here; retrying in ${wait / 1000} s.`, "state-error");
+    clearTimeout(form._retry);
+    form._retry = setTimeout(() => save(form), wait);
+  }
+
+  function init(form) {
+    if (form._pmReady) return;
+    form._pmReady = true;
+    form._saved = area(form).value;
+    form.addEventListener("input", () => {
+      form._dirty = area(form).value !== form._saved;
+      if (form._conflict) return;
+      setState(form, form._dirty ? "Unsaved changes…" : "Saved", form._dirty ? "state-dirty" : "");
+      if (form._dirty) schedule(form);
+    });
+    form.addEventListener("focusout", () => save(form));
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      form._dirty = true;  // an explicit save always goes out
+      save(form);
+    });
+    form.addEventListener("htmx:configRequest", () => { form._sent = area(form).value; });
+    form.addEventListener("htmx:beforeRequest", () => setState(form, "Saving…", "state-saving"));
+    form.addEventListener("htmx:afterRequest", (event) => {
+      const status = event.detail.xhr ? event.detail.xhr.status : 0;
+      if (status === 200) {
+        form._attempt = 0;
+        form._saved = form._sent;
+        form._dirty = area(form).value !== form._saved;
+        if (form._dirty) { setState(form, "Unsaved changes…", "state-dirty"); schedule(form); }
+      } else if (status === 422) {
+        form._conflict = true;
+      } else if (status === 0) {
+        retryLater(form, "no connection");
+      } else {
+        retryLater(form, `Debrief answered ${status}`);
+      }
+      event.stopPropagation();  // the generic network banner is not needed here
+    });
+    form.addEventListener("htmx:sendError", (event) => event.stopPropagation());
+    form.addEventListener("htmx:responseError", (event) => event.stopPropagation());
+  }
+
+  function resolve(button) {
+    const slot = button.closest(".conflict-slot");
+    const section = slot.id.replace("conflict-", "");
+    const form = document.querySelector(`form.section-form[data-section="${section}"]`);
+    const box = slot.querySelector(".conflict");
+    const theirs = slot.querySelector(".theirs-text").value;
+    document.getElementById("base-" + section).value = box.dataset.theirsNumber;
+    form._conflict = false;
+    slot.innerHTML = "";
+    const choice = button.dataset.resolve;
+    if (choice === "theirs") {
+      area(form).value = theirs;
+      form._saved = theirs;
+      form._dirty = false;
+      setState(form, "Saved — their version kept", "");
+    } else if (choice === "merge") {
+      area(form).value = box.querySelector(".merged-text").value;
+      form._saved = theirs;
+      form._dirty = true;
+      setState(form, "Both versions are in the box: edit, then it saves.", "state-dirty");
+      area(form).focus();
+    } else {
+      form._dirty = true;
+      save(form);
+    }
+  }
+
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-resolve]");
+    if (button) resolve(button);
+    if (event.target.closest("[data-print]")) window.print();
+  });
+  document.addEventListener("keydown", (event) => {
+    if (!(event.ctrlKey || event.metaKey) || event.key.toLowerCase() !== "s") return;
+    const form = event.target.closest && event.target.closest("form.section-form");
+    if (!form) return;
+    event.preventDefault();
+    form._dirty = form._dirty || area(form).value !== form._saved;
+    if (form._dirty) save(form); else setState(form, "Saved — nothing new to save", "");
+  });
+  window.addEventListener("beforeunload", (event) => {
+    const unsaved = [...forms()].some((f) => f._dirty || f._conflict);
+    if (unsaved) { event.preventDefault(); event.returnValue = ""; }
+  });
+  const start = () => forms().forEach(init);
+  document.addEventListener("DOMContentLoaded", start);
+  document.addEventListener("htmx:load", start);
+})();

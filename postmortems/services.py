@@ -1,0 +1,367 @@
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from incidents.models import Incident
+
+from .models import (
+    Approval,
+    ContributingFactor,
+    Postmortem,
+    ReviewComment,
+    ReviewInvitation,
+    SectionRevision,
+)
+
+
+class SectionConflict(Exception):
+    """Someone saved the section since the editor loaded it; `theirs` is the newest revision."""
+
+    def __init__(self, theirs: SectionRevision | None):
+        super().__init__("The section changed since it was loaded.")
+        self.theirs = theirs
+
+
+# --- Starting -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def start_postmortem(*, incident: Incident, started_by: AbstractBaseUser) -> Postmortem:
+    """Open the incident's postmortem (or return the existing one); sections start empty."""
+    postmortem, _ = Postmortem.objects.get_or_create(
+        incident=incident, defaults={"author": incident.commander or started_by}
+    )
+    return postmortem
+
+
+# --- Sections and their revisions -----------------------------------------------------------
+
+
+def _newest(postmortem: Postmortem, section: str) -> SectionRevision | None:
+    return (
+        SectionRevision.objects.filter(postmortem=postmortem, section=section)
+        .select_related("author")
+        .order_by("-number")
+        .first()
+    )
+
+
+def save_section(
+    *,
+    postmortem: Postmortem,
+    section: str,
+    text: str,
+    base: int,
+    author: AbstractBaseUser | None,
+    restored_from: int | None = None,
+) -> SectionRevision | None:
+    """Record `text` as the next revision of one section, if `base` is still its newest.
+
+    Returns the new revision, or the newest one when the text is unchanged (nothing to
+    record). Raises SectionConflict when someone else saved the section after `base`.
+    """
+    if section not in Postmortem.SECTION_LABELS:
+        raise ValueError(f"unknown section {section!r}")
+    text = text.replace("\r\n", "\n")
+    newest = _newest(postmortem, section)
+    newest_number = newest.number if newest else 0
+    if base != newest_number:
+        raise SectionConflict(newest)
+    current = Postmortem.objects.values_list(section, flat=True).get(pk=postmortem.pk)
+    if text == current and restored_from is None:
+        return newest
+    try:
+        with transaction.atomic():
+            revision = SectionRevision.objects.create(
+                postmortem=postmortem,
+                section=section,
+                number=base + 1,
+                text=text,
+                author=author,
+                restored_from=restored_from,
+            )
+            # update() touches only this section's column, so a parallel save of another
+            # section on the same row is never overwritten by a stale copy of the object.
+            Postmortem.objects.filter(pk=postmortem.pk).update(
+                **{section: text}, version=F("version") + 1, updated_at=timezone.now()
+            )
+    except IntegrityError:
+        # A parallel save took the same number between our check and our insert.
+        raise SectionConflict(_newest(postmortem, section)) from None
+    setattr(postmortem, section, text)
+    return revision
+
+
+def restore_revision(*, revision: SectionRevision, author: AbstractBaseUser) -> SectionRevision:
+    """Bring an old revision's text back as a new revision; history is never rewritten."""
+    newest = _newest(revision.postmortem, revision.section)
+    return save_section(
+        postmortem=revision.postmortem,
+        section=revision.section,
+        text=revision.text,
+        base=newest.number if newest else 0,
+        author=author,
+        restored_from=revision.number,
+    )
+
+
+@dataclass
+class DiffLine:
+    kind: str  # "add", "del", "same", "gap"
+    text: str
+
+
+def diff_lines(old: str, new: str, context: int = 2) -> list[DiffLine]:
+    """A line diff with a little context, for the history page."""
+    lines = []
+    matcher = difflib.SequenceMatcher(a=old.splitlines(), b=new.splitlines(), autojunk=False)
+    for group in matcher.get_grouped_opcodes(context):
+        if lines:
+            lines.append(DiffLine("gap", "…"))
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                lines.extend(DiffLine("same", t) for t in matcher.a[i1:i2])
+                continue
+            if tag in ("replace", "delete"):
+                lines.extend(DiffLine("del", t) for t in matcher.a[i1:i2])
+            if tag in ("replace", "insert"):
+                lines.extend(DiffLine("add", t) for t in matcher.b[j1:j2])
+    return lines
+
+
+@dataclass
+class HistoryEntry:
+    revision: SectionRevision
+    diff: list[DiffLine]
+    after_publish: bool
+
+
+def history(postmortem: Postmortem, section: str | None = None) -> list[HistoryEntry]:
+    """Every saved change, newest first, each with its diff against the section's previous."""
+    revisions = list(postmortem.revisions.select_related("author").order_by("section", "number"))
+    previous: dict[str, str] = {}
+    entries = []
+    for revision in revisions:
+        old = previous.get(revision.section, "")
+        previous[revision.section] = revision.text
+        if section and revision.section != section:
+            continue
+        after = bool(postmortem.published_at and revision.created_at > postmortem.published_at)
+        entries.append(HistoryEntry(revision, diff_lines(old, revision.text), after))
+    entries.sort(key=lambda e: (e.revision.created_at, e.revision.pk), reverse=True)
+    return entries
+
+
+# --- Contributing factors -------------------------------------------------------------------
+
+
+def add_factor(*, postmortem: Postmortem, category: str, description: str, whys: list):
+    """Add a factor at the end of the list."""
+    last = postmortem.factors.order_by("-position").values_list("position", flat=True).first()
+    return ContributingFactor.objects.create(
+        postmortem=postmortem,
+        category=category,
+        description=description,
+        whys=whys,
+        position=(last or 0) + 1,
+    )
+
+
+def update_factor(*, factor: ContributingFactor, category: str, description: str, whys: list):
+    """Save an edited factor."""
+    factor.category, factor.description, factor.whys = category, description, whys
+    factor.save(update_fields=["category", "description", "whys"])
+    return factor
+
+
+# --- Review workflow ------------------------------------------------------------------------
+
+
+def can_publish(postmortem: Postmortem, user) -> bool:
+    incident = postmortem.incident
+    return user.is_superuser or user.pk in (postmortem.author_id, incident.commander_id)
+
+
+def publish_problems(postmortem: Postmortem) -> list[str]:
+    """What the practice requires before publishing and this document still lacks."""
+    problems = []
+    if not postmortem.summary.strip():
+        problems.append("Write the summary.")
+    if not postmortem.impact.strip():
+        problems.append("Describe the impact, with numbers.")
+    if not postmortem.incident.timeline.exists():
+        problems.append("Add at least one timeline event.")
+    if not postmortem.factors.exists():
+        problems.append("Add at least one contributing factor.")
+    unowned = postmortem.action_items.filter(Q(owner__isnull=True) | Q(due_on__isnull=True))
+    count = unowned.count()
+    if count:
+        problems.append(
+            f"Give every action item an owner and a due date ({count} "
+            f"item{'s' if count != 1 else ''} missing one)."
+        )
+    return problems
+
+
+@transaction.atomic
+def request_review(
+    *, postmortem: Postmortem, reviewers: list, requested_by: AbstractBaseUser
+) -> Postmortem:
+    """Move the draft to review and email each reviewer a link once the change is committed."""
+    from . import tasks
+
+    if not reviewers:
+        raise ValidationError("Choose at least one reviewer.")
+    incident = postmortem.incident
+    unseeing = [u for u in reviewers if not incident.is_visible_to(u)]
+    if unseeing:
+        names = ", ".join(u.get_username() for u in unseeing)
+        raise ValidationError(
+            f"{names} cannot see this private incident; add them as members of the incident first."
+        )
+    now = timezone.now()
+    postmortem.status = Postmortem.Status.IN_REVIEW
+    postmortem.review_started_at = now
+    postmortem.save(update_fields=["status", "review_started_at", "updated_at"])
+    postmortem.reviewers.set(reviewers)
+    ReviewInvitation.objects.bulk_create(
+        [
+            ReviewInvitation(postmortem=postmortem, reviewer=u, round_started_at=now)
+            for u in reviewers
+        ]
+    )
+    transaction.on_commit(lambda: tasks.email_reviewers.delay(postmortem.pk))
+    return postmortem
+
+
+@transaction.atomic
+def approve_postmortem(
+    *, postmortem: Postmortem, reviewer: AbstractBaseUser, note: str = ""
+) -> Approval:
+    """Record the reviewer's approval of exactly the revisions in the document now."""
+    if postmortem.status != Postmortem.Status.IN_REVIEW:
+        raise ValidationError("Only a postmortem in review can be approved.")
+    if not postmortem.reviewers.filter(pk=reviewer.pk).exists():
+        raise ValidationError("Only the reviewers of this postmortem can approve it.")
+    fresh = Postmortem.objects.select_for_update().get(pk=postmortem.pk)
+    return Approval.objects.create(
+        postmortem=postmortem,
+        reviewer=reviewer,
+        revisions=fresh.latest_numbers(),
+        version=fresh.version,
+        note=note,
+    )
+
+
+def changed_since(approval: Approval, numbers: dict[str, int]) -> list[str]:
+    """Sections whose newest revision is past the one the approval covered."""
+    return [
+        section
+        for section, number in numbers.items()
+        if number > int(approval.revisions.get(section, 0))
+    ]
+
+
+@transaction.atomic
+def publish_postmortem(
+    *, postmortem: Postmortem, published_by: AbstractBaseUser, override_reason: str = ""
+) -> Postmortem:
+    """Publish, refusing missing requirements unless an override reason is recorded."""
+    if postmortem.status == Postmortem.Status.PUBLISHED:
+        raise ValidationError("This postmortem is already published.")
+    if postmortem.status != Postmortem.Status.IN_REVIEW:
+        raise ValidationError("Send the postmortem for review before publishing it.")
+    if not can_publish(postmortem, published_by):
+        raise ValidationError("Only the author or the incident commander can publish.")
+    problems = publish_problems(postmortem)
+    override_reason = override_reason.strip()
+    if problems and not override_reason:
+        raise ValidationError(
+            ["Not ready to publish:", *problems, "Or give a reason to publish anyway."]
+        )
+    postmortem.status = Postmortem.Status.PUBLISHED
+    postmortem.published_at = timezone.now()
+    postmortem.published_by = published_by
+    postmortem.publish_override_reason = override_reason if problems else ""
+    postmortem.save(
+        update_fields=[
+            "status",
+            "published_at",
+            "published_by",
+            "publish_override_reason",
+            "updated_at",
+        ]
+    )
+    return postmortem
+
+
+def add_comment(*, postmortem: Postmortem, section: str, author, text: str) -> ReviewComment:
+    """Leave a review comment on one section (or the whole document)."""
+    text = text.strip()
+    if not text:
+        raise ValidationError("Write a comment first.")
+    return ReviewComment.objects.create(
+        postmortem=postmortem, section=section, author=author, text=text
+    )
+
+
+def send_review_invitations(*, postmortem: Postmortem) -> int:
+    """Email each invited reviewer once; an invitation is marked sent only after its email."""
+    from django.conf import settings
+    from django.core.mail import send_mail
+    from django.template.loader import render_to_string
+
+    pending = postmortem.invitations.filter(sent_at__isnull=True).select_related("reviewer")
+    sent = 0
+    for invitation in pending:
+        reviewer = invitation.reviewer
+        if not reviewer.email:
+            continue
+        context = {
+            "postmortem": postmortem,
+            "incident": postmortem.incident,
+            "reviewer": reviewer,
+            "url": settings.SITE_URL + postmortem.get_absolute_url(),
+            "edit_url": settings.SITE_URL + f"/postmortems/{postmortem.incident.number}/edit/",
+        }
+        with transaction.atomic():
+            # Claim the row first so a parallel run skips it; a failed send rolls the claim back.
+            claimed = ReviewInvitation.objects.filter(
+                pk=invitation.pk, sent_at__isnull=True
+            ).update(sent_at=timezone.now())
+            if not claimed:
+                continue
+            send_mail(
+                subject=f"Review requested: {postmortem.incident.reference} "
+                f"{postmortem.incident.title}",
+                message=render_to_string("postmortems/email/review_request.txt", context),
+                html_message=render_to_string("postmortems/email/review_request.html", context),
+                from_email=None,
+                recipient_list=[reviewer.email],
+            )
+        sent += 1
+    return sent
+
+
+def merge_texts(theirs: str, mine: str) -> str:
+    """Both versions in one text for hand-merging: shared lines once, differing lines from both.
+
+    Where the two disagree on the same lines, theirs comes first and then mine, so nothing
+    either person wrote is dropped; the editor deletes what should go.
+    """
+    a, b = theirs.splitlines(), mine.splitlines()
+    merged: list[str] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            merged.extend(a[i1:i2])
+        else:
+            merged.extend(a[i1:i2])
+            merged.extend(b[j1:j2])
+    return "\n".join(merged)
