@@ -12,4 +12,7 @@ urlpatterns = [
     path("<int:number>/sections/<slug:section>/", views.section_save, name="section"),
     path("<int:number>/history/", views.postmortem_history, name="history"),
     path("<int:number>/revisions/<int:pk>/restore/", views.revision_restore, name="restore"),
+    path("<int:number>/factors/", views.factor_add, name="factor-add"),
+    path("<int:number>/factors/<int:pk>/edit/", views.factor_edit, name="factor-edit"),
+    path("<int:number>/factors/<int:pk>/delete/", views.factor_delete, name="factor-delete"),
 ]

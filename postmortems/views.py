@@ -3,14 +3,14 @@ from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from incidents.models import Incident
 from incidents.paging import paginate, query_without_page
 
 from . import services
-from .checks import section_findings
-from .forms import SectionForm
+from .checks import chain_warnings, section_findings
+from .forms import FactorForm, SectionForm
 from .models import Postmortem, SectionRevision
 
 
@@ -104,7 +104,7 @@ def _section_states(postmortem: Postmortem) -> dict[str, SectionRevision | None]
     return {section: newest.get(section) for section in numbers}
 
 
-def _section_context(postmortem: Postmortem, section: str, revision, **extra) -> dict:
+def _section_context(postmortem: Postmortem, section: str, revision, names=(), **extra) -> dict:
     text = getattr(postmortem, section)
     return {
         "postmortem": postmortem,
@@ -116,22 +116,30 @@ def _section_context(postmortem: Postmortem, section: str, revision, **extra) ->
             "text": text,
             "revision": revision,
             "number": revision.number if revision else 0,
-            "findings": section_findings(text),
+            "findings": section_findings(text, names),
         },
         **extra,
+    }
+
+
+def _edit_context(request, postmortem: Postmortem) -> dict:
+    names = _system_names(postmortem.incident)
+    states = _section_states(postmortem)
+    sections = [
+        _section_context(postmortem, field, states[field], names)["s"]
+        for field in Postmortem.SECTION_FIELDS
+    ]
+    return {
+        **_document_context(postmortem, request.user),
+        **_factors_context(postmortem, names),
+        "edit_sections": sections,
     }
 
 
 @require_GET
 def postmortem_edit(request, number: int):
     postmortem = _postmortem(request, number)
-    states = _section_states(postmortem)
-    sections = [
-        _section_context(postmortem, field, states[field])["s"]
-        for field in Postmortem.SECTION_FIELDS
-    ]
-    context = {**_document_context(postmortem, request.user), "edit_sections": sections}
-    return render(request, "postmortems/postmortem_edit.html", context)
+    return render(request, "postmortems/postmortem_edit.html", _edit_context(request, postmortem))
 
 
 @require_POST
@@ -163,6 +171,7 @@ def section_save(request, number: int, section: str):
             postmortem,
             section,
             theirs,
+            _system_names(postmortem.incident),
             conflict={
                 "theirs": theirs,
                 "theirs_text": theirs_text,
@@ -174,14 +183,14 @@ def section_save(request, number: int, section: str):
             return render(
                 request, "postmortems/postmortem_edit.html#section-conflict", context, status=422
             )
-        page = {**_document_context(postmortem, request.user), **context}
+        page = {**_edit_context(request, postmortem), **context}
         page["edit_sections"] = [context["s"]]
         return render(request, "postmortems/postmortem_edit.html", page, status=409)
     if request.htmx:
         return render(
             request,
             "postmortems/postmortem_edit.html#section-saved",
-            _section_context(postmortem, section, revision),
+            _section_context(postmortem, section, revision, _system_names(postmortem.incident)),
         )
     messages.success(request, f"{Postmortem.SECTION_LABELS[section]} saved.")
     return redirect(reverse("postmortems:edit", args=[number]) + f"#s-{section}")
@@ -216,3 +225,90 @@ def revision_restore(request, number: int, pk: int):
         f"{revision.label}: revision {revision.number} restored as revision {new.number}.",
     )
     return redirect(reverse("postmortems:history", args=[number]) + f"?section={revision.section}")
+
+
+# --- Contributing factors: inline add / edit / delete via htmx -------------------------------
+
+
+def _system_names(incident) -> list[str]:
+    return [s.name for s in incident.services.all()]
+
+
+def _factor_rows(postmortem: Postmortem, names) -> list[dict]:
+    return [
+        {
+            "factor": f,
+            "warnings": chain_warnings(f.whys, names),
+            "findings": section_findings(f.description, names),
+        }
+        for f in postmortem.factors.all()
+    ]
+
+
+def _factors_context(postmortem, names, form=None, editing=None, edit_form=None) -> dict:
+    rows = _factor_rows(postmortem, names)
+    return {
+        "postmortem": postmortem,
+        "incident": postmortem.incident,
+        "factor_rows": rows,
+        "factor_form": form or FactorForm(),
+        "editing": editing,
+        "edit_form": edit_form,
+        "categories_used": sorted({r["factor"].get_category_display() for r in rows}),
+    }
+
+
+def _factors_response(request, postmortem, status=200, **kwargs):
+    names = _system_names(postmortem.incident)
+    context = _factors_context(postmortem, names, **kwargs)
+    if request.htmx:
+        return render(request, "postmortems/postmortem_edit.html#factors", context, status=status)
+    if status == 200:
+        return redirect(reverse("postmortems:edit", args=[postmortem.incident.number]) + "#factors")
+    page = {**_edit_context(request, postmortem), **context}
+    return render(request, "postmortems/postmortem_edit.html", page, status=status)
+
+
+@require_POST
+def factor_add(request, number: int):
+    postmortem = _postmortem(request, number)
+    form = FactorForm(request.POST)
+    if not form.is_valid():
+        return _factors_response(request, postmortem, status=422, form=form)
+    services.add_factor(
+        postmortem=postmortem,
+        category=form.cleaned_data["category"],
+        description=form.cleaned_data["description"],
+        whys=form.cleaned_data["whys"],
+    )
+    if not request.htmx:
+        messages.success(request, "Contributing factor added.")
+    return _factors_response(request, postmortem)
+
+
+@require_http_methods(["GET", "POST"])
+def factor_edit(request, number: int, pk: int):
+    postmortem = _postmortem(request, number)
+    factor = get_object_or_404(postmortem.factors, pk=pk)
+    form = FactorForm(request.POST or None, instance=factor)
+    if request.method == "POST" and form.is_valid():
+        services.update_factor(
+            factor=factor,
+            category=form.cleaned_data["category"],
+            description=form.cleaned_data["description"],
+            whys=form.cleaned_data["whys"],
+        )
+        if not request.htmx:
+            messages.success(request, "Contributing factor saved.")
+        return _factors_response(request, postmortem)
+    status = 422 if request.method == "POST" else 200
+    return _factors_response(request, postmortem, status=status, editing=factor.pk, edit_form=form)
+
+
+@require_POST
+def factor_delete(request, number: int, pk: int):
+    postmortem = _postmortem(request, number)
+    get_object_or_404(postmortem.factors, pk=pk).delete()
+    if not request.htmx:
+        messages.success(request, "Contributing factor deleted.")
+    return _factors_response(request, postmortem)
