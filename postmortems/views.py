@@ -1,17 +1,32 @@
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from incidents.models import Incident
+from actions import services as action_services
+from actions.forms import ActionItemForm
+from actions.quality import action_item_hints, postmortem_item_hints
+from incidents.models import Incident, Team
 from incidents.paging import paginate, query_without_page
 
 from . import services
 from .checks import chain_warnings, section_findings
 from .forms import FactorForm, SectionForm
 from .models import Postmortem, SectionRevision
+
+ACTION_FIELDS = (
+    "title",
+    "description",
+    "owner",
+    "due_on",
+    "priority",
+    "leverage",
+    "ticket_key",
+    "ticket_url",
+)
 
 
 @require_GET
@@ -132,6 +147,7 @@ def _edit_context(request, postmortem: Postmortem) -> dict:
     return {
         **_document_context(postmortem, request.user),
         **_factors_context(postmortem, names),
+        **_items_context(postmortem),
         "edit_sections": sections,
     }
 
@@ -312,3 +328,101 @@ def factor_delete(request, number: int, pk: int):
     if not request.htmx:
         messages.success(request, "Contributing factor deleted.")
     return _factors_response(request, postmortem)
+
+
+# --- Action items inline, through the action-items app's own services and form -------------
+
+
+def _item_rows(postmortem: Postmortem) -> tuple[list[dict], list]:
+    items = list(postmortem.action_items.select_related("owner"))
+    teams = list(Team.objects.values_list("name", flat=True))
+    rows = [
+        {
+            "item": item,
+            "hints": action_item_hints(
+                title=item.title,
+                description=item.description,
+                owner=item.owner,
+                due_on=item.due_on,
+                ticket_key=item.ticket_key,
+                team_names=teams,
+            ),
+            "findings": section_findings(item.title),
+        }
+        for item in items
+    ]
+    return rows, postmortem_item_hints(items)
+
+
+def _items_context(postmortem, form=None, editing=None, edit_form=None) -> dict:
+    rows, set_hints = _item_rows(postmortem)
+    return {
+        "postmortem": postmortem,
+        "incident": postmortem.incident,
+        "item_rows": rows,
+        "set_hints": set_hints,
+        "item_form": form or ActionItemForm(),
+        "editing_item": editing,
+        "item_edit_form": edit_form,
+    }
+
+
+def _items_response(request, postmortem, status=200, **kwargs):
+    context = _items_context(postmortem, **kwargs)
+    if request.htmx:
+        return render(request, "postmortems/postmortem_edit.html#actions", context, status=status)
+    if status == 200:
+        return redirect(reverse("postmortems:edit", args=[postmortem.incident.number]) + "#actions")
+    page = {**_edit_context(request, postmortem), **context}
+    return render(request, "postmortems/postmortem_edit.html", page, status=status)
+
+
+def _item_fields(cleaned: dict) -> dict:
+    return {name: cleaned[name] for name in ACTION_FIELDS if name in cleaned}
+
+
+@require_POST
+def item_add(request, number: int):
+    postmortem = _postmortem(request, number)
+    form = ActionItemForm(request.POST)
+    if form.is_valid():
+        try:
+            action_services.create_action_item(
+                postmortem=postmortem, created_by=request.user, **_item_fields(form.cleaned_data)
+            )
+        except ValidationError as err:
+            form.add_error(None, err)
+        else:
+            if not request.htmx:
+                messages.success(request, "Action item added.")
+            return _items_response(request, postmortem)
+    return _items_response(request, postmortem, status=422, form=form)
+
+
+@require_http_methods(["GET", "POST"])
+def item_edit(request, number: int, pk: int):
+    postmortem = _postmortem(request, number)
+    item = get_object_or_404(postmortem.action_items.select_related("owner"), pk=pk)
+    form = ActionItemForm(request.POST or None, instance=item)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        fields = {k: v for k, v in _item_fields(data).items() if k not in ("owner", "due_on")}
+        try:
+            # The form saved its values onto the instance while validating; update from a
+            # fresh copy so the service sees what changed.
+            action_services.update_action_item(
+                item=postmortem.action_items.get(pk=pk),
+                by=request.user,
+                reason=data.get("reason", ""),
+                owner=data["owner"],
+                due_on=data["due_on"],
+                **fields,
+            )
+        except ValidationError as err:
+            form.add_error(None, err)
+        else:
+            if not request.htmx:
+                messages.success(request, "Action item saved.")
+            return _items_response(request, postmortem)
+    status = 422 if request.method == "POST" else 200
+    return _items_response(request, postmortem, status=status, editing=item.pk, edit_form=form)
