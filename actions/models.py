@@ -297,6 +297,7 @@ class Dispatch(models.Model):
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
         SENT = "sent", "Sent"
+        SKIPPED = "skipped", "Nothing left to send"
         FAILED = "failed", "Failed"
 
     kind = models.CharField(max_length=16, choices=Kind.choices)

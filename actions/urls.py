@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import calendar, views
+from . import calendar, digest_views, views
 
 app_name = "actions"
 
@@ -15,6 +15,9 @@ urlpatterns = [
     path("<int:pk>/status/", views.action_status, name="status"),
     path("<int:pk>/due/", views.action_due, name="due"),
     path("<int:pk>/done/", views.action_done, name="done"),
+    path("digests/", digest_views.digest_list, name="digests"),
+    path("digests/<int:pk>/", digest_views.digest_detail, name="digest"),
+    path("sent/", digest_views.dispatch_list, name="dispatches"),
     path("calendar/", calendar.calendar_settings, name="calendar"),
     path("calendar/<str:token>.ics", calendar.calendar_feed, name="calendar-feed"),
 ]

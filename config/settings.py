@@ -191,6 +191,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "incidents.tasks.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=17),
     },
+    # Hourly: each owner is reminded once their local reminder hour has passed (ledger: once a day).
+    "action-item-reminders": {
+        "task": "actions.tasks.send_reminders",
+        "schedule": crontab(minute=5),
+    },
+    # Daily: last month's digests if not sent yet, so a missed first-of-month tick is harmless.
+    "monthly-review-digests": {
+        "task": "actions.tasks.send_digests",
+        "schedule": crontab(hour=6, minute=20),
+    },
 }
 
 # --- Security: strict unless DEBUG --------------------------------------------------------
@@ -220,3 +230,9 @@ LOGGING = {
 
 # --- Debrief ------------------------------------------------------------------------------
 PAGE_SIZE = 50
+# Action item reminders: items due within this many days are listed with the overdue ones.
+DEBRIEF_REMINDER_DUE_SOON_DAYS = env_int("DEBRIEF_REMINDER_DUE_SOON_DAYS", 3)
+# Items overdue longer than this go into the weekly note to their team's managers.
+DEBRIEF_MANAGER_OVERDUE_DAYS = env_int("DEBRIEF_MANAGER_OVERDUE_DAYS", 14)
+# Attempts per reminder/digest email before the ledger marks it failed.
+DEBRIEF_EMAIL_MAX_ATTEMPTS = env_int("DEBRIEF_EMAIL_MAX_ATTEMPTS", 5)

@@ -1,0 +1,172 @@
+"""The monthly review digest: built once per (scope, month), stored, emailed, shown on a page.
+
+Figures come from actions/metrics.py in PUBLIC_ONLY mode: a digest goes to whole teams and is
+readable by everyone signed in, so private incidents and their items are simply not counted.
+That is the simplest rule that can never leak one.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Q
+
+from incidents.models import Team
+
+from . import ledger, metrics
+from .metrics import PUBLIC_ONLY, Period, Scope
+from .models import Digest, Dispatch
+
+User = get_user_model()
+LIST_LIMIT = 10
+
+
+def _url(path: str) -> str:
+    return settings.SITE_URL + path
+
+
+def compute_figures(period: Period, scope: Scope) -> dict:
+    """Everything a digest shows, as JSON, from the shared metric definitions."""
+    viewer = PUBLIC_ONLY
+    owed = metrics.postmortems_owed(period.end, scope, viewer)
+    decisions = metrics.decisions(period, scope, viewer)
+    repeats = metrics.repeat_incidents(period, scope, viewer)
+    completion = metrics.completion_by_due_date(period, scope, viewer)
+    return {
+        "period": period.label,
+        "start": period.start.isoformat(),
+        "end": period.end.isoformat(),
+        "scope": scope.key,
+        "scope_label": scope.label,
+        "incidents": metrics.incidents_by_severity(period, scope, viewer),
+        "postmortems_published": metrics.postmortems_published(period, scope, viewer),
+        "postmortems_owed": {
+            "count": owed.count(),
+            "rows": [
+                {
+                    "reference": i.reference,
+                    "title": i.title,
+                    "team": i.team.name,
+                    "resolved_on": i.resolved_at.date().isoformat(),
+                    "url": _url(i.get_absolute_url()),
+                }
+                for i in owed[:LIST_LIMIT]
+            ],
+        },
+        "items": metrics.item_counts(period, scope, viewer),
+        "completion": completion,
+        "decisions": [
+            {
+                "title": item.title,
+                "status": item.get_status_display(),
+                "reason": item.reason,
+                "owner": item.owner.get_full_name() or item.owner.username,
+                "reference": item.postmortem.incident.reference,
+                "url": _url(item.get_absolute_url()),
+            }
+            for item in decisions[:LIST_LIMIT]
+        ],
+        "decisions_count": decisions.count(),
+        "repeats": [
+            {
+                "reference": i.reference,
+                "title": i.title,
+                "why": f"same pattern “{i.pattern}”"
+                if i.same_pattern
+                else "same service and contributing-factor category",
+                "url": _url(i.get_absolute_url()),
+            }
+            for i in repeats[:LIST_LIMIT]
+        ],
+        "oldest_open": [
+            {
+                "title": item.title,
+                "owner": item.owner.get_full_name() or item.owner.username,
+                "due_on": item.due_on.isoformat(),
+                "created_on": item.created_at.date().isoformat(),
+                "reference": item.postmortem.incident.reference,
+                "url": _url(item.get_absolute_url()),
+            }
+            for item in metrics.oldest_open_items(scope, viewer, LIST_LIMIT)
+        ],
+    }
+
+
+def recipients(team: Team | None) -> list[int]:
+    """A team digest goes to its members and managers; the organisation one to all managers."""
+    if team is None:
+        users = User.objects.filter(managed_teams__isnull=False)
+    else:
+        users = User.objects.filter(Q(teams=team) | Q(managed_teams=team))
+    return list(
+        users.filter(is_active=True).exclude(email="").distinct().values_list("pk", flat=True)
+    )
+
+
+def scopes(team_slug: str | None = None) -> list[Scope]:
+    """The organisation and every team with people in it; or just one team."""
+    if team_slug:
+        return [Scope(team=Team.objects.get(slug=team_slug))]
+    teams = Team.objects.filter(Q(members__isnull=False) | Q(managers__isnull=False)).distinct()
+    return [metrics.ORG, *(Scope(team=t) for t in teams)]
+
+
+@transaction.atomic
+def build_and_claim(period: Period, scope: Scope) -> tuple[Digest, ledger.Claim]:
+    """Store the digest for (scope, period) once and claim one ledger row per recipient.
+
+    Recipients are fixed when the digest is first built; later runs only return rows still
+    pending (an interrupted send), so nobody gets the same month twice.
+    """
+    digest, created = Digest.objects.get_or_create(
+        scope=scope.key,
+        period=period.label,
+        defaults={"team": scope.team, "figures": {}},
+    )
+    if created:
+        digest.figures = compute_figures(period, scope)
+        digest.save(update_fields=["figures"])
+        keys = [
+            ledger.Key(Dispatch.Kind.DIGEST, pk, period.label, scope.key)
+            for pk in recipients(scope.team)
+        ]
+        return digest, ledger.claim(keys, digest_ids={scope.key: digest.pk})
+    pending = list(
+        digest.dispatches.filter(state=Dispatch.State.PENDING).values_list("pk", flat=True)
+    )
+    settled = digest.dispatches.exclude(state=Dispatch.State.PENDING).count()
+    return digest, ledger.Claim(pending_ids=pending, already_settled=settled)
+
+
+def subject_for(figures: dict) -> str:
+    start = date.fromisoformat(figures["start"])
+    completion = figures["completion"]
+    rate = f"{completion['rate']:.0%} on time" if completion["rate"] is not None else "nothing due"
+    return f"Debrief review for {figures['scope_label']}, {start:%B %Y}: {rate}"
+
+
+def render_digest(figures: dict, to: str, title: str, url: str) -> ledger.Message:
+    return ledger.render_message(
+        to=to,
+        subject=subject_for(figures),
+        template="digest",
+        context={
+            "f": figures,
+            "title": title,
+            "url": url,
+            "month": date.fromisoformat(figures["start"]),
+        },
+        items=figures["items"]["created"],
+    )
+
+
+def build_digest_message(dispatch: Dispatch) -> ledger.Message | None:
+    digest = dispatch.digest
+    if digest is None:
+        return None
+    return render_digest(
+        digest.figures, dispatch.recipient.email, digest.title, _url(digest.get_absolute_url())
+    )

@@ -1,0 +1,264 @@
+"""Overdue reminders to owners (daily) and long-overdue notes to team managers (weekly).
+
+Who is due is decided in each recipient's own timezone: an owner is reminded once their local
+clock has passed their reminder hour, at most once per local day (the ledger key is that day).
+Beat ticks hourly in UTC, so a missed tick only delays a reminder to the next hour, and a
+daylight-saving change can neither skip nor repeat a local day.
+
+Privacy: an email lists only items its recipient may see (the incident privacy rule applied
+to the recipient), so a reminder never reveals a private incident to a non-member.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef, Q
+
+from incidents.models import Incident, Team
+
+from . import ledger
+from .models import ActionItem, Dispatch
+
+User = get_user_model()
+Kind = Dispatch.Kind
+
+
+def due_soon_days() -> int:
+    return settings.DEBRIEF_REMINDER_DUE_SOON_DAYS
+
+
+def manager_threshold_days() -> int:
+    return settings.DEBRIEF_MANAGER_OVERDUE_DAYS
+
+
+def _zone(name: str | None) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(name or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def local_now(now: datetime, tz_name: str | None) -> datetime:
+    return now.astimezone(_zone(tz_name))
+
+
+def iso_week(day: date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def visible_to_each_owner(items):
+    """The incident privacy rule applied per row to the row's own owner (for batch jobs)."""
+    membership = Incident.members.through.objects.filter(
+        incident_id=OuterRef("postmortem__incident_id"), user_id=OuterRef("owner_id")
+    )
+    return items.filter(
+        Q(postmortem__incident__private=False) | Q(owner__is_superuser=True) | Exists(membership)
+    )
+
+
+def wanted(due_on: date, today: date, notify_due_soon: bool) -> bool:
+    """Whether an open item belongs in its owner's reminder for `today`.
+
+    Overdue items always do: no preference silences them (P0/P1 included). Items due in the
+    next N days do unless the owner opted out of due-soon reminders.
+    """
+    if due_on < today:
+        return True
+    return notify_due_soon and due_on <= today + timedelta(days=due_soon_days())
+
+
+@dataclass
+class Plan:
+    key: ledger.Key
+    item_ids: list[int] = field(default_factory=list)
+
+
+def plan_reminders(now: datetime) -> list[Plan]:
+    """Owners whose reminder is due now, with the items it will list.
+
+    One query over open items due up to N days ahead (the latest date any timezone can have
+    reached), then per-owner decisions in Python: the query count does not grow with owners.
+    """
+    horizon = now.date() + timedelta(days=due_soon_days() + 1)
+    rows = (
+        visible_to_each_owner(ActionItem.objects.open().filter(due_on__lte=horizon))
+        .filter(owner__is_active=True)
+        .exclude(owner__email="")
+        .values_list(
+            "pk",
+            "owner_id",
+            "due_on",
+            "owner__profile__timezone",
+            "owner__profile__reminder_hour",
+            "owner__profile__notify_due_soon",
+        )
+        .order_by("owner_id", "due_on", "priority", "pk")
+    )
+    plans: dict[int, Plan] = {}
+    for pk, owner_id, due_on, tz_name, hour, due_soon in rows.iterator(chunk_size=5000):
+        local = local_now(now, tz_name)
+        if local.hour < (9 if hour is None else hour):
+            continue
+        today = local.date()
+        if not wanted(due_on, today, True if due_soon is None else due_soon):
+            continue
+        plan = plans.get(owner_id)
+        if plan is None:
+            plan = plans[owner_id] = Plan(ledger.Key(Kind.REMINDER, owner_id, today.isoformat()))
+        plan.item_ids.append(pk)
+    return list(plans.values())
+
+
+def plan_manager_notes(now: datetime) -> list[Plan]:
+    """Managers of teams with items overdue longer than the threshold, once per ISO week."""
+    threshold = manager_threshold_days()
+    # The latest local date anywhere is tomorrow in UTC terms; filter exactly per manager below.
+    cutoff = now.date() + timedelta(days=1) - timedelta(days=threshold)
+    items = list(
+        ActionItem.objects.open()
+        .filter(due_on__lt=cutoff)
+        .values_list("pk", "postmortem__incident__team_id", "due_on")
+    )
+    if not items:
+        return []
+    by_team: dict[int, list[tuple[int, date]]] = defaultdict(list)
+    for pk, team_id, due_on in items:
+        by_team[team_id].append((pk, due_on))
+    managers = (
+        Team.managers.through.objects.filter(team_id__in=by_team, user__is_active=True)
+        .exclude(user__email="")
+        .values_list(
+            "user_id", "team_id", "user__profile__timezone", "user__profile__reminder_hour"
+        )
+    )
+    plans: dict[int, Plan] = {}
+    for user_id, team_id, tz_name, hour in managers:
+        local = local_now(now, tz_name)
+        if local.hour < (9 if hour is None else hour):
+            continue
+        late = [pk for pk, due in by_team[team_id] if due < local.date() - timedelta(threshold)]
+        if not late:
+            continue
+        plan = plans.get(user_id)
+        if plan is None:
+            key = ledger.Key(Kind.MANAGER_NOTE, user_id, iso_week(local.date()))
+            plan = plans[user_id] = Plan(key)
+        plan.item_ids.extend(late)
+    return list(plans.values())
+
+
+# --- Rendering: at send time, from the ledger row, so the email is current --------------
+
+
+def _item_rows(items, today: date) -> list[dict]:
+    rows = []
+    for item in items:
+        incident = item.postmortem.incident
+        rows.append(
+            {
+                "item": item,
+                "incident": incident,
+                "days_late": (today - item.due_on).days,
+                "url": settings.SITE_URL + item.get_absolute_url(),
+                "done_url": settings.SITE_URL + f"{item.get_absolute_url()}done/",
+                "due_url": settings.SITE_URL + item.get_absolute_url() + "#due",
+            }
+        )
+    return rows
+
+
+def reminder_items(owner, today: date, notify_due_soon: bool):
+    """The items an owner's reminder lists for `today`, most overdue first."""
+    last = today + timedelta(days=due_soon_days()) if notify_due_soon else today - timedelta(1)
+    return (
+        ActionItem.objects.visible_to(owner)
+        .open()
+        .filter(owner=owner, due_on__lte=last)
+        .select_related("postmortem__incident")
+        .order_by("due_on", "priority", "pk")
+    )
+
+
+def build_reminder(dispatch: Dispatch) -> ledger.Message | None:
+    owner = dispatch.recipient
+    today = date.fromisoformat(dispatch.period)
+    profile = getattr(owner, "profile", None)
+    notify = profile.notify_due_soon if profile else True
+    rows = _item_rows(reminder_items(owner, today, notify), today)
+    if not rows:
+        return None
+    overdue = [r for r in rows if r["days_late"] > 0]
+    soon = [r for r in rows if r["days_late"] <= 0]
+    if overdue:
+        subject = f"{len(overdue)} overdue action item{'s' if len(overdue) != 1 else ''}"
+        if soon:
+            subject += f", {len(soon)} due soon"
+    else:
+        subject = f"{len(soon)} action item{'s' if len(soon) != 1 else ''} due soon"
+    return ledger.render_message(
+        to=owner.email,
+        subject=f"Debrief: {subject}",
+        template="reminder",
+        context={
+            "recipient": owner,
+            "today": today,
+            "overdue": overdue,
+            "soon": soon,
+            "due_soon_days": due_soon_days(),
+            "mine_url": settings.SITE_URL + "/actions/mine/",
+            "preferences_url": settings.SITE_URL + "/incidents/preferences/",
+        },
+        items=len(rows),
+    )
+
+
+def build_manager_note(dispatch: Dispatch) -> ledger.Message | None:
+    manager = dispatch.recipient
+    profile = getattr(manager, "profile", None)
+    today = local_now(dispatch.created_at, profile.timezone if profile else "UTC").date()
+    cutoff = today - timedelta(days=manager_threshold_days())
+    items = (
+        ActionItem.objects.visible_to(manager)
+        .open()
+        .filter(postmortem__incident__team__managers=manager, due_on__lt=cutoff)
+        .select_related("owner", "postmortem__incident__team")
+        .order_by("postmortem__incident__team__name", "due_on", "pk")
+    )
+    rows = _item_rows(items, today)
+    if not rows:
+        return None
+    teams: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        teams[row["incident"].team.name].append(row)
+    return ledger.render_message(
+        to=manager.email,
+        subject=f"Debrief: {len(rows)} action item{'s' if len(rows) != 1 else ''} overdue "
+        f"more than {manager_threshold_days()} days",
+        template="manager_note",
+        context={
+            "recipient": manager,
+            "today": today,
+            "teams": dict(teams),
+            "threshold": manager_threshold_days(),
+            "team_url": settings.SITE_URL + "/actions/team/?overdue=on",
+        },
+        items=len(rows),
+    )
+
+
+BUILDERS = {Kind.REMINDER: build_reminder, Kind.MANAGER_NOTE: build_manager_note}
+
+
+def build(dispatch: Dispatch) -> ledger.Message | None:
+    from .digests import build_digest_message
+
+    if dispatch.kind == Kind.DIGEST:
+        return build_digest_message(dispatch)
+    return BUILDERS[dispatch.kind](dispatch)
