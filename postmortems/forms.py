@@ -1,7 +1,12 @@
 from django import forms
+from django.contrib.auth import get_user_model
+
+from incidents.forms import UserMultipleChoiceField
 
 from .checks import parse_whys, whys_outline
-from .models import ContributingFactor
+from .models import ContributingFactor, ReviewComment
+
+User = get_user_model()
 
 
 class SectionForm(forms.Form):
@@ -47,3 +52,30 @@ class FactorForm(forms.ModelForm):
         cleaned = super().clean()
         cleaned["whys"] = parse_whys(cleaned.get("whys_text", ""))
         return cleaned
+
+
+class ReviewRequestForm(forms.Form):
+    reviewers = UserMultipleChoiceField(
+        queryset=User.objects.filter(is_active=True).order_by("username"),
+        widget=forms.SelectMultiple(attrs={"size": 6}),
+        help_text="Two or three colleagues; each gets an email with a link.",
+        error_messages={"required": "Choose at least one reviewer."},
+    )
+
+
+class PublishForm(forms.Form):
+    override_reason = forms.CharField(
+        required=False,
+        label="Publish anyway because…",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Only needed when a requirement above is missing; it is recorded on the page.",
+    )
+
+
+class CommentForm(forms.Form):
+    section = forms.ChoiceField(choices=ReviewComment._meta.get_field("section").choices)
+    text = forms.CharField(
+        label="Comment",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Write a comment first."},
+    )

@@ -15,6 +15,10 @@ urlpatterns = [
     path("<int:number>/factors/", views.factor_add, name="factor-add"),
     path("<int:number>/factors/<int:pk>/edit/", views.factor_edit, name="factor-edit"),
     path("<int:number>/factors/<int:pk>/delete/", views.factor_delete, name="factor-delete"),
+    path("<int:number>/review/", views.review_request, name="review"),
+    path("<int:number>/approve/", views.approve, name="approve"),
+    path("<int:number>/publish/", views.publish, name="publish"),
+    path("<int:number>/comments/", views.comment_add, name="comment"),
     path("<int:number>/items/", views.item_add, name="item-add"),
     path("<int:number>/items/<int:pk>/edit/", views.item_edit, name="item-edit"),
 ]

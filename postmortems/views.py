@@ -14,7 +14,7 @@ from incidents.paging import paginate, query_without_page
 
 from . import services
 from .checks import chain_warnings, section_findings
-from .forms import FactorForm, SectionForm
+from .forms import CommentForm, FactorForm, PublishForm, ReviewRequestForm, SectionForm
 from .models import Postmortem, SectionRevision
 
 ACTION_FIELDS = (
@@ -144,10 +144,14 @@ def _edit_context(request, postmortem: Postmortem) -> dict:
         _section_context(postmortem, field, states[field], names)["s"]
         for field in Postmortem.SECTION_FIELDS
     ]
+    review = _review_context(request, postmortem)
+    for section in sections:
+        section["comments"] = review["comments"].get(section["field"], [])
     return {
         **_document_context(postmortem, request.user),
         **_factors_context(postmortem, names),
         **_items_context(postmortem),
+        **review,
         "edit_sections": sections,
     }
 
@@ -426,3 +430,115 @@ def item_edit(request, number: int, pk: int):
             return _items_response(request, postmortem)
     status = 422 if request.method == "POST" else 200
     return _items_response(request, postmortem, status=status, editing=item.pk, edit_form=form)
+
+
+# --- Review workflow: reviewers, comments, approvals, publishing -----------------------------
+
+
+def _review_context(request, postmortem: Postmortem) -> dict:
+    numbers = postmortem.latest_numbers()
+    latest_by_reviewer = {}
+    for approval in postmortem.approvals.select_related("reviewer"):
+        latest_by_reviewer.setdefault(approval.reviewer_id, approval)
+    reviewers = []
+    for reviewer in postmortem.reviewers.order_by("username"):
+        approval = latest_by_reviewer.get(reviewer.pk)
+        changed = services.changed_since(approval, numbers) if approval else []
+        reviewers.append(
+            {
+                "user": reviewer,
+                "approval": approval,
+                "changed": [Postmortem.SECTION_LABELS[s] for s in changed],
+            }
+        )
+    comments: dict[str, list] = {}
+    for comment in postmortem.comments.select_related("author"):
+        comments.setdefault(comment.section, []).append(comment)
+    return {
+        "review_reviewers": reviewers,
+        "is_reviewer": any(r["user"].pk == request.user.pk for r in reviewers),
+        "can_publish": services.can_publish(postmortem, request.user),
+        "publish_problems": services.publish_problems(postmortem),
+        "review_form": ReviewRequestForm(initial={"reviewers": [r["user"].pk for r in reviewers]}),
+        "publish_form": PublishForm(),
+        "comments": comments,
+    }
+
+
+def _back_to_review(number: int, anchor: str = "review"):
+    return redirect(reverse("postmortems:edit", args=[number]) + f"#{anchor}")
+
+
+def _error_message(err: ValidationError) -> str:
+    return " ".join(err.messages)
+
+
+@require_POST
+def review_request(request, number: int):
+    postmortem = _postmortem(request, number)
+    form = ReviewRequestForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors["reviewers"]))
+        return _back_to_review(number)
+    try:
+        services.request_review(
+            postmortem=postmortem,
+            reviewers=list(form.cleaned_data["reviewers"]),
+            requested_by=request.user,
+        )
+    except ValidationError as err:
+        messages.error(request, _error_message(err))
+    else:
+        messages.success(request, "Sent for review; the reviewers have been emailed a link.")
+    return _back_to_review(number)
+
+
+@require_POST
+def approve(request, number: int):
+    postmortem = _postmortem(request, number)
+    try:
+        approval = services.approve_postmortem(
+            postmortem=postmortem, reviewer=request.user, note=request.POST.get("note", "")
+        )
+    except ValidationError as err:
+        messages.error(request, _error_message(err))
+    else:
+        messages.success(request, f"You approved version {approval.version}.")
+    return _back_to_review(number)
+
+
+@require_POST
+def publish(request, number: int):
+    postmortem = _postmortem(request, number)
+    form = PublishForm(request.POST)
+    form.is_valid()
+    try:
+        services.publish_postmortem(
+            postmortem=postmortem,
+            published_by=request.user,
+            override_reason=form.cleaned_data.get("override_reason", ""),
+        )
+    except ValidationError as err:
+        messages.error(request, _error_message(err))
+        return _back_to_review(number)
+    messages.success(request, "Published. Everyone who can see the incident can read it now.")
+    return redirect(postmortem)
+
+
+@require_POST
+def comment_add(request, number: int):
+    postmortem = _postmortem(request, number)
+    form = CommentForm(request.POST)
+    section = request.POST.get("section", "")
+    anchor = f"s-{section}" if section in Postmortem.SECTION_LABELS else "review"
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+        return _back_to_review(number, anchor)
+    services.add_comment(
+        postmortem=postmortem,
+        section=form.cleaned_data["section"],
+        author=request.user,
+        text=form.cleaned_data["text"],
+    )
+    messages.success(request, "Comment added.")
+    return _back_to_review(number, anchor)

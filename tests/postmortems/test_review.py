@@ -1,0 +1,181 @@
+import pytest
+from django.urls import reverse
+
+from postmortems import services
+from postmortems.models import Approval, Postmortem, ReviewInvitation
+from postmortems.tasks import email_reviewers
+
+from ..factories import (
+    ActionItemFactory,
+    ContributingFactorFactory,
+    IncidentFactory,
+    PostmortemFactory,
+    TimelineEventFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _complete(pm):
+    pm.summary, pm.impact = "Checkout failed for 42 minutes.", "4,100 failed requests"
+    pm.save()
+    TimelineEventFactory(incident=pm.incident)
+    ContributingFactorFactory(postmortem=pm)
+    ActionItemFactory(postmortem=pm)
+    return pm
+
+
+def test_sending_for_review_emails_each_reviewer_after_commit(
+    client, user, other_user, django_capture_on_commit_callbacks, mailoutbox, monkeypatch
+):
+    pm = PostmortemFactory(author=user)
+    queued = []
+    monkeypatch.setattr(email_reviewers, "delay", lambda pk: queued.append(pk))
+    client.force_login(user)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client.post(
+            reverse("postmortems:review", args=[pm.incident.number]),
+            {"reviewers": [other_user.pk]},
+        )
+    assert response.status_code == 302 and len(callbacks) == 1
+    assert queued == [pm.pk] and mailoutbox == []  # nothing is sent before the commit
+    assert email_reviewers(pm.pk) == 1
+    pm.refresh_from_db()
+    assert pm.status == Postmortem.Status.IN_REVIEW and pm.review_started_at
+    assert [m.to for m in mailoutbox] == [[other_user.email]]
+    assert pm.incident.reference in mailoutbox[0].subject
+    assert f"/postmortems/{pm.incident.number}/" in mailoutbox[0].body
+    # A rerun of the task sends nothing more.
+    assert email_reviewers(pm.pk) == 0
+    assert len(mailoutbox) == 1
+
+
+def test_nothing_is_emailed_when_the_request_fails(
+    client, user, django_capture_on_commit_callbacks, mailoutbox
+):
+    pm = PostmortemFactory()
+    client.force_login(user)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client.post(reverse("postmortems:review", args=[pm.incident.number]), {})
+    assert response.status_code == 302 and callbacks == [] and mailoutbox == []
+    messages = [str(m) for m in response.wsgi_request._messages]
+    assert messages == ["Choose at least one reviewer."]
+    pm.refresh_from_db()
+    assert pm.status == Postmortem.Status.DRAFT
+
+
+def test_a_reviewer_who_cannot_see_a_private_incident_is_refused(user, other_user):
+    pm = PostmortemFactory(incident=IncidentFactory(private=True, members=[user]))
+    with pytest.raises(services.ValidationError, match="cannot see this private incident"):
+        services.request_review(postmortem=pm, reviewers=[other_user], requested_by=user)
+    assert not ReviewInvitation.objects.exists()
+
+
+def test_an_approval_records_the_exact_revisions_and_shows_later_changes(client, user, other_user):
+    pm = _complete(PostmortemFactory(author=user))
+    services.save_section(postmortem=pm, section="summary", text="v1", base=0, author=user)
+    services.request_review(postmortem=pm, reviewers=[other_user], requested_by=user)
+    client.force_login(other_user)
+    response = client.post(reverse("postmortems:approve", args=[pm.incident.number]))
+    assert response.status_code == 302
+    approval = Approval.objects.get()
+    assert approval.reviewer == other_user
+    assert approval.revisions["summary"] == 1 and approval.revisions["impact"] == 0
+    services.save_section(postmortem=pm, section="impact", text="more", base=0, author=user)
+    body = client.get(reverse("postmortems:edit", args=[pm.incident.number])).content.decode()
+    assert "changed since: Impact" in body
+    services.publish_postmortem(postmortem=pm, published_by=user)
+    body = client.get(pm.get_absolute_url()).content.decode()
+    assert "Changed since that approval: Impact" in body
+
+
+def test_only_reviewers_can_approve(client, user):
+    pm = PostmortemFactory(author=user)
+    reviewer = UserFactory()
+    services.request_review(postmortem=pm, reviewers=[reviewer], requested_by=user)
+    client.force_login(user)
+    response = client.post(reverse("postmortems:approve", args=[pm.incident.number]))
+    assert response.status_code == 302
+    assert not Approval.objects.exists()
+
+
+def test_publishing_is_refused_with_what_is_missing(client, user, other_user):
+    pm = PostmortemFactory(author=user, summary="", impact="")
+    services.request_review(postmortem=pm, reviewers=[other_user], requested_by=user)
+    client.force_login(user)
+    response = client.post(reverse("postmortems:publish", args=[pm.incident.number]), follow=True)
+    body = response.content.decode()
+    for text in ["Write the summary.", "Describe the impact", "timeline event", "factor"]:
+        assert text in body, text
+    pm.refresh_from_db()
+    assert pm.status == Postmortem.Status.IN_REVIEW
+
+
+def test_publishing_with_an_override_reason_records_it(client, user, other_user):
+    pm = PostmortemFactory(author=user, summary="", impact="")
+    services.request_review(postmortem=pm, reviewers=[other_user], requested_by=user)
+    client.force_login(user)
+    reason = "Security incident: details stay in the private tracker."
+    response = client.post(
+        reverse("postmortems:publish", args=[pm.incident.number]), {"override_reason": reason}
+    )
+    assert response.status_code == 302
+    pm.refresh_from_db()
+    assert pm.status == Postmortem.Status.PUBLISHED
+    assert (pm.publish_override_reason, pm.published_by) == (reason, user)
+    assert reason in client.get(pm.get_absolute_url()).content.decode()
+
+
+def test_a_complete_postmortem_publishes_without_override(client, user, other_user):
+    pm = _complete(PostmortemFactory(author=user))
+    services.request_review(postmortem=pm, reviewers=[other_user], requested_by=user)
+    client.force_login(user)
+    client.post(reverse("postmortems:publish", args=[pm.incident.number]))
+    pm.refresh_from_db()
+    assert pm.is_published and pm.publish_override_reason == ""
+
+
+def test_a_draft_cannot_be_published_and_only_author_or_commander_publish(user, other_user):
+    pm = _complete(PostmortemFactory(author=user))
+    with pytest.raises(services.ValidationError, match="for review"):
+        services.publish_postmortem(postmortem=pm, published_by=user)
+    services.request_review(postmortem=pm, reviewers=[other_user], requested_by=user)
+    with pytest.raises(services.ValidationError, match="author or the incident commander"):
+        services.publish_postmortem(postmortem=pm, published_by=other_user)
+
+
+def test_editing_after_publishing_is_marked_in_history(client, user, other_user):
+    pm = _complete(PostmortemFactory(author=user))
+    services.request_review(postmortem=pm, reviewers=[other_user], requested_by=user)
+    services.publish_postmortem(postmortem=pm, published_by=user)
+    services.save_section(postmortem=pm, section="lessons", text="Late fix", base=0, author=user)
+    client.force_login(user)
+    body = client.get(reverse("postmortems:history", args=[pm.incident.number])).content.decode()
+    assert "after publishing" in body
+
+
+def test_comments_per_section(client, user):
+    pm = PostmortemFactory()
+    client.force_login(user)
+    url = reverse("postmortems:comment", args=[pm.incident.number])
+    response = client.post(url, {"section": "impact", "text": "Which regions?"})
+    assert response["Location"].endswith("#s-impact")
+    assert pm.comments.get().section == "impact"
+    body = client.get(reverse("postmortems:edit", args=[pm.incident.number])).content.decode()
+    assert "Which regions?" in body
+    client.post(url, {"section": "impact", "text": "  "})
+    assert pm.comments.count() == 1
+
+
+@pytest.mark.parametrize("name", ["review", "approve", "publish", "comment"])
+def test_non_members_cannot_use_the_review_workflow_of_a_private_postmortem(
+    client, user, other_user, name
+):
+    pm = PostmortemFactory(incident=IncidentFactory(private=True, members=[other_user]))
+    client.force_login(user)
+    data = {"reviewers": [user.pk], "section": "summary", "text": "hi", "override_reason": "x"}
+    response = client.post(reverse(f"postmortems:{name}", args=[pm.incident.number]), data)
+    assert response.status_code == 404
+    pm.refresh_from_db()
+    assert pm.status == Postmortem.Status.DRAFT and not pm.comments.exists()
