@@ -5,6 +5,7 @@ from incidents.forms import UserChoiceField
 from incidents.models import Team
 
 from .models import ActionItem, WebhookEndpoint
+from .quality import action_item_hints
 
 User = get_user_model()
 
@@ -73,12 +74,14 @@ class ActionItemForm(forms.ModelForm):
         """What the quality hints look at: the typed values, or the saved ones."""
         data = getattr(self, "cleaned_data", None) or {}
         item = self.instance
+        ticket = data.get("ticket_key", item.ticket_key) or data.get("ticket_url", item.ticket_url)
         return {
             "title": data.get("title", item.title or ""),
+            "description": data.get("description", item.description or ""),
             "owner": data.get("owner", item.owner if item.owner_id else None),
             "due_on": data.get("due_on", item.due_on),
-            "ticket_key": data.get("ticket_key", item.ticket_key),
-            "ticket_url": data.get("ticket_url", item.ticket_url),
+            "ticket_key": ticket or "",
+            "team_names": Team.objects.values_list("name", flat=True),
         }
 
 
@@ -158,8 +161,4 @@ class WebhookForm(forms.ModelForm):
 
 def hints_for(form: ActionItemForm) -> list:
     """Quality hints from actions/quality.py, the one implementation shared with the editor."""
-    try:
-        from .quality import action_item_hints
-    except ImportError:  # quality.py is being written alongside this; no hints until it lands
-        return []
     return action_item_hints(**form.hint_data())

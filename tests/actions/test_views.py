@@ -300,3 +300,13 @@ def test_detail_query_count_does_not_grow_with_history(client, user, django_asse
             assert client.get(item.get_absolute_url()).status_code == 200
         counts.append(len(captured))
     assert counts[0] == counts[1]
+
+
+def test_the_item_form_shows_quality_hints(client, user):
+    postmortem = PostmortemFactory(author=user)
+    client.force_login(user)
+    url = reverse("actions:create", args=[postmortem.incident.number])
+    response = client.post(url, {"title": "Improve monitoring", "priority": "1"})
+    body = response.content.decode()
+    assert response.status_code == 422
+    assert "Before you save" in body and "cannot be finished" in body
