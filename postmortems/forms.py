@@ -79,3 +79,34 @@ class CommentForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         error_messages={"required": "Write a comment first."},
     )
+
+
+class TimelinePasteForm(forms.Form):
+    text = forms.CharField(
+        label="Paste the timeline",
+        strip=False,
+        widget=forms.Textarea(
+            attrs={
+                "rows": 12,
+                "placeholder": "14:02 — alert fired: checkout 5xx above 2%\n"
+                "14:05 - @alice acknowledged the page\n"
+                "2026-03-26 14:20 UTC rolled back deploy 4411\n"
+                "| Time | Event | Source |\n|---|---|---|\n| 14:31 | errors back to normal | "
+                "dashboard |",
+            }
+        ),
+        error_messages={"required": "Paste some timeline lines first."},
+    )
+    day = forms.DateField(
+        label="Day for times without a date",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="Times that go backwards roll over to the next day.",
+    )
+    zone = forms.ChoiceField(label="Times are in", choices=[("UTC", "UTC")])
+
+    def __init__(self, *args, viewer_zone: str = "UTC", **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [("UTC", "UTC")]
+        if viewer_zone != "UTC":
+            choices.append((viewer_zone, f"{viewer_zone} (your timezone)"))
+        self.fields["zone"].choices = choices

@@ -7,6 +7,7 @@ app_name = "postmortems"
 urlpatterns = [
     path("", views.postmortem_list, name="list"),
     path("start/<int:number>/", views.postmortem_start, name="start"),
+    path("timeline-paste/<int:number>/", views.timeline_paste, name="timeline-paste"),
     path("<int:number>/", views.postmortem_detail, name="detail"),
     path("<int:number>/edit/", views.postmortem_edit, name="edit"),
     path("<int:number>/sections/<slug:section>/", views.section_save, name="section"),

@@ -1,20 +1,34 @@
+from zoneinfo import ZoneInfo
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from actions import services as action_services
 from actions.forms import ActionItemForm
 from actions.quality import action_item_hints, postmortem_item_hints
-from incidents.models import Incident, Team
+from incidents.models import Incident, Team, TimelineEvent
 from incidents.paging import paginate, query_without_page
+from incidents.services import add_timeline_event
+from incidents.timeline_paste import parse_timeline
 
 from . import services
 from .checks import chain_warnings, section_findings
-from .forms import CommentForm, FactorForm, PublishForm, ReviewRequestForm, SectionForm
+from .forms import (
+    CommentForm,
+    FactorForm,
+    PublishForm,
+    ReviewRequestForm,
+    SectionForm,
+    TimelinePasteForm,
+)
 from .models import Postmortem, SectionRevision
 
 ACTION_FIELDS = (
@@ -542,3 +556,63 @@ def comment_add(request, number: int):
     )
     messages.success(request, "Comment added.")
     return _back_to_review(number, anchor)
+
+
+# --- Timeline paste import: preview first, nothing saved until confirmed --------------------
+
+
+def _preview_paste(incident, form) -> dict:
+    day, zone = form.cleaned_data["day"], ZoneInfo(form.cleaned_data["zone"])
+    parsed = parse_timeline(form.cleaned_data["text"], day=day, tz=zone)
+    existing = set(incident.timeline.values_list("occurred_at", "text"))
+    now = timezone.now()
+    rows, skipped = [], []
+    for event in parsed.events:
+        if event.occurred_at > now:
+            skipped.append((event.line_no, event.text, "is in the future — check the day"))
+        elif (event.occurred_at, event.text) in existing:
+            skipped.append((event.line_no, event.text, "is already on the timeline"))
+        else:
+            rows.append(event)
+    return {"events": rows, "unreadable": parsed.unreadable, "skipped": skipped}
+
+
+@require_http_methods(["GET", "POST"])
+def timeline_paste(request, number: int):
+    incident = get_object_or_404(Incident.objects.visible_to(request.user), number=number)
+    viewer_zone = timezone.get_current_timezone_name()
+    initial = {"day": timezone.localtime(incident.started_at).date(), "zone": viewer_zone}
+    form = TimelinePasteForm(request.POST or None, initial=initial, viewer_zone=viewer_zone)
+    context = {"incident": incident, "form": form, "postmortem": incident.postmortem_or_none}
+    status = 200
+    if request.method == "POST":
+        if not form.is_valid():
+            status = 422
+        else:
+            preview = _preview_paste(incident, form)
+            if request.POST.get("confirm") and preview["events"]:
+                with transaction.atomic():
+                    for event in preview["events"]:
+                        add_timeline_event(
+                            incident=incident,
+                            author=request.user,
+                            occurred_at=event.occurred_at,
+                            text=event.text,
+                            source=event.source,
+                            source_detail=event.source_detail,
+                            phase=event.phase,
+                            origin=TimelineEvent.Origin.PASTE,
+                        )
+                count = len(preview["events"])
+                messages.success(
+                    request, f"{count} timeline event{'s' if count != 1 else ''} added."
+                )
+                target = incident.get_absolute_url() + "#timeline"
+                if request.htmx:
+                    return HttpResponseClientRedirect(target)
+                return redirect(target)
+            context["preview"] = preview
+    template = "postmortems/timeline_paste.html"
+    if request.htmx and request.method == "POST":
+        template += "#paste-preview"
+    return render(request, template, context, status=status)
