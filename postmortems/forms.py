@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
-from incidents.forms import UserMultipleChoiceField
+from incidents.forms import UserChoiceField, UserMultipleChoiceField
 
 from .checks import parse_whys, whys_outline
 from .models import ContributingFactor, ReviewComment
@@ -110,3 +110,48 @@ class TimelinePasteForm(forms.Form):
         if viewer_zone != "UTC":
             choices.append((viewer_zone, f"{viewer_zone} (your timezone)"))
         self.fields["zone"].choices = choices
+
+
+class MarkdownImportForm(forms.Form):
+    text = forms.CharField(
+        label="Markdown postmortem",
+        required=False,
+        strip=False,
+        widget=forms.Textarea(
+            attrs={
+                "rows": 14,
+                "placeholder": "# Checkout outage\n\n"
+                "**Severity:** SEV2\n**Date:** 2026-03-26\n\n## Summary\n…",
+            }
+        ),
+    )
+    file = forms.FileField(label="…or upload a .md file", required=False)
+    owner_fallback = UserChoiceField(
+        queryset=User.objects.filter(is_active=True).order_by("username"),
+        required=False,
+        label="Owner for items whose owner matches nobody",
+    )
+    default_due = forms.ChoiceField(
+        label="Due date for items without one",
+        required=False,
+        choices=[
+            ("", "Leave them out (refuse)"),
+            ("priority", "From priority (P1 +14 days…)"),
+            ("+14", "Two weeks from today"),
+        ],
+    )
+    force = forms.BooleanField(
+        required=False, label="Write over the sections this postmortem already has"
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        upload = cleaned.get("file")
+        if upload:
+            try:
+                cleaned["text"] = upload.read().decode("utf-8")
+            except UnicodeDecodeError:
+                raise forms.ValidationError("The file is not UTF-8 text.") from None
+        if not (cleaned.get("text") or "").strip():
+            raise forms.ValidationError("Paste a Markdown postmortem or choose a file.")
+        return cleaned

@@ -1,10 +1,11 @@
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -19,17 +20,21 @@ from incidents.paging import paginate, query_without_page
 from incidents.services import add_timeline_event
 from incidents.timeline_paste import parse_timeline
 
-from . import services
+from . import markdown_io, services
 from .checks import chain_warnings, section_findings
 from .forms import (
     CommentForm,
     FactorForm,
+    MarkdownImportForm,
     PublishForm,
     ReviewRequestForm,
     SectionForm,
     TimelinePasteForm,
 )
 from .models import Postmortem, SectionRevision
+from .services_import import existing_content
+
+User = get_user_model()
 
 ACTION_FIELDS = (
     "title",
@@ -616,3 +621,72 @@ def timeline_paste(request, number: int):
     if request.htmx and request.method == "POST":
         template += "#paste-preview"
     return render(request, template, context, status=status)
+
+
+# --- Markdown export and import ---------------------------------------------------------------
+
+
+@require_GET
+def markdown_export(request, number: int):
+    postmortem = _postmortem(request, number)
+    response = HttpResponse(
+        markdown_io.export_postmortem(postmortem), content_type="text/markdown; charset=utf-8"
+    )
+    disposition = "inline" if request.GET.get("view") else "attachment"
+    filename = markdown_io.export_filename(postmortem)
+    response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def markdown_import(request, number: int):
+    incident = get_object_or_404(Incident.objects.visible_to(request.user), number=number)
+    postmortem = incident.postmortem_or_none
+    form = MarkdownImportForm(request.POST or None, request.FILES or None)
+    context = {"incident": incident, "postmortem": postmortem, "form": form}
+    if postmortem:
+        context["existing"] = existing_content(postmortem)
+    status = 200
+    if request.method == "POST":
+        if not form.is_valid():
+            status = 422
+        else:
+            users = User.objects.filter(is_active=True)
+            result = markdown_io.parse_postmortem_markdown(
+                form.cleaned_data["text"], users=list(users), tz=timezone.get_current_timezone()
+            )
+            rule = form.cleaned_data["default_due"]
+            default_due = markdown_io.due_rule(rule, today=timezone.localdate()) if rule else None
+            fallback = form.cleaned_data["owner_fallback"]
+            context.update(
+                result=result,
+                problems=markdown_io.action_item_problems(
+                    result, owner_fallback=fallback, default_due=default_due
+                ),
+                sections_found=[
+                    Postmortem.SECTION_LABELS.get(name, name) for name in result.sections
+                ],
+            )
+            if request.POST.get("confirm"):
+                try:
+                    with transaction.atomic():
+                        outcome = markdown_io.import_into_incident(
+                            result,
+                            incident=incident,
+                            user=request.user,
+                            force=form.cleaned_data["force"],
+                            owner_fallback=fallback,
+                            default_due=default_due,
+                        )
+                except ValidationError as err:
+                    form.add_error(None, err)
+                    status = 422
+                else:
+                    messages.success(
+                        request,
+                        f"Imported: {outcome.events_created} timeline events, "
+                        f"{outcome.factors_created} factors, {outcome.action_items_created} "
+                        "action items.",
+                    )
+                    return redirect("postmortems:edit", number=incident.number)
+    return render(request, "postmortems/markdown_import.html", context, status=status)

@@ -1,0 +1,142 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.urls import reverse
+
+from postmortems.models import Postmortem
+
+from ..factories import (
+    ActionItemFactory,
+    ContributingFactorFactory,
+    IncidentFactory,
+    PostmortemFactory,
+    TimelineEventFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+DOC = """# Checkout outage
+
+**Severity:** SEV2
+**Date:** 2026-03-26
+**Author:** @alice
+
+## Summary
+Checkout returned 503s for 42 minutes after a config push.
+
+## Impact
+4,100 failed checkouts.
+
+## Timeline
+| Time (UTC) | Event | Source |
+|---|---|---|
+| 14:02 | Alert fired: checkout 5xx above 2% | alert |
+| 14:40 | Rolled back config 4411 | deploy |
+
+## Contributing factors
+- Technical: the config loader accepted an empty upstream list.
+
+## Action items
+| Action | Owner | Due | Priority | Ticket |
+|---|---|---|---|---|
+| Reject empty upstream lists in the config loader | @alice | 2026-04-30 | P1 | OPS-7 |
+| Add an alert on empty upstream pools | @nobody-here | 2026-04-30 | P2 | OPS-8 |
+
+## Something else entirely
+A line nobody maps.
+"""
+
+
+@pytest.fixture
+def incident():
+    start = datetime(2026, 3, 26, 13, 55, tzinfo=UTC)
+    return IncidentFactory(started_at=start, resolved_at=start + timedelta(hours=1))
+
+
+def test_exporting_downloads_a_markdown_file(client, user):
+    pm = PostmortemFactory(summary="Checkout failed for 42 minutes.")
+    TimelineEventFactory(incident=pm.incident, text="Alert fired")
+    ContributingFactorFactory(postmortem=pm)
+    ActionItemFactory(postmortem=pm, title="Reject empty upstream lists")
+    client.force_login(user)
+    response = client.get(reverse("postmortems:export", args=[pm.incident.number]))
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/markdown")
+    assert response["Content-Disposition"].startswith("attachment; filename=")
+    assert response["Content-Disposition"].endswith('.md"')
+    body = response.content.decode()
+    assert pm.incident.title in body and "Reject empty upstream lists" in body
+
+
+def test_an_import_preview_shows_what_was_mapped_and_what_was_not(client, user, incident):
+    client.force_login(user)
+    response = client.post(
+        reverse("postmortems:import", args=[incident.number]), {"text": DOC, "preview": "1"}
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Checkout outage" in body and "SEV2" in body
+    assert "Rolled back config 4411" in body
+    assert "matches no user" in body  # @nobody-here
+    assert "A line nobody maps." in body or "Something else entirely" in body
+    assert not Postmortem.objects.filter(incident=incident).exists()
+
+
+def test_importing_with_a_fallback_owner_fills_the_postmortem(client, user, incident):
+    fallback = UserFactory(username="lead")
+    client.force_login(user)
+    response = client.post(
+        reverse("postmortems:import", args=[incident.number]),
+        {"text": DOC, "confirm": "1", "owner_fallback": fallback.pk},
+    )
+    assert response.status_code == 302
+    pm = Postmortem.objects.get(incident=incident)
+    assert pm.summary.startswith("Checkout returned 503s")
+    assert incident.timeline.count() == 2
+    assert pm.factors.count() == 1
+    owners = dict(pm.action_items.values_list("ticket_key", "owner__username"))
+    assert owners == {"OPS-7": "alice", "OPS-8": "lead"}
+
+
+def test_an_import_that_cannot_place_an_owner_is_refused_with_reasons(client, user, incident):
+    client.force_login(user)
+    response = client.post(
+        reverse("postmortems:import", args=[incident.number]), {"text": DOC, "confirm": "1"}
+    )
+    assert response.status_code == 422
+    assert "owner and a due date" in response.content.decode()
+    assert not Postmortem.objects.filter(incident=incident).exists()
+    assert incident.timeline.count() == 0
+
+
+def test_an_empty_import_is_refused_with_a_message(client, user, incident):
+    client.force_login(user)
+    response = client.post(reverse("postmortems:import", args=[incident.number]), {"text": " "})
+    assert response.status_code == 422
+    assert "Paste a Markdown postmortem or choose a file." in response.content.decode()
+
+
+def test_export_then_import_gives_back_the_same_sections(client, user):
+    source = PostmortemFactory(summary="Summary **text**.", impact="4,100 failed requests")
+    TimelineEventFactory(incident=source.incident, text="Alert fired")
+    client.force_login(user)
+    exported = client.get(reverse("postmortems:export", args=[source.incident.number]))
+    target = IncidentFactory(started_at=source.incident.started_at)
+    client.post(
+        reverse("postmortems:import", args=[target.number]),
+        {"text": exported.content.decode(), "confirm": "1"},
+    )
+    pm = Postmortem.objects.get(incident=target)
+    assert (pm.summary, pm.impact) == (source.summary, source.impact)
+    assert list(target.timeline.values_list("text", flat=True)) == ["Alert fired"]
+
+
+def test_non_members_cannot_export_or_import_a_private_postmortem(client, user, other_user):
+    pm = PostmortemFactory(incident=IncidentFactory(private=True, members=[other_user]))
+    client.force_login(user)
+    number = pm.incident.number
+    assert client.get(reverse("postmortems:export", args=[number])).status_code == 404
+    importing = reverse("postmortems:import", args=[number])
+    assert client.get(importing).status_code == 404
+    assert client.post(importing, {"text": DOC, "confirm": "1"}).status_code == 404
