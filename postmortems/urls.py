@@ -22,6 +22,8 @@ urlpatterns = [
     path("<int:number>/approve/", views.approve, name="approve"),
     path("<int:number>/publish/", views.publish, name="publish"),
     path("<int:number>/comments/", views.comment_add, name="comment"),
+    path("<int:number>/related/", views.related_add, name="related-add"),
+    path("<int:number>/related/<int:other>/remove/", views.related_remove, name="related-remove"),
     path("<int:number>/items/", views.item_add, name="item-add"),
     path("<int:number>/items/<int:pk>/edit/", views.item_edit, name="item-edit"),
 ]

@@ -1,3 +1,4 @@
+import re
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
@@ -32,6 +33,7 @@ from .forms import (
     TimelinePasteForm,
 )
 from .models import Postmortem, SectionRevision
+from .related import earlier_open_items, suggest_related
 from .services_import import existing_content
 
 User = get_user_model()
@@ -171,6 +173,7 @@ def _edit_context(request, postmortem: Postmortem) -> dict:
         **_factors_context(postmortem, names),
         **_items_context(postmortem),
         **review,
+        **_related_context(request, postmortem),
         "edit_sections": sections,
     }
 
@@ -690,3 +693,55 @@ def markdown_import(request, number: int):
                     )
                     return redirect("postmortems:edit", number=incident.number)
     return render(request, "postmortems/markdown_import.html", context, status=status)
+
+
+# --- Related incidents: link by hand, suggestions, earlier unfinished fixes ----------------
+
+
+def _related_context(request, postmortem: Postmortem) -> dict:
+    incident = postmortem.incident
+    return {
+        "postmortem": postmortem,
+        "incident": incident,
+        "related": list(incident.related.visible_to(request.user).order_by("-started_at")),
+        "suggestions": suggest_related(incident, request.user),
+        "earlier_items": earlier_open_items(incident, request.user),
+    }
+
+
+def _related_response(request, postmortem):
+    if request.htmx:
+        context = _related_context(request, postmortem)
+        return render(request, "postmortems/postmortem_edit.html#related", context)
+    return redirect(reverse("postmortems:edit", args=[postmortem.incident.number]) + "#related")
+
+
+_REFERENCE = re.compile(r"^\s*(?:INC-?)?(\d+)\s*$", re.IGNORECASE)
+
+
+@require_POST
+def related_add(request, number: int):
+    postmortem = _postmortem(request, number)
+    found = _REFERENCE.match(request.POST.get("reference", ""))
+    other = (
+        Incident.objects.visible_to(request.user).filter(number=int(found.group(1))).first()
+        if found
+        else None
+    )
+    if other is None:
+        messages.error(request, "No incident with that reference; use the form INC-1042.")
+    elif other.pk == postmortem.incident_id:
+        messages.error(request, "An incident cannot be related to itself.")
+    else:
+        postmortem.incident.related.add(other)
+        messages.success(request, f"Linked {other.reference}.")
+    return _related_response(request, postmortem)
+
+
+@require_POST
+def related_remove(request, number: int, other: int):
+    postmortem = _postmortem(request, number)
+    linked = get_object_or_404(postmortem.incident.related.visible_to(request.user), number=other)
+    postmortem.incident.related.remove(linked)
+    messages.success(request, f"Unlinked {linked.reference}.")
+    return _related_response(request, postmortem)

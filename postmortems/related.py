@@ -1,0 +1,185 @@
+"""Which past incidents look like this one, and which of their fixes are still unfinished.
+
+Signals, each explainable in the page: shared services, the same pattern label, the same
+contributing-factor categories, and similar words in title and summary (PostgreSQL full-text
+search; a word-overlap fallback elsewhere). Query count is fixed, whatever the data size.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.db.models import Count, Q
+
+from actions.models import ActionItem
+from incidents.models import Incident
+
+from .models import ContributingFactor
+
+_WORD = re.compile(r"[a-z][a-z0-9]{3,}")
+_STOP = frozenset(
+    [
+        "after",
+        "before",
+        "during",
+        "from",
+        "into",
+        "with",
+        "without",
+        "that",
+        "this",
+        "were",
+        "when",
+        "what",
+        "which",
+        "while",
+        "have",
+        "been",
+        "some",
+        "more",
+        "than",
+        "then",
+        "they",
+        "their",
+        "there",
+        "about",
+        "again",
+        "because",
+        "could",
+        "would",
+        "should",
+        "minutes",
+        "hours",
+        "incident",
+        "outage",
+        "errors",
+        "error",
+        "issue",
+    ]
+)
+FALLBACK_CANDIDATES = 500
+
+
+@dataclass
+class Suggestion:
+    incident: Incident
+    score: float = 0.0
+    reasons: list[str] = field(default_factory=list)
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
+
+
+def _text_matches(incident: Incident, candidates) -> dict[int, float]:
+    words = _words(f"{incident.title} {incident.summary}")
+    if not words:
+        return {}
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+
+        query = SearchQuery(" | ".join(sorted(words)), search_type="raw", config="english")
+        vector = SearchVector("title", weight="A", config="english") + SearchVector(
+            "summary", weight="B", config="english"
+        )
+        rows = (
+            candidates.annotate(rank=SearchRank(vector, query))
+            .filter(rank__gt=0.01)
+            .order_by("-rank")
+            .values_list("pk", "rank")[:50]
+        )
+        return {pk: float(rank) for pk, rank in rows}
+    scores = {}
+    rows = candidates.order_by("-started_at").values_list("pk", "title", "summary")
+    for pk, title, summary in rows[:FALLBACK_CANDIDATES]:
+        other = _words(f"{title} {summary}")
+        shared = words & other
+        if shared:
+            scores[pk] = len(shared) / len(words | other)
+    return scores
+
+
+def suggest_related(incident: Incident, user, limit: int = 5) -> list[Suggestion]:
+    """Earlier incidents the viewer can see that look related and are not linked yet."""
+    candidates = (
+        Incident.objects.visible_to(user)
+        .filter(started_at__lt=incident.started_at)
+        .exclude(pk=incident.pk)
+        .exclude(pk__in=incident.related.values("pk"))
+    )
+    found: dict[int, Suggestion] = {}
+
+    def add(pk, score, reason):
+        suggestion = found.setdefault(pk, Suggestion(incident=None))
+        suggestion.score += score
+        suggestion.reasons.append(reason)
+
+    service_ids = list(incident.services.values_list("pk", flat=True))
+    if service_ids:
+        shared = (
+            candidates.filter(services__in=service_ids)
+            .annotate(shared=Count("services", distinct=True))
+            .values_list("pk", "shared")
+        )
+        for pk, count in shared:
+            add(pk, 2.0 * count, f"{count} shared service{'s' if count != 1 else ''}")
+    if incident.pattern:
+        for pk in candidates.filter(pattern=incident.pattern).values_list("pk", flat=True):
+            add(pk, 3.0, f"same pattern “{incident.pattern}”")
+    categories = set(
+        ContributingFactor.objects.filter(postmortem__incident=incident).values_list(
+            "category", flat=True
+        )
+    )
+    if categories:
+        rows = (
+            candidates.filter(postmortem__factors__category__in=categories)
+            .values_list("pk", "postmortem__factors__category")
+            .distinct()
+        )
+        by_incident: dict[int, set] = {}
+        for pk, category in rows:
+            by_incident.setdefault(pk, set()).add(category)
+        for pk, shared in by_incident.items():
+            add(pk, 1.0 * len(shared), "same factor categories: " + ", ".join(sorted(shared)))
+    for pk, score in _text_matches(incident, candidates).items():
+        add(pk, 4.0 * min(score, 1.0), "similar wording")
+    top = sorted(found.items(), key=lambda kv: -kv[1].score)[:limit]
+    incidents = Incident.objects.select_related("team").in_bulk([pk for pk, _ in top])
+    result = []
+    for pk, suggestion in top:
+        suggestion.incident = incidents[pk]
+        result.append(suggestion)
+    return result
+
+
+def earlier_open_items(incident: Incident, user, limit: int = 10):
+    """Open action items from earlier postmortems on the same services or factor categories."""
+    service_ids = list(incident.services.values_list("pk", flat=True))
+    categories = list(
+        ContributingFactor.objects.filter(postmortem__incident=incident)
+        .values_list("category", flat=True)
+        .distinct()
+    )
+    if not service_ids and not categories:
+        return []
+    match = Q(pk__in=[])
+    if service_ids:
+        match |= Q(postmortem__incident__services__in=service_ids)
+    if categories:
+        match |= Q(postmortem__factors__category__in=categories)
+    matching = (
+        ActionItem.objects.visible_to(user)
+        .open()
+        .filter(postmortem__incident__started_at__lt=incident.started_at)
+        .exclude(postmortem__incident=incident)
+        .filter(match)
+        .values("pk")
+    )
+    return list(
+        ActionItem.objects.filter(pk__in=matching)
+        .select_related("owner", "postmortem__incident")
+        .order_by("due_on", "pk")[:limit]
+    )
