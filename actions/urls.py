@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import calendar, digest_views, views
+from . import calendar, digest_views, views, webhook_views
 
 app_name = "actions"
 
@@ -20,4 +20,10 @@ urlpatterns = [
     path("sent/", digest_views.dispatch_list, name="dispatches"),
     path("calendar/", calendar.calendar_settings, name="calendar"),
     path("calendar/<str:token>.ics", calendar.calendar_feed, name="calendar-feed"),
+]
+
+urlpatterns += [
+    path("webhooks/", webhook_views.webhook_list, name="webhooks"),
+    path("webhooks/<int:pk>/", webhook_views.webhook_detail, name="webhook"),
+    path("webhooks/<int:pk>/change/", webhook_views.webhook_change, name="webhook-change"),
 ]
