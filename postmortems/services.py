@@ -237,7 +237,9 @@ def request_review(
             for u in reviewers
         ]
     )
-    transaction.on_commit(lambda: tasks.email_reviewers.delay(postmortem.pk))
+    # robust: the review request is committed either way; a broker outage is logged and the
+    # unsent invitations stay marked unsent rather than turning the page into an error.
+    transaction.on_commit(lambda: tasks.email_reviewers.delay(postmortem.pk), robust=True)
     return postmortem
 
 

@@ -1,0 +1,160 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+from postmortems import services
+from postmortems.models import Postmortem
+from postmortems.tasks import email_reviewers
+
+from ..factories import (
+    ActionItemFactory,
+    ContributingFactorFactory,
+    IncidentFactory,
+    PostmortemFactory,
+    TimelineEventFactory,
+)
+from .conftest import log_in
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_typing_in_a_section_saves_it_and_it_is_there_after_reload(logged_in_page):
+    page = logged_in_page
+    pm = PostmortemFactory(summary="")
+    page.goto(f"/postmortems/{pm.incident.number}/edit/")
+    box = page.get_by_role("textbox", name="Summary", exact=True)
+    box.fill("Checkout returned **503s** for 42 minutes.")
+    # Autosave after the typing pause, no button pressed.
+    expect(page.locator("#state-summary")).to_contain_text("Saved at", timeout=8000)
+    expect(page.locator("#preview-summary strong")).to_have_text("503s")
+    page.reload()
+    expect(page.get_by_role("textbox", name="Summary", exact=True)).to_have_value(
+        "Checkout returned **503s** for 42 minutes."
+    )
+    pm.refresh_from_db()
+    assert pm.revisions.count() == 1
+
+
+def test_ctrl_s_saves_at_once(logged_in_page):
+    page = logged_in_page
+    pm = PostmortemFactory(impact="")
+    page.goto(f"/postmortems/{pm.incident.number}/edit/")
+    box = page.get_by_role("textbox", name="Impact", exact=True)
+    box.click()
+    box.press_sequentially("4,100 failed checkouts", delay=5)
+    box.press("Control+s")
+    expect(page.locator("#state-impact")).to_contain_text("Saved at")
+    pm.refresh_from_db()
+    assert pm.impact == "4,100 failed checkouts"
+
+
+def test_a_second_editor_sees_the_conflict_and_can_merge(new_context, user, other_user):
+    pm = PostmortemFactory(lessons="")
+    url = f"/postmortems/{pm.incident.number}/edit/"
+    alice = log_in(new_context().new_page(), user.username)
+    bob = log_in(new_context().new_page(), other_user.username)
+    alice.goto(url)
+    bob.goto(url)
+    alice.get_by_role("textbox", name="Lessons learned", exact=True).fill(
+        "Alice: validate configs before rollout."
+    )
+    alice.get_by_role("textbox", name="Lessons learned", exact=True).press("Control+s")
+    expect(alice.locator("#state-lessons")).to_contain_text("Saved at")
+    bob.get_by_role("textbox", name="Lessons learned", exact=True).fill(
+        "Bob: canaries catch empty pools."
+    )
+    bob.get_by_role("textbox", name="Lessons learned", exact=True).press("Control+s")
+    conflict = bob.locator("#conflict-lessons .conflict")
+    expect(conflict).to_contain_text("saved this section")
+    expect(conflict).to_contain_text("Alice: validate configs before rollout.")
+    expect(conflict).to_contain_text("Bob: canaries catch empty pools.")
+    expect(bob.locator("#state-lessons")).to_contain_text("Not saved")
+    pm.refresh_from_db()
+    assert pm.lessons == "Alice: validate configs before rollout."
+    bob.get_by_role("button", name="Merge (edit both)").click()
+    box = bob.get_by_role("textbox", name="Lessons learned", exact=True)
+    expect(box).to_have_value(
+        "Alice: validate configs before rollout.\nBob: canaries catch empty pools."
+    )
+    box.press("Control+s")
+    expect(bob.locator("#state-lessons")).to_contain_text("Saved at")
+    pm.refresh_from_db()
+    assert pm.lessons == (
+        "Alice: validate configs before rollout.\nBob: canaries catch empty pools."
+    )
+
+
+def test_text_survives_a_dropped_connection_and_saves_on_retry(logged_in_page):
+    page = logged_in_page
+    pm = PostmortemFactory(went_well="")
+    page.goto(f"/postmortems/{pm.incident.number}/edit/")
+    page.context.set_offline(True)
+    box = page.get_by_role("textbox", name="What went well", exact=True)
+    box.fill("Rollback took four minutes.")
+    box.press("Control+s")
+    expect(page.locator("#state-went_well")).to_contain_text("Not saved")
+    expect(box).to_have_value("Rollback took four minutes.")
+    page.context.set_offline(False)
+    expect(page.locator("#state-went_well")).to_contain_text("Saved at", timeout=10000)
+    pm.refresh_from_db()
+    assert pm.went_well == "Rollback took four minutes."
+
+
+def test_pasting_a_timeline_previews_then_adds(logged_in_page):
+    page = logged_in_page
+    start = datetime(2026, 3, 26, 13, 55, tzinfo=UTC)
+    incident = IncidentFactory(started_at=start, resolved_at=start + timedelta(hours=1))
+    page.goto(incident.get_absolute_url())
+    page.get_by_role("link", name="Paste a timeline from chat or notes").click()
+    page.get_by_label("Paste the timeline").fill(
+        "14:02 — alert fired: checkout 5xx above 2%\n"
+        "14:05 - @alice acknowledged the page\n"
+        "no time on this line\n"
+    )
+    page.get_by_label("Times are in").select_option("UTC")
+    page.get_by_role("button", name="Preview").click()
+    preview = page.locator("#paste-preview")
+    expect(preview).to_contain_text("2 events will be added")
+    expect(preview).to_contain_text("line 3: no time on this line")
+    assert not incident.timeline.exists()
+    page.get_by_role("button", name="Add 2 events").click()
+    expect(page.locator("#timeline table")).to_contain_text("@alice acknowledged the page")
+    assert incident.timeline.count() == 2
+
+
+def test_from_review_to_published(new_context, user, other_user, monkeypatch, mailoutbox):
+    # No worker runs beside the live server: deliver the invitation email inline instead.
+    monkeypatch.setattr(email_reviewers, "delay", email_reviewers)
+    pm = PostmortemFactory(
+        author=user, summary="Checkout failed for 42 minutes.", impact="4,100 failed checkouts"
+    )
+    TimelineEventFactory(incident=pm.incident)
+    ContributingFactorFactory(postmortem=pm)
+    ActionItemFactory(postmortem=pm, owner=other_user)
+    alice = log_in(new_context().new_page(), user.username)
+    alice.goto(f"/postmortems/{pm.incident.number}/edit/")
+    alice.get_by_label("Reviewers").select_option(str(other_user.pk))
+    alice.get_by_role("button", name="Send for review").click()
+    expect(alice.locator(".messages")).to_contain_text("Sent for review")
+    assert [m.to for m in mailoutbox] == [[other_user.email]]
+    bob = log_in(new_context().new_page(), other_user.username)
+    bob.goto(f"/postmortems/{pm.incident.number}/edit/")
+    bob.get_by_role("button", name="Approve this version").click()
+    expect(bob.locator("#review")).to_contain_text("approved version")
+    alice.reload()
+    alice.get_by_role("button", name="Publish").click()
+    expect(alice.locator(".doc-header")).to_contain_text("Published")
+    pm.refresh_from_db()
+    assert pm.status == Postmortem.Status.PUBLISHED
+
+
+def test_publishing_with_missing_parts_needs_a_reason(logged_in_page, user, other_user):
+    page = logged_in_page
+    pm = PostmortemFactory(author=user, summary="", impact="")
+    services.request_review(postmortem=pm, reviewers=[other_user], requested_by=user)
+    page.goto(f"/postmortems/{pm.incident.number}/edit/")
+    expect(page.locator(".problems")).to_contain_text("Write the summary.")
+    page.get_by_label("Publish anyway because…").fill("Tracked in the security tracker.")
+    page.get_by_role("button", name="Publish").click()
+    expect(page.locator(".notice.warn")).to_contain_text("Tracked in the security tracker.")
