@@ -47,6 +47,11 @@ def build_calendar(user) -> bytes:
         event.add("url", url)
         event.add("transp", "TRANSPARENT")  # a deadline, not a meeting: keep the day free
         cal.add_component(event)
+    # Review meetings the user facilitates or attends sit beside their deadlines.
+    from postmortems.meetings import calendar_events
+
+    for event in calendar_events(user, stamp=stamp):
+        cal.add_component(event)
     return cal.to_ical()
 
 

@@ -232,3 +232,194 @@ class ReviewInvitation(models.Model):
 
     def __str__(self) -> str:
         return f"Review invitation for {self.reviewer}"
+
+
+# --- Review meetings --------------------------------------------------------------------------
+
+
+class ReviewMeetingQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return self.filter(visible_incident_q(user, prefix="postmortem__incident__"))
+
+    def upcoming_or_live(self):
+        """Not ended yet, newest schedule last: what a "Present" link should open."""
+        return self.filter(ended_at__isnull=True).order_by("scheduled_at", "pk")
+
+
+class ReviewMeeting(models.Model):
+    """A scheduled review of one postmortem; once held, its record (DOMAIN.md "The review
+    meeting"). The live fields are driven by the facilitator and read by every follower."""
+
+    # (key, title, planned minutes), in the practice's order: 60 minutes in all.
+    AGENDA = [
+        ("ground_rules", "Ground rules", 5),
+        ("timeline", "Timeline walk-through", 10),
+        ("factors", "Contributing factors", 20),
+        ("actions", "Action items", 20),
+        ("close", "Close", 5),
+    ]
+    LAST_STEP = len(AGENDA) - 1
+    MINUTES = sum(minutes for _, _, minutes in AGENDA)
+    REVIEW_WITHIN = timedelta(days=5)
+    EXTEND_SECONDS = 5 * 60
+
+    postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="meetings")
+    scheduled_at = models.DateTimeField(db_index=True)
+    location = models.CharField(
+        max_length=300, blank=True, help_text="A room, or the video-call link."
+    )
+    facilitator = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, related_name="facilitated_meetings"
+    )
+    attendees = models.ManyToManyField(
+        User, through="MeetingAttendee", related_name="review_meetings", blank=True
+    )
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    # Bumped on every change (a step, the timer, anything captured): followers poll for it.
+    version = models.PositiveIntegerField(default=1)
+    step = models.PositiveSmallIntegerField(default=0)
+    running_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the current step's timer last started; empty while paused.",
+    )
+    # Per agenda step: [seconds spent, seconds added by extending]; the running stretch of the
+    # current step is added on top from `running_since`.
+    step_times = models.JSONField(default=list, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    publish_by = models.DateField(
+        null=True, blank=True, help_text="The publication date agreed at the close."
+    )
+    summary_requested_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ReviewMeetingQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-scheduled_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Review of {self.postmortem_id} at {self.scheduled_at:%Y-%m-%d %H:%M}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("postmortems:meeting", args=[self.postmortem.incident.number, self.pk])
+
+    @property
+    def ends_at(self):
+        return self.scheduled_at + timedelta(minutes=self.MINUTES)
+
+    @property
+    def is_live(self) -> bool:
+        return self.started_at is not None and self.ended_at is None
+
+    @property
+    def is_paused(self) -> bool:
+        return self.running_since is None
+
+    @property
+    def actual_duration(self) -> timedelta | None:
+        if self.started_at and self.ended_at:
+            return self.ended_at - self.started_at
+        return None
+
+    def times(self, step: int) -> tuple[int, int]:
+        """(seconds spent so far before the running stretch, seconds added) for one step."""
+        rows = self.step_times or []
+        if step < len(rows):
+            spent, extra = rows[step]
+            return int(spent), int(extra)
+        return 0, 0
+
+    def spent_seconds(self, step: int, now) -> int:
+        spent, _ = self.times(step)
+        if step == self.step and self.running_since is not None:
+            spent += max(int((now - self.running_since).total_seconds()), 0)
+        return spent
+
+    def planned_seconds(self, step: int) -> int:
+        return self.AGENDA[step][2] * 60 + self.times(step)[1]
+
+    def remaining_seconds(self, now) -> int:
+        """Negative once the current step has overrun."""
+        return self.planned_seconds(self.step) - self.spent_seconds(self.step, now)
+
+    def can_be_driven_by(self, user) -> bool:
+        """The facilitator drives the steps; the author and admins can take over."""
+        return user.is_superuser or user.pk in (self.facilitator_id, self.postmortem.author_id)
+
+
+class MeetingAttendee(models.Model):
+    """One person invited; the timestamps make the invite and summary emails safe to rerun."""
+
+    meeting = models.ForeignKey(ReviewMeeting, on_delete=models.CASCADE, related_name="invites")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    invited_at = models.DateTimeField(null=True, blank=True, help_text="When the invite was sent.")
+    summary_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "user"], name="one_attendance_per_meeting")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} at meeting {self.meeting_id}"
+
+
+class MeetingCapture(models.Model):
+    """Something captured in the room: the document change it made (through the usual
+    services) and, for corrections, what was there before."""
+
+    class Kind(models.TextChoices):
+        EVENT_ADDED = "event_added", "Timeline event added"
+        EVENT_CORRECTED = "event_corrected", "Timeline event corrected"
+        FACTOR_ADDED = "factor_added", "Contributing factor added"
+        ITEM_ADDED = "item_added", "Action item added"
+        DECISION = "decision", "Decision"
+        NOTE = "note", "Note"
+
+    meeting = models.ForeignKey(ReviewMeeting, on_delete=models.CASCADE, related_name="captures")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    version = models.PositiveIntegerField(help_text="The meeting version this capture made.")
+    step = models.PositiveSmallIntegerField(default=0)
+    author = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    text = models.TextField(blank=True, help_text="A decision or note as typed.")
+    section = models.CharField(
+        max_length=16,
+        blank=True,
+        choices=Postmortem.SECTIONS,
+        help_text="The section a note was added to, if any.",
+    )
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    event = models.ForeignKey(
+        "incidents.TimelineEvent",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    factor = models.ForeignKey(
+        ContributingFactor, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    item = models.ForeignKey(
+        "actions.ActionItem", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revision = models.ForeignKey(
+        SectionRevision, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["version", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "version"], name="one_capture_per_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} in meeting {self.meeting_id}"

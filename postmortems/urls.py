@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import meeting_views, views
 
 app_name = "postmortems"
 
@@ -26,4 +26,53 @@ urlpatterns = [
     path("<int:number>/related/<int:other>/remove/", views.related_remove, name="related-remove"),
     path("<int:number>/items/", views.item_add, name="item-add"),
     path("<int:number>/items/<int:pk>/edit/", views.item_edit, name="item-edit"),
+    # Review meetings: schedule, present, follow, capture in the room.
+    path("<int:number>/meetings/new/", meeting_views.meeting_schedule, name="meeting-schedule"),
+    path(
+        "<int:number>/meetings/warnings/", meeting_views.meeting_warnings, name="meeting-warnings"
+    ),
+    path("<int:number>/meetings/<int:pk>/", meeting_views.meeting_detail, name="meeting"),
+    path(
+        "<int:number>/meetings/<int:pk>/invite.ics",
+        meeting_views.meeting_invite,
+        name="meeting-invite",
+    ),
+    path(
+        "<int:number>/meetings/<int:pk>/present/",
+        meeting_views.meeting_present,
+        name="meeting-present",
+    ),
+    path(
+        "<int:number>/meetings/<int:pk>/state/", meeting_views.meeting_state, name="meeting-state"
+    ),
+    path(
+        "<int:number>/meetings/<int:pk>/control/",
+        meeting_views.meeting_control,
+        name="meeting-control",
+    ),
+    path(
+        "<int:number>/meetings/<int:pk>/events/", meeting_views.meeting_event, name="meeting-event"
+    ),
+    path(
+        "<int:number>/meetings/<int:pk>/events/<int:event_pk>/",
+        meeting_views.meeting_correct_event,
+        name="meeting-correct-event",
+    ),
+    path(
+        "<int:number>/meetings/<int:pk>/factors/",
+        meeting_views.meeting_factor,
+        name="meeting-factor",
+    ),
+    path("<int:number>/meetings/<int:pk>/items/", meeting_views.meeting_item, name="meeting-item"),
+    path("<int:number>/meetings/<int:pk>/notes/", meeting_views.meeting_note, name="meeting-note"),
+    path(
+        "<int:number>/meetings/<int:pk>/publish-date/",
+        meeting_views.meeting_publish_date,
+        name="meeting-publish-date",
+    ),
+    path(
+        "<int:number>/meetings/<int:pk>/summary/",
+        meeting_views.meeting_email_summary,
+        name="meeting-summary",
+    ),
 ]

@@ -117,3 +117,25 @@ class ActionItemFactory(factory.django.DjangoModelFactory):
     due_on = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=14))
     priority = ActionItem.Priority.P1
     leverage = ActionItem.Leverage.PREVENTION
+
+
+class ReviewMeetingFactory(factory.django.DjangoModelFactory):
+    """A review meeting tomorrow, facilitated by someone new; attendees via `attendees=[...]`."""
+
+    class Meta:
+        model = "postmortems.ReviewMeeting"
+        skip_postgeneration_save = True
+
+    postmortem = factory.SubFactory(PostmortemFactory)
+    scheduled_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=1))
+    facilitator = factory.SubFactory(UserFactory)
+    step_times = factory.LazyFunction(lambda: [[0, 0] for _ in range(5)])
+
+    @factory.post_generation
+    def attendees(self, create, extracted, **kwargs):
+        from postmortems.models import MeetingAttendee
+
+        if create and extracted:
+            MeetingAttendee.objects.bulk_create(
+                [MeetingAttendee(meeting=self, user=u) for u in extracted]
+            )

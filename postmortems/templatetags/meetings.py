@@ -1,0 +1,42 @@
+"""Review meetings on the postmortem's own pages, without widening those pages' views."""
+
+from django import template
+
+from postmortems.meetings import meeting_summary
+from postmortems.models import ReviewMeeting
+
+register = template.Library()
+
+
+@register.inclusion_tag("postmortems/includes/meeting_links.html", takes_context=True)
+def meeting_links(context, postmortem):
+    """ "Schedule the review", or "Present"/"Follow" for the next meeting not yet ended."""
+    request = context.get("request")
+    meeting = (
+        ReviewMeeting.objects.filter(postmortem=postmortem)
+        .upcoming_or_live()
+        .select_related("postmortem__incident")
+        .first()
+    )
+    user = getattr(request, "user", None)
+    return {
+        "postmortem": postmortem,
+        "incident": postmortem.incident,
+        "meeting": meeting,
+        "is_driver": bool(meeting and user and meeting.can_be_driven_by(user)),
+    }
+
+
+@register.inclusion_tag("postmortems/includes/meeting_record.html")
+def meeting_record(postmortem):
+    """The record of each review meeting held: when, who, how long, what it decided."""
+    held = (
+        ReviewMeeting.objects.filter(postmortem=postmortem, started_at__isnull=False)
+        .select_related("postmortem__incident", "facilitator")
+        .order_by("started_at")
+    )
+    return {
+        "postmortem": postmortem,
+        "incident": postmortem.incident,
+        "records": [meeting_summary(m) for m in held],
+    }
