@@ -31,10 +31,13 @@ class ActionItemFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(
         choices=ActionItem.Status.choices, widget=forms.CheckboxSelectMultiple
     )
-    owner = django_filters.ModelChoiceFilter(
-        queryset=User.objects.filter(is_active=True).order_by("username"),
-        to_field_name="username",
-        empty_label="Anyone",
+    # A text box, not a <select>: a large organisation has thousands of users.
+    owner = django_filters.CharFilter(
+        method="filter_owner",
+        label="Owner",
+        widget=forms.TextInput(
+            attrs={"placeholder": "username, e.g. alice", "autocomplete": "off"}
+        ),
     )
     team = django_filters.ModelChoiceFilter(
         queryset=Team.objects.order_by("name"),
@@ -100,6 +103,10 @@ class ActionItemFilter(django_filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(Q(title__icontains=value) | Q(ticket_key__iexact=value))
+
+    def filter_owner(self, queryset, name, value):
+        value = value.strip().lstrip("@")
+        return queryset.filter(owner__username__iexact=value) if value else queryset
 
     def filter_service(self, queryset, name, value):
         # A subquery, not a join, so an incident with several services is not listed twice.

@@ -37,9 +37,14 @@ class ActionItemQuerySet(models.QuerySet):
         return self.filter(postmortem__incident__team_id__in=team_ids)
 
     def for_list(self):
-        return self.select_related(
-            "owner", "postmortem__incident", "postmortem__incident__team"
-        ).order_by("due_on", "priority", "pk")
+        # The list shows none of the documents' long text: leave it in the database.
+        long_text = [f"postmortem__{name}" for name, _ in Postmortem.SECTIONS]
+        long_text += ["postmortem__incident__summary", "postmortem__incident__slo_impact"]
+        return (
+            self.select_related("owner", "postmortem__incident", "postmortem__incident__team")
+            .defer(*long_text)
+            .order_by("due_on", "priority", "pk")
+        )
 
 
 class ActionItem(models.Model):
@@ -95,6 +100,8 @@ class ActionItem(models.Model):
         ordering = ["due_on", "priority", "pk"]
         indexes = [
             models.Index(fields=["owner", "status", "due_on"]),
+            # The lists' default order, so a page of 50 never sorts every item.
+            models.Index(fields=["due_on", "priority", "id"], name="actionitem_list_order"),
             models.Index(fields=["status", "due_on"]),
             models.Index(fields=["postmortem", "status"]),
         ]

@@ -6,6 +6,10 @@ from django.utils import timezone
 
 from .models import Incident, Profile, Service, Team, TimelineEvent
 
+# Re-exported: every app's forms choose people with these.
+from .people import UserChoiceField as UserChoiceField
+from .people import UserMultipleChoiceField as UserMultipleChoiceField
+
 User = get_user_model()
 
 
@@ -16,21 +20,6 @@ class DateTimeLocalInput(forms.DateTimeInput):
 
     def __init__(self, **kwargs):
         super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
-
-
-def _user_label(user) -> str:
-    full = user.get_full_name()
-    return f"{full} (@{user.username})" if full else f"@{user.username}"
-
-
-class UserChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj):
-        return _user_label(obj)
-
-
-class UserMultipleChoiceField(forms.ModelMultipleChoiceField):
-    def label_from_instance(self, obj):
-        return _user_label(obj)
 
 
 DATETIME_FIELDS = ["started_at", "detected_at", "mitigated_at", "resolved_at"]

@@ -59,6 +59,9 @@ _STOP = frozenset(
         "issue",
     ]
 )
+# Suggestions look at the most recent earlier incidents only: it keeps the editor fast at
+# tens of thousands of incidents, and an old look-alike matters less than a recent one.
+CANDIDATE_WINDOW = 1000
 FALLBACK_CANDIDATES = 500
 
 
@@ -103,12 +106,15 @@ def _text_matches(incident: Incident, candidates) -> dict[int, float]:
 
 def suggest_related(incident: Incident, user, limit: int = 5) -> list[Suggestion]:
     """Earlier incidents the viewer can see that look related and are not linked yet."""
-    candidates = (
+    earlier = (
         Incident.objects.visible_to(user)
         .filter(started_at__lt=incident.started_at)
         .exclude(pk=incident.pk)
         .exclude(pk__in=incident.related.values("pk"))
+        .order_by("-started_at")
+        .values("pk")[:CANDIDATE_WINDOW]
     )
+    candidates = Incident.objects.filter(pk__in=earlier)
     found: dict[int, Suggestion] = {}
 
     def add(pk, score, reason):
