@@ -1144,3 +1144,94 @@ REGISTRY += [
         url=lambda b: url("postmortems:history", args=[b.busy_incident.number]),
     ),
 ]
+
+
+# Review meetings: the presentation view and what 30 followers' polls cost (postmortems app).
+FOLLOWERS = 30
+
+
+def _bench_meeting(bench: Bench):
+    """A live review of the busiest incident, on its timeline step, driven by the engineer,
+    with a team's worth of attendees and a few captures; made once and reused."""
+    from postmortems.models import MeetingAttendee, MeetingCapture, ReviewMeeting
+
+    postmortem = bench.busy_incident.postmortem
+    meeting = ReviewMeeting.objects.filter(
+        postmortem=postmortem, facilitator=bench.engineer
+    ).first()
+    if meeting is not None:
+        return meeting
+    now = timezone.now()
+    meeting = ReviewMeeting.objects.create(
+        postmortem=postmortem,
+        facilitator=bench.engineer,
+        scheduled_at=now,
+        started_at=now,
+        running_since=now,
+        step=1,
+        step_times=[[0, 0] for _ in ReviewMeeting.AGENDA],
+    )
+    people = list(bench.team.members.order_by("pk")[:FOLLOWERS])
+    MeetingAttendee.objects.bulk_create([MeetingAttendee(meeting=meeting, user=u) for u in people])
+    MeetingCapture.objects.bulk_create(
+        [
+            MeetingCapture(
+                meeting=meeting, kind="decision", version=v, step=1, text=f"Decision {v}"
+            )
+            for v in range(2, 12)
+        ]
+    )
+    ReviewMeeting.objects.filter(pk=meeting.pk).update(version=11)
+    return ReviewMeeting.objects.get(pk=meeting.pk)
+
+
+def _meeting_url(bench: Bench, name: str) -> str:
+    meeting = _bench_meeting(bench)
+    return url(f"postmortems:{name}", args=[bench.busy_incident.number, meeting.pk])
+
+
+def meeting_step_rows(bench: Bench) -> list:
+    """The timeline step's rows: what the presentation view and a changed poll both render."""
+    from postmortems.models import ReviewMeeting
+
+    meeting = ReviewMeeting.objects.visible_to(bench.engineer).get(pk=_bench_meeting(bench).pk)
+    return list(meeting.postmortem.incident.timeline.all())
+
+
+def _followers_polling(bench: Bench) -> dict:
+    """One round of polls from 30 followers while nothing changes: each answers 204."""
+    meeting = _bench_meeting(bench)
+    address = _meeting_url(bench, "meeting-state") + f"?v={meeting.version}"
+    client = Client(headers={"HX-Request": "true"})
+    client.force_login(bench.engineer)
+    client.get(address)  # warm, like a follower's open page
+    durations = []
+    with CaptureQueriesContext(connection) as captured:
+        for _ in range(FOLLOWERS):
+            started = time.perf_counter()
+            response = client.get(address)
+            durations.append(time.perf_counter() - started)
+            if response.status_code != 204:
+                raise BenchmarkError(f"unchanged poll answered {response.status_code}")
+    return {
+        "polls": FOLLOWERS,
+        "queries_per_poll": len(captured) / FOLLOWERS,
+        "poll_p50_ms": _ms(statistics.median(durations)),
+        "poll_p95_ms": _ms(percentile(durations, 0.95)),
+    }
+
+
+REGISTRY += [
+    Page(
+        "meeting presentation",
+        url=lambda b: _meeting_url(b, "meeting-present"),
+        floor=meeting_step_rows,
+    ),
+    Page(
+        "meeting poll changed",
+        url=lambda b: _meeting_url(b, "meeting-state") + "?v=1",
+        floor=meeting_step_rows,
+        headers={"HX-Request": "true"},
+    ),
+    Job("meeting poll 30 followers", run=_followers_polling),
+]

@@ -40,3 +40,11 @@ def meeting_record(postmortem):
         "incident": postmortem.incident,
         "records": [meeting_summary(m) for m in held],
     }
+
+
+@register.filter
+def name_of(user, fallback: str = "—") -> str:
+    """A person's full name, else username; `fallback` when nobody (a deleted account)."""
+    if user is None:
+        return fallback
+    return user.get_full_name() or user.get_username()

@@ -85,6 +85,8 @@
   function openCapture(slot) {
     const cap = byId("capture");
     if (!cap) return;
+    const head = document.querySelector(".deck-head");
+    if (head) cap.style.setProperty("--capture-top", `${Math.round(head.getBoundingClientRect().bottom)}px`);
     cap.classList.add("open");
     selectSlot(slot || defaultSlot());
     syncToggles();
@@ -193,7 +195,7 @@
 
   function start() {
     if (byId("capture")) selectSlot(defaultSlot());
-    const wanted = document.body.dataset.openSlot;
+    const wanted = document.body.dataset.openCapture;
     if (wanted) openCapture(wanted);
     const stage = byId("stage");
     if (stage && !wanted) stage.focus({ preventScroll: true });

@@ -233,7 +233,7 @@ def test_capture_works_without_javascript_too(client, user, meeting):
     response = client.post(url("meeting-note", meeting), {"kind": "decision", "text": "Ship it"})
     assert response.status_code == 302 and response["Location"] == url("meeting-present", meeting)
     invalid = client.post(url("meeting-note", meeting), {"kind": "decision", "text": ""})
-    assert invalid.status_code == 422 and 'data-open-slot="note"' in invalid.content.decode()
+    assert invalid.status_code == 422 and 'data-open-capture="note"' in invalid.content.decode()
 
 
 def test_an_ended_meeting_captures_nothing_more(client, user, meeting):

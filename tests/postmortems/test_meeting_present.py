@@ -289,3 +289,18 @@ def test_every_post_needs_the_csrf_token(user, meeting):
         headers={"X-CSRFToken": str(token), **HTMX},
     )
     assert response.status_code == 200 and fresh(meeting).step == 1
+
+
+def test_a_deleted_facilitator_or_capture_author_leaves_the_views_working(client, user):
+    gone = UserFactory(username="gone")
+    meeting = ReviewMeetingFactory(facilitator=gone, attendees=[user])
+    meetings.capture_decision(meeting=fresh(meeting), by=gone, text="Keep the canary gate")
+    gone.delete()  # facilitator and capture author are set to NULL, as the models say
+    client.force_login(user)
+    for step in range(5):
+        ReviewMeeting.objects.filter(pk=meeting.pk).update(step=step)
+        page = client.get(url("meeting-present", meeting)).content.decode()
+        assert "Following the facilitator" in page and "Keep the canary gate" in page
+    assert client.get(url("meeting-state", meeting), {"v": 1}, headers=HTMX).status_code == 200
+    assert client.get(url("meeting", meeting)).status_code == 200
+    assert client.get(url("meeting-invite", meeting)).status_code == 200
