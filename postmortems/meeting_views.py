@@ -407,6 +407,8 @@ def meeting_event(request, number: int, pk: int):
     """Add a timeline event (GET: the blank form again, e.g. after cancelling a correction)."""
     meeting = _meeting(request, number, pk)
     if request.method == "GET":
+        if not request.htmx:
+            return redirect(_present_url(meeting))
         context = {"meeting": meeting, "incident": meeting.postmortem.incident, **_forms()}
         return render(request, "postmortems/meeting_present.html#capture-event", context)
     form = TimelineEventForm(request.POST, auto_id="ev_%s")
@@ -427,6 +429,13 @@ def meeting_correct_event(request, number: int, pk: int, event_pk: int):
     form = TimelineEventForm(request.POST or None, instance=event, auto_id=f"ev{event.pk}_%s")
     context = {"meeting": meeting, "incident": meeting.postmortem.incident}
     if request.method == "GET":
+        if not request.htmx:  # without JavaScript: the whole view, the correction form open
+            page = {
+                **_live_context(request, meeting, since=None),
+                **_forms(event_form=form, correcting=event),
+                "open_slot": "event",
+            }
+            return render(request, "postmortems/meeting_present.html", page)
         page = {**context, **_forms(event_form=form, correcting=event)}
         return render(request, "postmortems/meeting_present.html#capture-event", page)
     if not form.is_valid():

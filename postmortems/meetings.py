@@ -269,8 +269,11 @@ def send_meeting_summary(*, meeting: ReviewMeeting) -> int:
     summary = meeting_summary(meeting)
     incident = meeting.postmortem.incident
 
+    started = meeting.started_at.astimezone(UTC) if meeting.started_at else None
+
     def build(user):
         context = {
+            "held_utc": f"{started:%Y-%m-%d %H:%M} UTC" if started else "not held",
             "summary": summary,
             "meeting": meeting,
             "incident": incident,

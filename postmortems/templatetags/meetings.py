@@ -1,5 +1,7 @@
 """Review meetings on the postmortem's own pages, without widening those pages' views."""
 
+from datetime import UTC
+
 from django import template
 
 from postmortems.meetings import meeting_summary
@@ -48,3 +50,11 @@ def name_of(user, fallback: str = "—") -> str:
     if user is None:
         return fallback
     return user.get_full_name() or user.get_username()
+
+
+@register.filter
+def utc_text(value, fmt: str = "%m-%d %H:%M") -> str:
+    """A time as plain UTC text, for emails: the date filter would use the active timezone."""
+    if value is None:
+        return "—"
+    return f"{value.astimezone(UTC):{fmt}} UTC"

@@ -126,10 +126,22 @@
 
   // --- Keyboard -------------------------------------------------------------------------------
   // Keys press the same buttons a mouse would, so there is one path to the server.
+  // Each answer replaces the controls, so a key pressed while one is on its way waits for the
+  // new buttons instead of being lost with the old ones (→ → skips two steps).
+  const waiting = [];
   function press(which) {
+    const controls = byId("controls");
+    if (controls && controls.classList.contains("htmx-request")) { waiting.push(which); return; }
     const button = document.querySelector(`#controls [data-key="${which}"]`);
     if (button && !button.disabled) button.click();
   }
+  function pressWaiting() {
+    if (waiting.length) setTimeout(() => press(waiting.shift()), 0);
+  }
+  // The old form is gone by the time its request ends, so listen for the new deck instead.
+  document.addEventListener("htmx:load", (event) => {
+    if (event.detail.elt && event.detail.elt.id === "deck") pressWaiting();
+  });
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     if (event.key === "Escape") { closeCapture(); return; }

@@ -176,3 +176,17 @@ def test_captured_items_do_not_animate_for_people_who_ask_for_less_motion(new_co
     expect(row).to_be_visible()
     assert row.evaluate("r => getComputedStyle(r).animationName") == "none"
     expect(row.locator(".fresh-tag")).to_have_text("new")  # said in words, still
+
+
+def test_quick_presses_each_move_a_step(page, user):
+    meeting = ReviewMeetingFactory(facilitator=user, attendees=[user])
+    log_in(page, user.username)
+    page.goto(present_url(meeting))
+    for _ in range(3):  # faster than the server answers
+        page.keyboard.press("ArrowRight")
+    expect(page.locator("h1")).to_contain_text("Action items")
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    expect(page.locator("h1")).to_contain_text("Timeline walk-through")
+    page.wait_for_timeout(300)
+    assert step_of(meeting) == 1

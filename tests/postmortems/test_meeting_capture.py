@@ -335,3 +335,36 @@ def test_the_document_shows_the_meeting_record(client, user, other_user, meeting
     assert "Alice Ng, Bob Reyes" in page
     assert "Adopt staged config rollout" in page
     assert meeting.get_absolute_url() in page
+
+
+def test_summary_email_times_are_utc_whatever_timezone_is_active(user, meeting, mailoutbox):
+    from django.utils import timezone
+
+    start = NOW.replace(hour=14, minute=5)
+    with time_machine.travel(NOW, tick=False):
+        meetings.capture_event(
+            meeting=fresh(meeting),
+            by=user,
+            occurred_at=start,
+            text="Rollback finished",
+            phase="mitigation",
+            source="deploy",
+        )
+    ReviewMeeting.objects.filter(pk=meeting.pk).update(
+        started_at=NOW, ended_at=NOW + timedelta(minutes=50), summary_requested_at=NOW
+    )
+    with timezone.override("Asia/Tokyo"):  # a worker or request in another zone
+        assert email_meeting_summary(meeting.pk) == 2
+    body = mailoutbox[0].body
+    assert "Held: 2026-03-03 10:00 UTC, 50 m" in body
+    assert "03-03 14:05 UTC Rollback finished" in body
+
+
+def test_correcting_without_javascript_opens_the_form_in_the_full_view(client, user, meeting):
+    event = TimelineEventFactory(incident=meeting.postmortem.incident, text="Alert fired")
+    client.force_login(user)
+    page = client.get(url("meeting-correct-event", meeting, event.pk)).content.decode()
+    assert "<!doctype html>" in page and 'data-open-capture="event"' in page
+    assert "Save correction" in page and "Alert fired</textarea>" in page
+    blank = client.get(url("meeting-event", meeting))
+    assert blank.status_code == 302 and blank["Location"] == url("meeting-present", meeting)
