@@ -1,0 +1,58 @@
+"""Captures and controls from several laptops at once each get their own meeting version.
+
+On PostgreSQL the threads really interleave and select_for_update on the meeting row queues
+them; on SQLite (one writer at a time) they take turns, as in tests/actions/test_concurrency.
+"""
+
+import itertools
+
+import pytest
+
+from postmortems import meetings
+from postmortems.models import MeetingAttendee, MeetingCapture, ReviewMeeting
+from postmortems.tasks import email_meeting_invites
+
+from ..actions.test_concurrency import _run_in_threads
+from ..factories import ReviewMeetingFactory, UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _fresh(pk):
+    return ReviewMeeting.objects.select_related("postmortem__incident").get(pk=pk)
+
+
+def test_simultaneous_captures_each_get_a_version_and_none_is_lost():
+    facilitator = UserFactory(username="fran")
+    meeting = ReviewMeetingFactory(facilitator=facilitator)
+    start = meeting.version
+    numbers = itertools.count()  # next() on it is atomic; a generator would not be
+
+    def capture():
+        return meetings.capture_decision(
+            meeting=_fresh(meeting.pk), by=facilitator, text=f"decision {next(numbers)}"
+        )
+
+    _run_in_threads(capture, 4)
+    versions = sorted(MeetingCapture.objects.values_list("version", flat=True))
+    assert versions == [start + 1, start + 2, start + 3, start + 4]
+    assert ReviewMeeting.objects.get(pk=meeting.pk).version == start + 4
+
+
+def test_simultaneous_next_presses_move_one_step_each():
+    facilitator = UserFactory(username="fran")
+    meeting = ReviewMeetingFactory(facilitator=facilitator)
+    _run_in_threads(
+        lambda: meetings.drive_meeting(meeting=_fresh(meeting.pk), action="next", by=facilitator),
+        3,
+    )
+    assert ReviewMeeting.objects.get(pk=meeting.pk).step == 3
+
+
+def test_two_invite_tasks_at_once_send_each_invite_once(mailoutbox):
+    people = [UserFactory(username=f"p{n}") for n in range(6)]
+    meeting = ReviewMeetingFactory(attendees=people)
+    sent = _run_in_threads(lambda: email_meeting_invites(meeting.pk), 2)
+    assert sum(sent) == 6 and len(mailoutbox) == 6
+    assert sorted(m.to[0] for m in mailoutbox) == sorted(f"p{n}@example.com" for n in range(6))
+    assert not MeetingAttendee.objects.filter(invited_at__isnull=True).exists()
