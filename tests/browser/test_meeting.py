@@ -1,6 +1,7 @@
 """The review meeting in Chromium: the facilitator's keyboard and timer, a follower's screen."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -8,7 +9,14 @@ from playwright.sync_api import expect
 from actions.models import ActionItem
 from postmortems.models import ReviewMeeting
 
-from ..factories import ActionItemFactory, ReviewMeetingFactory, TimelineEventFactory, UserFactory
+from ..factories import (
+    ActionItemFactory,
+    IncidentFactory,
+    PostmortemFactory,
+    ReviewMeetingFactory,
+    TimelineEventFactory,
+    UserFactory,
+)
 from .conftest import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -190,3 +198,30 @@ def test_quick_presses_each_move_a_step(page, user):
     expect(page.locator("h1")).to_contain_text("Timeline walk-through")
     page.wait_for_timeout(300)
     assert step_of(meeting) == 1
+
+
+def test_scheduling_warns_as_the_facilitator_is_chosen_and_keeps_the_confirmation(page, user):
+    commander = UserFactory(username="cmd", first_name="Casey", last_name="Moss")
+    pm = PostmortemFactory(author=user, incident=IncidentFactory(commander=commander))
+    log_in(page, user.username)
+    page.goto(f"/postmortems/{pm.incident.number}/")
+    page.get_by_role("link", name="Schedule review").click()
+    confirm = page.get_by_label("Schedule it anyway")
+    expect(confirm).to_be_hidden()  # nothing to confirm yet
+    page.get_by_label("Facilitator").fill("cmd")
+    page.get_by_label("Where").click()  # leaving the box refreshes the warnings
+    warnings = page.locator("#schedule-warnings")
+    expect(warnings).to_contain_text("was the incident commander")
+    confirm.check()
+    later = (pm.incident.resolved_at + timedelta(days=9)).strftime("%Y-%m-%dT10:00")
+    page.get_by_label("When").fill(later)
+    page.get_by_label("Where").click()
+    expect(warnings).to_contain_text("within 5 days")
+    expect(confirm).to_be_checked()  # a refresh of the warnings never unticks it
+    page.get_by_role("button", name="Schedule and send invites").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Review of")
+    meeting = ReviewMeeting.objects.get()
+    assert meeting.facilitator == commander
+    assert set(meeting.invites.values_list("user__username", flat=True)) == {"alice", "cmd"}
+    page.get_by_role("link", name="Present").click()
+    expect(page.locator("h1")).to_contain_text("Ground rules")
