@@ -24,7 +24,6 @@ from .meeting_forms import MeetingForm, NoteForm, PublishDateForm
 from .models import Postmortem, ReviewMeeting
 
 ITEM_FIELDS = ("title", "owner", "due_on", "priority", "leverage", "ticket_key")
-SLOTS = ("event", "factor", "item", "note")
 
 
 def _postmortem(request, number: int) -> Postmortem:
@@ -185,17 +184,13 @@ def _clock(seconds: int) -> str:
 def _agenda(meeting: ReviewMeeting, now) -> list[dict]:
     rows = []
     for n, (key, title, minutes) in enumerate(ReviewMeeting.AGENDA):
-        spent = meeting.spent_seconds(n, now)
-        planned = meeting.planned_seconds(n)
         if n < meeting.step:
-            state, label = "done", "done"
+            state, label, fill = "done", "done", 100
         elif n == meeting.step:
-            state, label = "current", "current step"
+            share = meeting.spent_seconds(n, now) / max(meeting.planned_seconds(n), 1)
+            state, label, fill = "current", "current step", min(100, round(100 * share))
         else:
-            state, label = "todo", "to come"
-        fill = 100 if state == "done" else min(100, round(100 * spent / planned)) if planned else 0
-        if state == "todo":
-            fill = 0
+            state, label, fill = "todo", "to come", 0
         rows.append(
             {
                 "number": n + 1,
@@ -271,12 +266,13 @@ def _owed_by(postmortem: Postmortem):
     return max(timezone.localdate(owed), today) if owed else today + timedelta(days=2)
 
 
-def _forms(**bound) -> dict:
+def _forms(meeting: ReviewMeeting, **bound) -> dict:
     """The capture forms, blank unless given; each with its own ids so they share a page."""
+    # New events start at the incident's start, as on the incident page: the room fills in
+    # what happened then, not what happens now.
+    started = meeting.postmortem.incident.started_at
     forms = {
-        "event_form": TimelineEventForm(
-            auto_id="ev_%s", initial={"occurred_at": timezone.localtime().replace(second=0)}
-        ),
+        "event_form": TimelineEventForm(auto_id="ev_%s", initial={"occurred_at": started}),
         "factor_form": FactorForm(auto_id="fa_%s"),
         "item_form": ActionItemForm(auto_id="ai_%s"),
         "note_form": NoteForm(auto_id="no_%s"),
@@ -300,7 +296,7 @@ def _no_store(response: HttpResponse, meeting_pk: int, version: int) -> HttpResp
 @require_GET
 def meeting_present(request, number: int, pk: int):
     meeting = _meeting(request, number, pk)
-    context = {**_live_context(request, meeting, since=None), **_forms()}
+    context = {**_live_context(request, meeting, since=None), **_forms(meeting)}
     response = render(request, "postmortems/meeting_present.html", context)
     return _no_store(response, meeting.pk, meeting.version)
 
@@ -374,14 +370,14 @@ def _capture_response(request, meeting, slot, *, capture=None, status=200, **for
             messages.success(request, f"{capture.get_kind_display()} in the meeting.")
             return redirect(_present_url(meeting))
         meeting = _meeting(request, meeting.postmortem.incident.number, meeting.pk)
-        context = {**_live_context(request, meeting, since=None), **_forms(**forms)}
+        context = {**_live_context(request, meeting, since=None), **_forms(meeting, **forms)}
         context["open_slot"] = slot
         return render(request, "postmortems/meeting_present.html", context, status=status)
     meeting = _meeting(request, meeting.postmortem.incident.number, meeting.pk)
     since = capture.version - 1 if capture is not None else None
     context = {
         **_live_context(request, meeting, since=since),
-        **_forms(**forms),
+        **_forms(meeting, **forms),
         "slot": slot,
         "saved": capture,
     }
@@ -409,7 +405,7 @@ def meeting_event(request, number: int, pk: int):
     if request.method == "GET":
         if not request.htmx:
             return redirect(_present_url(meeting))
-        context = {"meeting": meeting, "incident": meeting.postmortem.incident, **_forms()}
+        context = {"meeting": meeting, "incident": meeting.postmortem.incident, **_forms(meeting)}
         return render(request, "postmortems/meeting_present.html#capture-event", context)
     form = TimelineEventForm(request.POST, auto_id="ev_%s")
     return _save(
@@ -432,11 +428,11 @@ def meeting_correct_event(request, number: int, pk: int, event_pk: int):
         if not request.htmx:  # without JavaScript: the whole view, the correction form open
             page = {
                 **_live_context(request, meeting, since=None),
-                **_forms(event_form=form, correcting=event),
+                **_forms(meeting, event_form=form, correcting=event),
                 "open_slot": "event",
             }
             return render(request, "postmortems/meeting_present.html", page)
-        page = {**context, **_forms(event_form=form, correcting=event)}
+        page = {**context, **_forms(meeting, event_form=form, correcting=event)}
         return render(request, "postmortems/meeting_present.html#capture-event", page)
     if not form.is_valid():
         return _capture_response(
