@@ -7,6 +7,9 @@ Every function takes
 - a `viewer`: a user (the incident privacy rule applies to them) or `PUBLIC_ONLY` (None), which
   counts public incidents only, so a figure can be shown or mailed to anyone.
 Each is one database aggregate or one bounded query, whatever the number of rows.
+
+The dashboard's figures (below the digest's) follow the same rules; its lists (the rows behind
+a number) are the very QuerySets the numbers are counted from.
 """
 
 from __future__ import annotations
@@ -15,11 +18,30 @@ import calendar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
-from django.db.models.functions import TruncDate
+from django.db import connections
+from django.db.models import (
+    Aggregate,
+    BooleanField,
+    Count,
+    DateField,
+    DateTimeField,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    FilteredRelation,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 
-from incidents.models import Incident, Service, Severity, Team, visible_incident_q
-from postmortems.models import ContributingFactor, Postmortem
+from incidents.models import Incident, Service, Severity, Team, TimelineEvent, visible_incident_q
+from postmortems.models import PUBLISH_WITHIN, Postmortem
 
 from .models import ActionItem, ActionItemEvent
 
@@ -45,6 +67,27 @@ class Period:
     def previous_month(cls, today: date) -> Period:
         last = today.replace(day=1) - timedelta(days=1)
         return cls.month(f"{last:%Y-%m}")
+
+    @classmethod
+    def last(cls, days: int, today: date) -> Period:
+        """The `days` days ending with `today`."""
+        return cls(today - timedelta(days=days - 1), today)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def before(self) -> Period:
+        """The period of the same length just before this one (for "compared with")."""
+        return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
+
+    def months(self) -> list[date]:
+        """The first day of every calendar month the period touches, in order."""
+        months, month = [], self.start.replace(day=1)
+        while month <= self.end:
+            months.append(month)
+            month = (month + timedelta(days=32)).replace(day=1)
+        return months
 
     @property
     def label(self) -> str:
@@ -100,22 +143,34 @@ def items(scope: Scope, viewer) -> QuerySet[ActionItem]:
     return ActionItem.objects.filter(postmortem__incident__in=incidents(scope, viewer))
 
 
-def incidents_by_severity(period: Period, scope: Scope, viewer) -> dict[str, int]:
-    """Incidents that started in the period, by severity, plus `total`."""
-    counts = {f"SEV{sev}": Count("pk", filter=Q(severity=sev)) for sev in Severity.values} | {
+def _severity_counts() -> dict:
+    return {f"SEV{sev}": Count("pk", filter=Q(severity=sev)) for sev in Severity.values} | {
         "total": Count("pk")
     }
-    return incidents(scope, viewer).filter(period.span("started_at")).aggregate(**counts)
 
 
-def postmortems_published(period: Period, scope: Scope, viewer) -> int:
-    """Postmortems whose publication date falls in the period."""
+def incidents_started(period: Period, scope: Scope, viewer) -> QuerySet[Incident]:
+    """Incidents in scope that started in the period."""
+    return incidents(scope, viewer).filter(period.span("started_at"))
+
+
+def incidents_by_severity(period: Period, scope: Scope, viewer) -> dict[str, int]:
+    """Incidents that started in the period, by severity, plus `total`."""
+    return incidents_started(period, scope, viewer).aggregate(**_severity_counts())
+
+
+def published_postmortems(period: Period, scope: Scope, viewer) -> QuerySet[Postmortem]:
+    """Postmortems of incidents in scope whose publication date falls in the period."""
     return (
         Postmortem.objects.filter(incident__in=incidents(scope, viewer))
         .filter(status=Postmortem.Status.PUBLISHED)
         .filter(period.span("published_at"))
-        .count()
     )
+
+
+def postmortems_published(period: Period, scope: Scope, viewer) -> int:
+    """Postmortems whose publication date falls in the period."""
+    return published_postmortems(period, scope, viewer).count()
 
 
 def postmortems_owed(as_of: date, scope: Scope, viewer) -> QuerySet[Incident]:
@@ -182,15 +237,26 @@ def completion_by_due_date(period: Period, scope: Scope, viewer) -> dict:
 
     Returns {"due", "on_time", "rate" (0–1 or None), "band"}.
     """
-    figures = (
+    figures = items_due(period, scope, viewer).aggregate(
+        due=Count("pk"), on_time=Count("pk", filter=_on_time())
+    )
+    return _with_rate(figures)
+
+
+def items_due(period: Period, scope: Scope, viewer) -> QuerySet[ActionItem]:
+    """The items the health metric judges: due in the period, won't-do excluded; annotated
+    `completed_day` (the UTC day it was done) so `_on_time()` can be applied to them."""
+    return (
         items(scope, viewer)
         .filter(due_on__gte=period.start, due_on__lte=period.end)
         .exclude(status=ActionItem.Status.WONT_DO)
         .annotate(completed_day=TruncDate("completed_at", tzinfo=UTC))
-        .aggregate(due=Count("pk"), on_time=Count("pk", filter=_on_time()))
     )
-    rate = figures["on_time"] / figures["due"] if figures["due"] else None
-    return {**figures, "rate": rate, "band": health_band(rate)}
+
+
+def _with_rate(figures: dict, due: str = "due", on_time: str = "on_time", prefix: str = "") -> dict:
+    rate = figures[on_time] / figures[due] if figures[due] else None
+    return figures | {f"{prefix}rate": rate, f"{prefix}band": health_band(rate)}
 
 
 def decisions(period: Period, scope: Scope, viewer) -> QuerySet[ActionItem]:
@@ -216,26 +282,141 @@ def decisions(period: Period, scope: Scope, viewer) -> QuerySet[ActionItem]:
 def repeat_incidents(period: Period, scope: Scope, viewer) -> QuerySet[Incident]:
     """Incidents started in the period that repeat an earlier one (started within the 12
     months before, and equally visible): the same pattern label, or a shared service and a
-    shared contributing-factor category. Annotated `same_pattern` (bool)."""
-    earlier = incidents(ORG, viewer).filter(
-        started_at__lt=OuterRef("started_at"),
-        started_at__gte=OuterRef("started_at") - REPEAT_WINDOW,
-    )
-    same_pattern = earlier.filter(pattern=OuterRef("pattern")).exclude(pattern="")
-    categories = ContributingFactor.objects.filter(
-        postmortem__incident_id=OuterRef(OuterRef("pk"))
-    ).values("category")
-    same_cause = earlier.filter(
-        services__incidents=OuterRef("pk"), postmortem__factors__category__in=categories
-    )
+    shared contributing-factor category. Annotated `same_pattern` and `same_cause` (bool).
+
+    Computed set-wise by `_repeat_flags_sql` (see there for why)."""
+    sql, params = _repeat_flags_sql(period, scope, viewer)
+
+    def ids(where: str = "") -> RawSQL:
+        return RawSQL(f"SELECT rf.cid FROM ({sql}) rf {where}", params)
+
     return (
         incidents(scope, viewer)
-        .filter(period.span("started_at"))
-        .annotate(same_pattern=Exists(same_pattern), same_cause=Exists(same_cause))
-        .filter(Q(same_pattern=True) | Q(same_cause=True))
+        .filter(period.span("started_at"), pk__in=ids())
+        .annotate(
+            same_pattern=ExpressionWrapper(
+                Q(pk__in=ids("WHERE rf.same_pattern = 1")), output_field=BooleanField()
+            ),
+            same_cause=ExpressionWrapper(
+                Q(pk__in=ids("WHERE rf.same_cause = 1")), output_field=BooleanField()
+            ),
+        )
         .select_related("team")
         .order_by("started_at", "pk")
     )
+
+
+def _compiled(queryset: QuerySet) -> tuple[str, tuple]:
+    return queryset.query.get_compiler(using=queryset.db).as_sql()
+
+
+def _repeat_flags_sql(period: Period, scope: Scope, viewer) -> tuple[str, tuple]:
+    """SQL giving one row per repeat incident of the period in scope: (cid, cmonth, cstart,
+    same_pattern, same_cause, after_fix), the flags 0 or 1.
+
+    Why raw SQL around ORM-built parts: asking "is there an earlier matching incident?" once
+    per incident (correlated EXISTS) took seconds for a quarter at 20,000 incidents. Instead,
+    every visible incident of the 12 months before the period up to its end becomes one row
+    per key (its pattern; each of its (service, factor category) pairs), and a window over
+    each key, ordered by start, counts the rows started in the 12 months before this one
+    (strictly earlier), and finds the earliest time a prevention item of those earlier
+    incidents was marked done. An incident is a repeat if any of its keys has an earlier row;
+    `after_fix` if that earliest fix is before its start. One pass over sorted rows.
+
+    The incidents considered (scope, period, privacy) come from the same QuerySets as every
+    other figure; only the window and the final grouping are written out here.
+    """
+    candidates = incidents_started(period, scope, viewer)
+    seen = incidents(ORG, viewer).filter(
+        started_at__gte=period.starts_at - REPEAT_WINDOW, started_at__lt=period.ends_before
+    )
+    # Only keys some candidate has can make it a repeat; filtering whole keys (partitions)
+    # leaves every window intact.
+    # (Excluding blank patterns on both sides keeps the planner from probing the pattern
+    # index with '' for every unlabelled incident.)
+    patterns = (
+        seen.exclude(pattern="")
+        .filter(pattern__in=candidates.exclude(pattern="").values("pattern"))
+        .values(rid=F("pk"), rstart=F("started_at"), rkey=F("pattern"))
+    )
+    through = Incident.services.through
+    causes = through.objects.filter(
+        incident__in=seen,
+        service__in=through.objects.filter(incident__in=candidates).values("service"),
+        incident__postmortem__factors__isnull=False,
+    ).values(
+        rid=F("incident_id"),
+        rstart=F("incident__started_at"),
+        rservice=F("service_id"),
+        rcategory=F("incident__postmortem__factors__category"),
+    )
+    # Per incident: when a prevention item of it was first marked done (completion time, or
+    # a recorded move to done). Joined to the key rows, so no visibility filter is needed here.
+    done_moves = FilteredRelation(
+        "events",
+        condition=Q(events__kind=ActionItemEvent.Kind.STATUS, events__to_status=DONE),
+    )
+    fixes = (
+        ActionItem.objects.filter(leverage=PREVENTION)
+        .annotate(done_moves=done_moves)
+        .filter(Q(status=DONE) | Q(done_moves__isnull=False))
+        .order_by()
+        .values(fid=F("postmortem__incident_id"))
+        .annotate(
+            done_at=Min("completed_at", filter=Q(status=DONE)), event_at=Min("done_moves__at")
+        )
+    )
+    rows = incidents_started(period, scope, viewer).values(
+        cid=F("pk"), cmonth=_month("started_at"), cstart=F("started_at")
+    )
+    (rows_sql, rows_params), (patterns_sql, patterns_params) = _compiled(rows), _compiled(patterns)
+    (causes_sql, causes_params), (fixes_sql, fixes_params) = _compiled(causes), _compiled(fixes)
+    vendor = connections[candidates.db].vendor
+    if vendor == "postgresql":
+        order = "{}"
+        frame = (
+            f"RANGE BETWEEN INTERVAL '{REPEAT_WINDOW.days} days' PRECEDING "
+            "AND INTERVAL '1 microsecond' PRECEDING"
+        )
+    else:
+        # SQLite's RANGE offsets are numbers: order by integer microseconds since the epoch
+        # (Django stores 'YYYY-MM-DD HH:MM:SS[.ffffff]' in UTC). %% is a literal % here.
+        order = (
+            "(CAST(strftime('%%s', {0}) AS INTEGER) * 1000000"
+            " + CAST(substr({0} || '.000000', 21, 6) AS INTEGER))"
+        )
+        micros = REPEAT_WINDOW // timedelta(microseconds=1)
+        frame = f"RANGE BETWEEN {micros} PRECEDING AND 1 PRECEDING"
+    first_fix = (
+        "CASE WHEN fx.done_at IS NULL THEN fx.event_at"
+        " WHEN fx.event_at IS NULL OR fx.done_at < fx.event_at THEN fx.done_at"
+        " ELSE fx.event_at END"
+    )
+
+    keys = (
+        f"SELECT p.rid, p.rstart, 'p' AS kind, NULL AS rservice, p.rkey FROM ({patterns_sql}) p"
+        " UNION ALL SELECT q.rid, q.rstart, 'c', q.rservice, q.rcategory"
+        f" FROM ({causes_sql}) q"
+    )
+    windows = (
+        "SELECT k.rid, k.rstart, k.kind,"
+        f" COUNT(*) OVER win AS earlier, MIN({first_fix}) OVER win AS first_fix"
+        f" FROM ({keys}) k LEFT JOIN ({fixes_sql}) fx ON fx.fid = k.rid"
+        " WINDOW win AS (PARTITION BY k.kind, k.rservice, k.rkey"
+        f" ORDER BY {order.format('k.rstart')} {frame})"
+    )
+    sql = (
+        "SELECT c.cid, c.cmonth, c.cstart,"
+        " MAX(CASE WHEN w.kind = 'p' THEN 1 ELSE 0 END) AS same_pattern,"
+        " MAX(CASE WHEN w.kind = 'c' THEN 1 ELSE 0 END) AS same_cause,"
+        " MAX(CASE WHEN w.first_fix < w.rstart THEN 1 ELSE 0 END) AS after_fix"
+        f" FROM ({rows_sql}) c JOIN ({windows}) w ON w.rid = c.cid"
+        " WHERE w.earlier > 0"
+        " GROUP BY c.cid, c.cmonth, c.cstart"
+    )
+    # Parameters in the order their subqueries appear in the text.
+    params = rows_params + patterns_params + causes_params + fixes_params
+    return sql, params
 
 
 def oldest_open_items(scope: Scope, viewer, limit: int = 10) -> QuerySet[ActionItem]:
@@ -246,3 +427,467 @@ def oldest_open_items(scope: Scope, viewer, limit: int = 10) -> QuerySet[ActionI
         .select_related("owner", "postmortem__incident")
         .order_by("created_at", "pk")[:limit]
     )
+
+
+# --- The manager dashboard ------------------------------------------------------------------
+# Grouped forms of the figures above (by month, by team, by owner) and the dashboard's own.
+# Each is one grouped aggregate; medians and percentiles are one more (see
+# `duration_percentiles`). Groups are months, teams, owners, priorities: never one per item.
+
+PREVENTION = ActionItem.Leverage.PREVENTION
+DONE = ActionItem.Status.DONE
+WONT_DO = ActionItem.Status.WONT_DO
+# values() keys for "the team of the incident" seen from an item, an event, an incident.
+ITEM_TEAM = {
+    "team_pk": F("postmortem__incident__team_id"),
+    "team_name": F("postmortem__incident__team__name"),
+    "team_slug": F("postmortem__incident__team__slug"),
+}
+EVENT_TEAM = {
+    "team_pk": F("item__postmortem__incident__team_id"),
+    "team_name": F("item__postmortem__incident__team__name"),
+    "team_slug": F("item__postmortem__incident__team__slug"),
+}
+OWNER = {
+    "owner_pk": F("owner_id"),
+    "username": F("owner__username"),
+    "first_name": F("owner__first_name"),
+    "last_name": F("owner__last_name"),
+    "active": F("owner__is_active"),
+}
+
+
+def _month(field: str):
+    """The UTC calendar month of a timestamp, as the date of its first day."""
+    return TruncMonth(field, output_field=DateField(), tzinfo=UTC)
+
+
+class Percentile(Aggregate):
+    """PostgreSQL's percentile_cont: the value at `share` of the ordered durations, linearly
+    interpolated between the two nearest (the median is share 0.5)."""
+
+    function = "PERCENTILE_CONT"
+    name = "Percentile"
+    template = "%(function)s(%(share)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+    def __init__(self, expression, share: float, **extra):
+        if not 0 <= share <= 1:
+            raise ValueError("share is a fraction from 0 to 1")
+        super().__init__(
+            expression, share=repr(float(share)), output_field=DurationField(), **extra
+        )
+
+
+def percentile_cont(values: list[timedelta], share: float) -> timedelta | None:
+    """percentile_cont's definition in Python, for databases without it (SQLite)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = share * (len(ordered) - 1)
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def duration_percentiles(
+    queryset: QuerySet, durations: dict, shares=(0.5,), by=None
+) -> dict[object, dict[str, dict[float, timedelta | None]]]:
+    """{group: {duration name: {share: timedelta or None}}} over the rows of `queryset`,
+    grouped by the expression `by` (one group, None, when it is None). Rows where a duration
+    is NULL are left out of that duration.
+
+    PostgreSQL computes them in one grouped query with percentile_cont. SQLite has no
+    percentile function, so there one query fetches just the durations (one tuple per row, no
+    model instances) and the same definition is applied in Python: callers pass period- and
+    scope-bounded querysets (incidents started, postmortems published in the period), so this
+    is at most the period's incidents, a few thousand small tuples at the largest scale.
+    """
+    qs = queryset.order_by()
+    if by is not None:
+        qs = qs.annotate(_group=by)
+    if connections[queryset.db].vendor == "postgresql":
+        aggregates = {
+            f"{name}_{i}": Percentile(expression, share)
+            for name, expression in durations.items()
+            for i, share in enumerate(shares)
+        }
+        if by is None:
+            rows = [qs.aggregate(**aggregates) | {"_group": None}]
+        else:
+            rows = qs.values("_group").annotate(**aggregates)
+        return {
+            row["_group"]: {
+                name: {share: row[f"{name}_{i}"] for i, share in enumerate(shares)}
+                for name in durations
+            }
+            for row in rows
+        }
+    columns = {f"_d_{name}": expression for name, expression in durations.items()}
+    fields = (["_group"] if by is not None else []) + list(columns)
+    samples: dict[object, dict[str, list]] = {}
+    for row in qs.annotate(**columns).values_list(*fields):
+        group, values = (row[0], row[1:]) if by is not None else (None, row)
+        lists = samples.setdefault(group, {name: [] for name in durations})
+        for name, value in zip(durations, values, strict=True):
+            if value is not None:
+                lists[name].append(value)
+    return {
+        group: {
+            name: {share: percentile_cont(values, share) for share in shares}
+            for name, values in lists.items()
+        }
+        for group, lists in samples.items()
+    }
+
+
+# Action items: completion, overdue, load, mix, slippage ----------------------------------
+
+
+def completion_by_month(period: Period, scope: Scope, viewer) -> list[dict]:
+    """completion_by_due_date per calendar month of the period, by the month the items were
+    due: [{"month" (its first day), "due", "on_time", "rate", "band"}], one per month the
+    period touches (the first and last clipped to it), empty months with due 0, rate None."""
+    rows = (
+        items_due(period, scope, viewer)
+        .annotate(month=TruncMonth("due_on"))
+        .order_by()
+        .values("month")
+        .annotate(due=Count("pk"), on_time=Count("pk", filter=_on_time()))
+    )
+    found = {row["month"]: row for row in rows}
+    empty = {"due": 0, "on_time": 0}
+    return [_with_rate({"month": m} | found.get(m, empty)) for m in period.months()]
+
+
+def completion_by_team(
+    period: Period, scope: Scope, viewer, previous: Period | None = None
+) -> list[dict]:
+    """completion_by_due_date per team (the team of the item's incident), in the period and
+    in `previous` (by default the period of the same length before it), in one query:
+    [{"team_pk", "team_name", "team_slug", "due", "on_time", "rate", "band", "prev_due",
+    "prev_on_time", "prev_rate", "prev_band", "change" (rate − prev_rate, or None)}], for
+    teams with items due in either, by name."""
+    previous = previous or period.before()
+    now = Q(due_on__gte=period.start, due_on__lte=period.end)
+    then = Q(due_on__gte=previous.start, due_on__lte=previous.end)
+    rows = (
+        items(scope, viewer)
+        .filter(now | then)
+        .exclude(status=WONT_DO)
+        .annotate(completed_day=TruncDate("completed_at", tzinfo=UTC))
+        .order_by()
+        .values(**ITEM_TEAM)
+        .annotate(
+            due=Count("pk", filter=now),
+            on_time=Count("pk", filter=now & _on_time()),
+            prev_due=Count("pk", filter=then),
+            prev_on_time=Count("pk", filter=then & _on_time()),
+        )
+    )
+    result = []
+    for row in rows:
+        row = _with_rate(_with_rate(row), "prev_due", "prev_on_time", prefix="prev_")
+        both = row["rate"] is not None and row["prev_rate"] is not None
+        row["change"] = row["rate"] - row["prev_rate"] if both else None
+        result.append(row)
+    return sorted(result, key=lambda row: (row["team_name"], row["team_pk"]))
+
+
+def overdue_items(scope: Scope, viewer, today: date) -> QuerySet[ActionItem]:
+    """Overdue now: open, in progress or blocked, due before `today`: the action item list's
+    "Overdue only" rule, so a count and the list it links to agree."""
+    return items(scope, viewer).overdue(today)
+
+
+def open_by_team(scope: Scope, viewer, today: date) -> list[dict]:
+    """Open items per team now, and how many of them are overdue (`overdue_items`), with the
+    oldest overdue due date: [{"team_pk", "team_name", "team_slug", "open", "overdue",
+    "oldest_due"}], most overdue first."""
+    late = Q(due_on__lt=today)
+    return list(
+        items(scope, viewer)
+        .open()
+        .order_by()
+        .values(**ITEM_TEAM)
+        .annotate(
+            open=Count("pk"),
+            overdue=Count("pk", filter=late),
+            oldest_due=Min("due_on", filter=late),
+        )
+        .order_by("-overdue", "-open", "team_name", "team_pk")
+    )
+
+
+def open_by_owner(scope: Scope, viewer, today: date) -> list[dict]:
+    """Who carries the follow-ups: open items per owner now, how many are overdue, and the
+    oldest overdue due date: [{"owner_pk", "username", "first_name", "last_name", "active",
+    "open", "overdue", "oldest_due"}], most open first."""
+    late = Q(due_on__lt=today)
+    return list(
+        items(scope, viewer)
+        .open()
+        .order_by()
+        .values(**OWNER)
+        .annotate(
+            open=Count("pk"),
+            overdue=Count("pk", filter=late),
+            oldest_due=Min("due_on", filter=late),
+        )
+        .order_by("-open", "-overdue", "username")
+    )
+
+
+def items_created(period: Period, scope: Scope, viewer) -> QuerySet[ActionItem]:
+    """Items in scope created in the period."""
+    return items(scope, viewer).filter(period.span("created_at"))
+
+
+def items_by_priority_and_leverage(period: Period, scope: Scope, viewer) -> list[dict]:
+    """Items created in the period per (priority, leverage), with where they stand now:
+    [{"priority", "leverage", "created", "open", "done", "dropped"}]."""
+    return list(
+        items_created(period, scope, viewer)
+        .order_by()
+        .values("priority", "leverage")
+        .annotate(
+            created=Count("pk"),
+            open=Count("pk", filter=Q(status__in=ActionItem.OPEN_STATUSES)),
+            done=Count("pk", filter=Q(status=DONE)),
+            dropped=Count("pk", filter=Q(status=WONT_DO)),
+        )
+        .order_by("priority", "leverage")
+    )
+
+
+def _prevention_items() -> QuerySet[ActionItem]:
+    # A dropped (won't do) prevention item prevents nothing.
+    return ActionItem.objects.filter(postmortem=OuterRef("pk"), leverage=PREVENTION).exclude(
+        status=WONT_DO
+    )
+
+
+def postmortems_without_prevention(period: Period, scope: Scope, viewer) -> QuerySet[Postmortem]:
+    """Postmortems published in the period with no prevention item (won't-do ones do not
+    count): the practice asks whether such a review found the real factors."""
+    return published_postmortems(period, scope, viewer).filter(~Exists(_prevention_items()))
+
+
+def prevention_coverage(period: Period, scope: Scope, viewer) -> dict[str, int]:
+    """{"published", "without_prevention"} for the postmortems published in the period."""
+    return published_postmortems(period, scope, viewer).aggregate(
+        published=Count("pk"),
+        without_prevention=Count("pk", filter=~Exists(_prevention_items())),
+    )
+
+
+def due_date_changes(period: Period, scope: Scope, viewer) -> QuerySet[ActionItemEvent]:
+    """Due-date changes of items in scope recorded in the period."""
+    return ActionItemEvent.objects.filter(
+        kind=ActionItemEvent.Kind.DUE_DATE, item__in=items(scope, viewer)
+    ).filter(period.span("at"))
+
+
+def items_moved(period: Period, scope: Scope, viewer) -> QuerySet[ActionItem]:
+    """Items whose due date was changed in the period, annotated `changes` (how many times
+    in the period) and `slipped` (net days moved in the period: later minus earlier date)."""
+    changes = (
+        ActionItemEvent.objects.filter(item=OuterRef("pk"), kind=ActionItemEvent.Kind.DUE_DATE)
+        .filter(period.span("at"))
+        .order_by()
+        .values("item")
+    )
+    count = changes.annotate(n=Count("pk")).values("n")
+    slipped = changes.annotate(days=Sum(F("to_due") - F("from_due"))).values("days")
+    return (
+        items(scope, viewer)
+        .filter(Exists(changes))
+        .annotate(
+            changes=Subquery(count),
+            slipped=Subquery(slipped, output_field=DurationField()),
+        )
+    )
+
+
+def slippage_by_team(period: Period, scope: Scope, viewer) -> list[dict]:
+    """Per team: due-date changes recorded in the period ("changes"), the items they moved
+    ("items_moved"), the net days slipped ("slipped", a timedelta: later minus earlier date,
+    summed), and of the items due in the period (as for completion) how many had had their
+    due date changed at any time ("due", "due_moved"). Two grouped queries; by team name."""
+    moved = (
+        due_date_changes(period, scope, viewer)
+        .order_by()
+        .values(**EVENT_TEAM)
+        .annotate(
+            changes=Count("pk"),
+            items_moved=Count("item", distinct=True),
+            slipped=Sum(F("to_due") - F("from_due")),
+        )
+    )
+    ever_moved = ActionItemEvent.objects.filter(
+        item=OuterRef("pk"), kind=ActionItemEvent.Kind.DUE_DATE
+    )
+    due = (
+        items_due(period, scope, viewer)
+        .order_by()
+        .values(**ITEM_TEAM)
+        .annotate(due=Count("pk"), due_moved=Count("pk", filter=Exists(ever_moved)))
+    )
+    teams: dict[int, dict] = {}
+    blank = {"changes": 0, "items_moved": 0, "slipped": timedelta(0), "due": 0, "due_moved": 0}
+    for row in [*moved, *due]:
+        team = teams.setdefault(row["team_pk"], dict(blank))
+        team.update({k: v for k, v in row.items() if v is not None})
+    return sorted(teams.values(), key=lambda row: (row["team_name"], row["team_pk"]))
+
+
+# Postmortems: cycle time ---------------------------------------------------------------
+
+
+def cycle_time_postmortems(period: Period, scope: Scope, viewer) -> QuerySet[Postmortem]:
+    """Postmortems published in the period whose incident has a resolution time, annotated
+    `cycle` (resolved → published) and `within` (published within 7 days of resolution)."""
+    within = Q(published_at__lte=F("incident__resolved_at") + PUBLISH_WITHIN)
+    return (
+        published_postmortems(period, scope, viewer)
+        .filter(incident__resolved_at__isnull=False)
+        .annotate(
+            cycle=F("published_at") - F("incident__resolved_at"),
+            within=ExpressionWrapper(within, output_field=BooleanField()),
+        )
+    )
+
+
+def _cycle_summary(qs: QuerySet, by=None) -> dict:
+    within = Q(published_at__lte=F("incident__resolved_at") + PUBLISH_WITHIN)
+    counts = {"published": Count("pk"), "within": Count("pk", filter=within)}
+    if by is None:
+        rows = {None: qs.order_by().aggregate(**counts)}
+    else:
+        grouped = qs.order_by().annotate(_group=by).values("_group").annotate(**counts)
+        rows = {row["_group"]: row for row in grouped}
+    cycle = F("published_at") - F("incident__resolved_at")
+    spread = duration_percentiles(qs, {"cycle": cycle}, (0.5, 0.9), by=by)
+    result = {}
+    for group, row in rows.items():
+        times = spread.get(group, {}).get("cycle", {})
+        share = row["within"] / row["published"] if row["published"] else None
+        result[group] = {
+            "published": row["published"],
+            "within": row["within"],
+            "share_within": share,
+            "median": times.get(0.5),
+            "p90": times.get(0.9),
+        }
+    return result
+
+
+def cycle_times(period: Period, scope: Scope, viewer) -> dict:
+    """Postmortem cycle time (incident resolved → postmortem published) for the postmortems
+    published in the period: {"published", "median", "p90" (timedelta or None), "within"
+    (published within 7 days of resolution), "share_within" (0–1 or None)}."""
+    empty = {"published": 0, "within": 0, "share_within": None, "median": None, "p90": None}
+    qs = cycle_time_postmortems(period, scope, viewer)
+    return _cycle_summary(qs).get(None) or empty
+
+
+def cycle_times_by_month(period: Period, scope: Scope, viewer) -> list[dict]:
+    """cycle_times per UTC month of publication, one row per month the period touches."""
+    qs = cycle_time_postmortems(period, scope, viewer)
+    found = _cycle_summary(qs, by=_month("published_at"))
+    empty = {"published": 0, "within": 0, "share_within": None, "median": None, "p90": None}
+    return [{"month": m} | found.get(m, empty) for m in period.months()]
+
+
+# Incidents: severity, response times, recurrence ---------------------------------------
+
+
+def incidents_by_severity_by_month(period: Period, scope: Scope, viewer) -> list[dict]:
+    """incidents_by_severity per UTC month of the start: [{"month", "SEV1", "SEV2", "SEV3",
+    "total"}], one row per month the period touches."""
+    rows = (
+        incidents_started(period, scope, viewer)
+        .order_by()
+        .annotate(month=_month("started_at"))
+        .values("month")
+        .annotate(**_severity_counts())
+    )
+    found = {row["month"]: row for row in rows}
+    empty = {f"SEV{sev}": 0 for sev in Severity.values} | {"total": 0}
+    return [{"month": m} | found.get(m, empty) for m in period.months()]
+
+
+RESPONSE_PHASES = {
+    "detect": ("detected_at", "detection"),
+    "mitigate": ("mitigated_at", "mitigation"),
+    "resolve": ("resolved_at", "resolution"),
+}
+
+
+def response_durations() -> dict:
+    """Time from the start to detection / mitigation / resolution: the incident's recorded
+    time, else the first timeline event of that phase (at or after the start)."""
+    durations = {}
+    for name, (field, phase) in RESPONSE_PHASES.items():
+        first_event = (
+            TimelineEvent.objects.filter(
+                incident=OuterRef("pk"), phase=phase, occurred_at__gte=OuterRef("started_at")
+            )
+            .order_by("occurred_at")
+            .values("occurred_at")[:1]
+        )
+        moment = Coalesce(F(field), Subquery(first_event), output_field=DateTimeField())
+        durations[name] = ExpressionWrapper(moment - F("started_at"), output_field=DurationField())
+    return durations
+
+
+def response_times(period: Period, scope: Scope, viewer, by_month: bool = False):
+    """Median time to detect, mitigate and resolve (`response_durations`) of the incidents
+    that started in the period: {"detect", "mitigate", "resolve"} → timedelta or None; with
+    `by_month`, a list of {"month", ...} rows, one per month the period touches."""
+    qs = incidents_started(period, scope, viewer)
+    by = _month("started_at") if by_month else None
+    found = duration_percentiles(qs, response_durations(), (0.5,), by=by)
+    flat = {
+        group: {name: values[0.5] for name, values in measures.items()}
+        for group, measures in found.items()
+    }
+    empty = dict.fromkeys(RESPONSE_PHASES)
+    if not by_month:
+        return flat.get(None, empty)
+    return [{"month": m} | flat.get(m, empty) for m in period.months()]
+
+
+def recurrences(period: Period, scope: Scope, viewer) -> QuerySet[Incident]:
+    """`repeat_incidents`, also annotated `after_fix`: an earlier incident it repeats had a
+    prevention action item marked done before this one started, so the fix did not hold.
+    "Marked done" is the item's completion time, or a recorded move to done, whichever is
+    first (so an item reopened since still counts)."""
+    sql, params = _repeat_flags_sql(period, scope, viewer)
+    fixed = RawSQL(f"SELECT rf.cid FROM ({sql}) rf WHERE rf.after_fix = 1", params)
+    return repeat_incidents(period, scope, viewer).annotate(
+        after_fix=ExpressionWrapper(Q(pk__in=fixed), output_field=BooleanField())
+    )
+
+
+def recurrence_by_month(period: Period, scope: Scope, viewer) -> list[dict]:
+    """Repeat incidents per UTC month of their start: [{"month", "repeats", "same_pattern",
+    "after_fix"}], one row per month the period touches. One query."""
+    sql, params = _repeat_flags_sql(period, scope, viewer)
+    summary = (
+        "SELECT rf.cmonth, COUNT(*), SUM(rf.same_pattern), SUM(rf.after_fix)"
+        f" FROM ({sql}) rf GROUP BY rf.cmonth"
+    )
+    with connections[Incident.objects.db].cursor() as cursor:
+        cursor.execute(summary, params)
+        rows = cursor.fetchall()
+    # SQLite returns the month as text, PostgreSQL as a date.
+    found = {
+        date.fromisoformat(str(month)[:10]): {
+            "repeats": repeats,
+            "same_pattern": int(same_pattern),
+            "after_fix": int(after_fix),
+        }
+        for month, repeats, same_pattern, after_fix in rows
+    }
+    empty = {"repeats": 0, "same_pattern": 0, "after_fix": 0}
+    return [{"month": m} | found.get(m, empty) for m in period.months()]

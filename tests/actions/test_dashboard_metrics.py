@@ -1,0 +1,516 @@
+"""The dashboard's figure definitions (actions/metrics.py) on small hand-built data."""
+
+import random
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from django.db.models import Exists, OuterRef, Q
+
+from actions import metrics
+from actions.metrics import ORG, PUBLIC_ONLY, REPEAT_WINDOW, Period, Scope
+from actions.models import ActionItem, ActionItemEvent
+from incidents.models import Incident, TimelineEvent
+from postmortems.models import ContributingFactor
+
+from ..factories import (
+    ActionItemFactory,
+    ContributingFactorFactory,
+    IncidentFactory,
+    PostmortemFactory,
+    ServiceFactory,
+    TeamFactory,
+    TimelineEventFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+OCTOBER = Period.month("2026-10")
+AUTUMN = Period(date(2026, 9, 1), date(2026, 11, 30))
+
+
+def _at(day: int, month: int = 10, hour: int = 12, year: int = 2026) -> datetime:
+    return datetime(year, month, day, hour, tzinfo=UTC)
+
+
+def _item(*, due: date, done_at: datetime | None = None, status=None, created=None, **kwargs):
+    status = status or ("done" if done_at else "open")
+    if status in ("blocked", "wont_do"):
+        kwargs.setdefault("reason", "A recorded decision")
+    item = ActionItemFactory(due_on=due, status=status, completed_at=done_at, **kwargs)
+    ActionItem.objects.filter(pk=item.pk).update(created_at=created or _at(1, 9))
+    return item
+
+
+# Periods --------------------------------------------------------------------------------
+
+
+def test_periods_for_the_dashboard():
+    last = Period.last(30, date(2026, 11, 27))
+    assert (last.start, last.end, last.days) == (date(2026, 10, 29), date(2026, 11, 27), 30)
+    assert last.before() == Period(date(2026, 9, 29), date(2026, 10, 28))
+    assert last.months() == [date(2026, 10, 1), date(2026, 11, 1)]
+    assert Period(date(2025, 12, 31), date(2026, 1, 1)).months() == [
+        date(2025, 12, 1),
+        date(2026, 1, 1),
+    ]
+    assert Period.month("2026-02").before() == Period(date(2026, 1, 4), date(2026, 1, 31))
+
+
+# Completion -----------------------------------------------------------------------------
+
+
+def test_completion_by_month_counts_items_by_the_month_they_were_due():
+    pm = PostmortemFactory()
+    _item(postmortem=pm, due=date(2026, 9, 10), done_at=_at(9, 9))  # on time
+    _item(postmortem=pm, due=date(2026, 9, 20), done_at=_at(25, 9))  # done late
+    _item(postmortem=pm, due=date(2026, 9, 30))  # never done
+    _item(postmortem=pm, due=date(2026, 9, 30), status="wont_do")  # a decision: left out
+    _item(postmortem=pm, due=date(2026, 11, 3), done_at=_at(3, 11, hour=23))  # the same day
+    rows = metrics.completion_by_month(AUTUMN, ORG, PUBLIC_ONLY)
+    assert [r["month"] for r in rows] == [date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1)]
+    assert [(r["due"], r["on_time"]) for r in rows] == [(3, 1), (0, 0), (1, 1)]
+    assert rows[0]["band"] == "theatre" and rows[0]["rate"] == pytest.approx(1 / 3)
+    assert rows[1]["rate"] is None and rows[1]["band"] is None  # an empty month
+    assert rows[2]["band"] == "healthy"
+    # The months add up to the digest's figure for the whole period.
+    whole = metrics.completion_by_due_date(AUTUMN, ORG, PUBLIC_ONLY)
+    assert (whole["due"], whole["on_time"]) == (4, 2)
+
+
+def test_a_reopened_item_counts_as_not_done_and_a_redone_one_by_its_latest_completion():
+    pm = PostmortemFactory()
+    reopened = _item(postmortem=pm, due=date(2026, 10, 10))  # was done on the 5th, reopened
+    ActionItemEvent.objects.create(
+        item=reopened, kind="status", from_status="open", to_status="done", at=_at(5)
+    )
+    ActionItemEvent.objects.create(
+        item=reopened, kind="status", from_status="done", to_status="open", at=_at(7)
+    )
+    _item(postmortem=pm, due=date(2026, 10, 10), done_at=_at(20))  # redone late
+    figures = metrics.completion_by_due_date(OCTOBER, ORG, PUBLIC_ONLY)
+    assert (figures["due"], figures["on_time"]) == (2, 0)
+
+
+def test_completion_by_month_clips_the_first_and_last_month_to_the_period():
+    pm = PostmortemFactory()
+    _item(postmortem=pm, due=date(2026, 10, 2), done_at=_at(1))  # before the period
+    _item(postmortem=pm, due=date(2026, 10, 20))
+    rows = metrics.completion_by_month(Period(date(2026, 10, 15), date(2026, 11, 5)), ORG, None)
+    assert [(r["month"].month, r["due"]) for r in rows] == [(10, 1), (11, 0)]
+
+
+def test_completion_by_team_compares_with_the_period_before():
+    payments, search = TeamFactory(name="Payments"), TeamFactory(name="Search")
+    ours = PostmortemFactory(incident__team=payments)
+    theirs = PostmortemFactory(incident__team=search)
+    # Payments: September 2 of 2 on time, October 1 of 2.
+    _item(postmortem=ours, due=date(2026, 9, 10), done_at=_at(9, 9))
+    _item(postmortem=ours, due=date(2026, 9, 12), done_at=_at(12, 9))
+    _item(postmortem=ours, due=date(2026, 10, 10), done_at=_at(9))
+    _item(postmortem=ours, due=date(2026, 10, 11))
+    # Search: nothing due in September, 1 of 1 in October.
+    _item(postmortem=theirs, due=date(2026, 10, 3), done_at=_at(2))
+    previous = Period.month("2026-09")
+    rows = metrics.completion_by_team(OCTOBER, ORG, PUBLIC_ONLY, previous)
+    assert [r["team_name"] for r in rows] == ["Payments", "Search"]
+    pay, sea = rows
+    assert (pay["due"], pay["on_time"], pay["prev_due"], pay["prev_on_time"]) == (2, 1, 2, 2)
+    assert pay["rate"] == 0.5 and pay["prev_rate"] == 1.0 and pay["change"] == -0.5
+    assert pay["band"] == "at_risk" and pay["prev_band"] == "healthy"
+    assert sea["prev_rate"] is None and sea["change"] is None and sea["band"] == "healthy"
+    # By default "before" is the same length just before: 30 Aug – 30 Sep for October.
+    default = metrics.completion_by_team(OCTOBER, ORG, PUBLIC_ONLY)
+    assert default[0]["prev_due"] == 2
+
+
+# Overdue, load --------------------------------------------------------------------------
+
+
+def test_open_and_overdue_by_team_and_owner_follow_the_list_rule():
+    team = TeamFactory(name="Checkout", slug="checkout")
+    dana, lee = UserFactory(username="dana"), UserFactory(username="lee", is_active=False)
+    pm = PostmortemFactory(incident__team=team)
+    today = date(2026, 10, 15)
+    _item(postmortem=pm, owner=dana, due=date(2026, 10, 1))  # overdue
+    _item(postmortem=pm, owner=dana, due=date(2026, 10, 14), status="blocked")  # overdue too
+    _item(postmortem=pm, owner=dana, due=today)  # due today: not overdue yet
+    _item(postmortem=pm, owner=lee, due=date(2026, 10, 2), status="in_progress")
+    _item(postmortem=pm, owner=lee, due=date(2026, 10, 2), done_at=_at(1))  # done
+    _item(postmortem=pm, owner=lee, due=date(2026, 10, 2), status="wont_do")  # dropped
+    (row,) = metrics.open_by_team(ORG, PUBLIC_ONLY, today)
+    assert (row["team_slug"], row["open"], row["overdue"]) == ("checkout", 4, 3)
+    assert row["oldest_due"] == date(2026, 10, 1)
+    assert row["overdue"] == metrics.overdue_items(ORG, PUBLIC_ONLY, today).count()
+    owners = metrics.open_by_owner(ORG, PUBLIC_ONLY, today)
+    assert [(o["username"], o["open"], o["overdue"], o["active"]) for o in owners] == [
+        ("dana", 3, 2, True),
+        ("lee", 1, 1, False),
+    ]
+
+
+# The mix of items -----------------------------------------------------------------------
+
+
+def test_items_by_priority_and_leverage_are_those_created_in_the_period():
+    pm = PostmortemFactory()
+    _item(postmortem=pm, due=date(2026, 10, 9), priority=0, leverage="prevention", created=_at(2))
+    _item(
+        postmortem=pm,
+        due=date(2026, 10, 9),
+        priority=0,
+        leverage="prevention",
+        done_at=_at(3),
+        created=_at(2),
+    )
+    _item(postmortem=pm, due=date(2026, 10, 9), priority=2, leverage="detection", created=_at(5))
+    _item(
+        postmortem=pm,
+        due=date(2026, 10, 9),
+        priority=2,
+        leverage="detection",
+        status="wont_do",
+        created=_at(6),
+    )
+    _item(postmortem=pm, due=date(2026, 10, 9), created=_at(30, 9))  # before October
+    rows = metrics.items_by_priority_and_leverage(OCTOBER, ORG, PUBLIC_ONLY)
+    assert [
+        (r["priority"], r["leverage"], r["created"], r["open"], r["done"], r["dropped"])
+        for r in rows
+    ] == [(0, "prevention", 2, 1, 1, 0), (2, "detection", 2, 1, 0, 1)]
+
+
+def test_published_postmortems_without_a_prevention_item():
+    def published(day):
+        return PostmortemFactory(status="published", published_at=_at(day))
+
+    covered, dropped_only, detection_only = published(3), published(4), published(5)
+    _item(postmortem=covered, due=date(2026, 10, 20), leverage="prevention")
+    _item(postmortem=dropped_only, due=date(2026, 10, 20), leverage="prevention", status="wont_do")
+    _item(postmortem=detection_only, due=date(2026, 10, 20), leverage="detection")
+    draft = PostmortemFactory()  # not published: not judged yet
+    _item(postmortem=draft, due=date(2026, 10, 20), leverage="detection")
+    without = metrics.postmortems_without_prevention(OCTOBER, ORG, PUBLIC_ONLY)
+    assert set(without) == {dropped_only, detection_only}
+    assert metrics.prevention_coverage(OCTOBER, ORG, PUBLIC_ONLY) == {
+        "published": 3,
+        "without_prevention": 2,
+    }
+
+
+# Cycle time -----------------------------------------------------------------------------
+
+
+def _published_after(days: float, *, resolved_day: int = 1, month: int = 10):
+    resolved = _at(resolved_day, month)
+    incident = IncidentFactory(started_at=resolved - timedelta(hours=2), resolved_at=resolved)
+    return PostmortemFactory(
+        incident=incident, status="published", published_at=resolved + timedelta(days=days)
+    )
+
+
+def test_cycle_time_median_90th_percentile_and_share_within_a_week():
+    for days in (1, 2, 3, 4, 10):
+        _published_after(days)
+    figures = metrics.cycle_times(OCTOBER, ORG, PUBLIC_ONLY)
+    assert figures["published"] == 5 and figures["within"] == 4
+    assert figures["share_within"] == 0.8
+    assert figures["median"] == timedelta(days=3)
+    # percentile_cont: position 0.9 × 4 = 3.6, so 4 d + 0.6 × (10 d − 4 d).
+    assert figures["p90"] == timedelta(days=7.6)
+
+
+def test_cycle_time_counts_exactly_seven_days_as_within_and_empty_periods_as_nothing():
+    _published_after(7)
+    assert metrics.cycle_times(OCTOBER, ORG, None)["within"] == 1
+    empty = metrics.cycle_times(Period.month("2026-06"), ORG, None)
+    assert empty == {"published": 0, "within": 0, "share_within": None, "median": None, "p90": None}
+
+
+def test_cycle_time_by_month_of_publication():
+    _published_after(2, resolved_day=1, month=9)
+    _published_after(4, resolved_day=28, month=9)  # published 2 October
+    _published_after(6, resolved_day=10, month=10)
+    rows = metrics.cycle_times_by_month(AUTUMN, ORG, None)
+    assert [(r["month"].month, r["published"], r["median"]) for r in rows] == [
+        (9, 1, timedelta(days=2)),
+        (10, 2, timedelta(days=5)),
+        (11, 0, None),
+    ]
+
+
+def test_percentile_cont_in_python_matches_the_definition():
+    values = [timedelta(minutes=m) for m in (10, 1, 4)]
+    assert metrics.percentile_cont(values, 0.5) == timedelta(minutes=4)
+    assert metrics.percentile_cont(values, 0.9) == timedelta(minutes=8.8)
+    assert metrics.percentile_cont([], 0.5) is None
+    assert metrics.percentile_cont([timedelta(1)], 0.9) == timedelta(1)
+
+
+# Incidents ------------------------------------------------------------------------------
+
+
+def test_incidents_by_severity_by_month_with_empty_months():
+    IncidentFactory(severity=1, started_at=_at(2, 9))
+    IncidentFactory(severity=3, started_at=_at(30, 9, hour=23))
+    IncidentFactory(severity=3, started_at=_at(1, 11, hour=0))
+    rows = metrics.incidents_by_severity_by_month(AUTUMN, ORG, PUBLIC_ONLY)
+    assert [(r["month"].month, r["SEV1"], r["SEV3"], r["total"]) for r in rows] == [
+        (9, 1, 1, 2),
+        (10, 0, 0, 0),
+        (11, 0, 1, 1),
+    ]
+
+
+def test_response_times_use_the_incident_times_else_the_first_timeline_event_of_the_phase():
+    def incident(**times):
+        start = _at(5)
+        fields = {
+            f"{k}_at": start + timedelta(minutes=v) if v is not None else None
+            for k, v in times.items()
+        }
+        status = Incident.Status.RESOLVED if fields.get("resolved_at") else "investigating"
+        return IncidentFactory(started_at=start, status=status, **fields)
+
+    incident(detected=10, mitigated=30, resolved=60)
+    incident(detected=20, mitigated=40, resolved=120)
+    from_timeline = incident(detected=None, mitigated=None, resolved=None)
+    for minutes, phase in ((30, "detection"), (35, "detection"), (50, "mitigation")):
+        TimelineEventFactory(
+            incident=from_timeline, phase=phase, occurred_at=_at(5) + timedelta(minutes=minutes)
+        )
+    medians = metrics.response_times(OCTOBER, ORG, PUBLIC_ONLY)
+    assert medians["detect"] == timedelta(minutes=20)  # of 10, 20, 30
+    assert medians["mitigate"] == timedelta(minutes=40)  # of 30, 40, 50
+    assert medians["resolve"] == timedelta(minutes=90)  # of 60, 120 (one never resolved)
+    by_month = metrics.response_times(AUTUMN, ORG, PUBLIC_ONLY, by_month=True)
+    assert [r["detect"] for r in by_month] == [None, timedelta(minutes=20), None]
+
+
+def test_a_timeline_event_before_the_start_is_not_a_detection():
+    start = _at(5)
+    incident = IncidentFactory(started_at=start, detected_at=None, mitigated_at=None)
+    TimelineEvent.objects.create(
+        incident=incident, occurred_at=start - timedelta(minutes=5), text="x", phase="detection"
+    )
+    assert metrics.response_times(OCTOBER, ORG, None)["detect"] is None
+
+
+# Recurrence -----------------------------------------------------------------------------
+
+
+def _with_factor(incident, category="alerting"):
+    pm = PostmortemFactory(incident=incident)
+    ContributingFactorFactory(postmortem=pm, category=category)
+    return pm
+
+
+def test_a_repeat_after_a_prevention_item_was_marked_done_is_flagged():
+    first = IncidentFactory(pattern="cert-expiry", started_at=_at(1, 3))
+    fix = _item(
+        postmortem=PostmortemFactory(incident=first),
+        due=date(2026, 4, 1),
+        leverage="prevention",
+        done_at=_at(20, 3),
+    )
+    again = IncidentFactory(pattern="cert-expiry", started_at=_at(10))
+    service = ServiceFactory()
+    earlier = IncidentFactory(started_at=_at(1, 6))
+    earlier.services.add(service)
+    pm = _with_factor(earlier)
+    _item(postmortem=pm, due=date(2026, 7, 1), leverage="detection", done_at=_at(2, 6))
+    by_cause = IncidentFactory(started_at=_at(15))
+    by_cause.services.add(service)
+    _with_factor(by_cause)
+    repeats = {i.pk: i for i in metrics.recurrences(OCTOBER, ORG, PUBLIC_ONLY)}
+    assert set(repeats) == {again.pk, by_cause.pk}
+    assert repeats[again.pk].after_fix and repeats[again.pk].same_pattern
+    # Only a detection item was done before the service/factor repeat: no prevention failed.
+    assert not repeats[by_cause.pk].after_fix and repeats[by_cause.pk].same_cause
+    months = metrics.recurrence_by_month(OCTOBER, ORG, PUBLIC_ONLY)
+    assert months == [{"month": date(2026, 10, 1), "repeats": 2, "same_pattern": 1, "after_fix": 1}]
+    # Marked done as the repeat started, or after: the fix had not been in place yet.
+    for moment in (again.started_at, _at(11)):
+        ActionItem.objects.filter(pk=fix.pk).update(completed_at=moment)
+        assert metrics.recurrence_by_month(OCTOBER, ORG, None)[0]["after_fix"] == 0
+
+
+def test_a_prevention_item_reopened_since_still_counts_as_a_fix_that_did_not_hold():
+    first = IncidentFactory(pattern="disk-full", started_at=_at(1, 5))
+    item = _item(
+        postmortem=PostmortemFactory(incident=first), due=date(2026, 6, 1), leverage="prevention"
+    )
+    ActionItemEvent.objects.create(item=item, kind="status", to_status="done", at=_at(3, 5))
+    ActionItemEvent.objects.create(
+        item=item, kind="status", from_status="done", to_status="open", at=_at(12)
+    )
+    IncidentFactory(pattern="disk-full", started_at=_at(10))
+    assert metrics.recurrence_by_month(OCTOBER, ORG, None)[0]["after_fix"] == 1
+
+
+def test_repeats_look_back_exactly_twelve_months():
+    repeat_start = _at(10)
+    IncidentFactory(pattern="dns", started_at=repeat_start - REPEAT_WINDOW)  # exactly 365 days
+    repeat = IncidentFactory(pattern="dns", started_at=repeat_start)
+    IncidentFactory(pattern="queue", started_at=repeat_start - REPEAT_WINDOW - timedelta(seconds=1))
+    IncidentFactory(pattern="queue", started_at=_at(12))
+    IncidentFactory(pattern="same-time", started_at=_at(14))
+    IncidentFactory(pattern="same-time", started_at=_at(14))  # simultaneous: neither earlier
+    assert list(metrics.repeat_incidents(OCTOBER, ORG, None)) == [repeat]
+
+
+def test_an_earlier_private_incident_makes_a_repeat_only_for_those_who_can_see_it():
+    member, outsider = UserFactory(), UserFactory()
+    IncidentFactory(pattern="breach", started_at=_at(1, 4), private=True, members=[member])
+    repeat = IncidentFactory(pattern="breach", started_at=_at(10))
+    assert list(metrics.repeat_incidents(OCTOBER, ORG, member)) == [repeat]
+    assert list(metrics.repeat_incidents(OCTOBER, ORG, outsider)) == []
+    assert list(metrics.repeat_incidents(OCTOBER, ORG, PUBLIC_ONLY)) == []
+
+
+def _reference_repeats(period, scope, viewer):
+    """The straightforward definition (one EXISTS per incident), kept as an oracle for the
+    set-wise implementation in metrics._repeat_flags_sql."""
+    earlier = metrics.incidents(ORG, viewer).filter(
+        started_at__lt=OuterRef("started_at"),
+        started_at__gte=OuterRef("started_at") - REPEAT_WINDOW,
+    )
+    same_pattern = earlier.filter(pattern=OuterRef("pattern")).exclude(pattern="")
+    categories = ContributingFactor.objects.filter(
+        postmortem__incident_id=OuterRef(OuterRef("pk"))
+    ).values("category")
+    same_cause = earlier.filter(
+        services__incidents=OuterRef("pk"), postmortem__factors__category__in=categories
+    )
+    done_before = ActionItemEvent.objects.filter(
+        item=OuterRef("pk"),
+        kind="status",
+        to_status="done",
+        at__lt=OuterRef(OuterRef(OuterRef("started_at"))),
+    )
+    fixed = ActionItem.objects.filter(
+        postmortem__incident=OuterRef("pk"), leverage="prevention"
+    ).filter(
+        Q(status="done", completed_at__lt=OuterRef(OuterRef("started_at"))) | Exists(done_before)
+    )
+    rows = (
+        metrics.incidents(scope, viewer)
+        .filter(period.span("started_at"))
+        .annotate(
+            p=Exists(same_pattern),
+            c=Exists(same_cause),
+            f=Exists(same_pattern.filter(Exists(fixed))) | Exists(same_cause.filter(Exists(fixed))),
+        )
+        .filter(Q(p=True) | Q(c=True))
+    )
+    return {i.pk: (i.p, i.c, i.f) for i in rows}
+
+
+def test_the_set_wise_repeat_computation_agrees_with_the_straightforward_definition():
+    rng = random.Random(11)
+    teams = [TeamFactory() for _ in range(2)]
+    services = [ServiceFactory(team=teams[i % 2]) for i in range(4)]
+    member, outsider = UserFactory(), UserFactory()
+    start = _at(1, 1, year=2025)
+    for n in range(70):
+        started = start + timedelta(hours=rng.randrange(0, 23 * 30 * 24))
+        if n % 9 == 0:  # some incidents start at the very same moment
+            started = start + timedelta(days=300)
+        incident = IncidentFactory(
+            team=rng.choice(teams),
+            started_at=started,
+            pattern=rng.choice(["", "", "", "dns", "cert", "queue"]),
+            private=rng.random() < 0.15,
+            members=[member] if rng.random() < 0.5 else [],
+        )
+        incident.services.set(rng.sample(services, rng.randint(0, 2)))
+        if rng.random() < 0.8:
+            pm = PostmortemFactory(incident=incident)
+            for category in rng.sample(["technical", "process", "alerting", "testing"], 2)[
+                : rng.randint(0, 2)
+            ]:
+                ContributingFactorFactory(postmortem=pm, category=category)
+            if rng.random() < 0.6:
+                done = started + timedelta(days=rng.randint(1, 200))
+                item = _item(
+                    postmortem=pm,
+                    due=done.date(),
+                    leverage=rng.choice(["prevention", "prevention", "detection"]),
+                    done_at=done if rng.random() < 0.7 else None,
+                )
+                if item.status == "open" and rng.random() < 0.5:  # done once, reopened
+                    ActionItemEvent.objects.create(
+                        item=item, kind="status", to_status="done", at=done
+                    )
+    checked = 0
+    for period in (Period.month("2026-03"), Period(date(2025, 6, 1), date(2026, 9, 30))):
+        for scope in (ORG, Scope(team=teams[0]), Scope(service=services[1])):
+            for viewer in (PUBLIC_ONLY, member, outsider):
+                expected = _reference_repeats(period, scope, viewer)
+                found = {
+                    i.pk: (i.same_pattern, i.same_cause, i.after_fix)
+                    for i in metrics.recurrences(period, scope, viewer)
+                }
+                assert found == expected, (period, scope, viewer)
+                months = metrics.recurrence_by_month(period, scope, viewer)
+                assert sum(m["repeats"] for m in months) == len(expected)
+                assert sum(m["after_fix"] for m in months) == sum(f for *_, f in expected.values())
+                checked += len(expected)
+    assert checked > 40  # the random data really has repeats of every kind
+
+
+# Slippage -------------------------------------------------------------------------------
+
+
+def test_slippage_by_team_counts_changes_in_the_period_and_net_days():
+    team = TeamFactory(name="Checkout")
+    pm = PostmortemFactory(incident__team=team)
+    moved = _item(postmortem=pm, due=date(2026, 10, 30))
+    for at, old, new in [
+        (_at(2), date(2026, 10, 10), date(2026, 10, 20)),  # +10
+        (_at(9), date(2026, 10, 20), date(2026, 10, 30)),  # +10
+        (_at(25, 9), date(2026, 10, 1), date(2026, 10, 10)),  # September: not counted
+    ]:
+        ActionItemEvent.objects.create(item=moved, kind="due_date", at=at, from_due=old, to_due=new)
+    earlier = _item(postmortem=pm, due=date(2026, 10, 5))
+    ActionItemEvent.objects.create(
+        item=earlier,
+        kind="due_date",
+        at=_at(3),
+        from_due=date(2026, 10, 8),
+        to_due=date(2026, 10, 5),
+    )
+    _item(postmortem=pm, due=date(2026, 10, 12))  # due, never moved
+    (row,) = metrics.slippage_by_team(OCTOBER, ORG, PUBLIC_ONLY)
+    assert (row["team_name"], row["changes"], row["items_moved"]) == ("Checkout", 3, 2)
+    assert row["slipped"] == timedelta(days=17)  # +10 +10 −3
+    assert (row["due"], row["due_moved"]) == (3, 2)
+    items = {i.pk: i for i in metrics.items_moved(OCTOBER, ORG, PUBLIC_ONLY)}
+    assert items[moved.pk].changes == 2 and items[moved.pk].slipped == timedelta(days=20)
+    assert items[earlier.pk].slipped == timedelta(days=-3)
+
+
+def test_slippage_is_empty_without_changes_or_due_items():
+    assert metrics.slippage_by_team(OCTOBER, ORG, PUBLIC_ONLY) == []
+
+
+# Privacy --------------------------------------------------------------------------------
+
+
+def test_private_incidents_count_for_their_members_and_admins_only():
+    member, outsider = UserFactory(), UserFactory()
+    admin = UserFactory(is_superuser=True)
+    secret = IncidentFactory(private=True, members=[member], started_at=_at(3), severity=1)
+    pm = PostmortemFactory(incident=secret, status="published", published_at=_at(4))
+    _item(postmortem=pm, due=date(2026, 10, 10), created=_at(5))
+    _item(postmortem=PostmortemFactory(), due=date(2026, 10, 10), created=_at(5))
+    for viewer, seen in ((member, 2), (admin, 2), (outsider, 1), (PUBLIC_ONLY, 1)):
+        assert metrics.completion_by_due_date(OCTOBER, ORG, viewer)["due"] == seen
+        assert sum(r["open"] for r in metrics.open_by_team(ORG, viewer, date(2026, 11, 1))) == seen
+        assert (
+            sum(r["created"] for r in metrics.items_by_priority_and_leverage(OCTOBER, ORG, viewer))
+            == seen
+        )
+    assert metrics.cycle_times(OCTOBER, ORG, outsider)["published"] == 0
+    assert metrics.cycle_times(OCTOBER, ORG, member)["published"] == 1
+    months = metrics.incidents_by_severity_by_month(OCTOBER, ORG, outsider)
+    assert months[0]["SEV1"] == 0
