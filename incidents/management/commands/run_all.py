@@ -1,5 +1,6 @@
 """`make run`: the dev web server, one Celery worker and one Celery beat, stopped together."""
 
+import os
 import signal
 import socket
 import subprocess
@@ -125,9 +126,11 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, _interrupt)
         signal.signal(signal.SIGTERM, _interrupt)  # a process manager stops us like Ctrl-C
         children, exited, announced = {}, None, False
+        # Links in emails and calendar feeds point at this server unless SITE_URL says otherwise.
+        env = {**os.environ, "SITE_URL": os.environ.get("SITE_URL") or f"http://127.0.0.1:{port}"}
         try:
             for name, argv in child_commands(port).items():
-                children[name] = subprocess.Popen(argv, cwd=settings.BASE_DIR)
+                children[name] = subprocess.Popen(argv, cwd=settings.BASE_DIR, env=env)
             while (exited := first_exit(children)) is None:
                 # Announce once the site answers, so the banner follows the children's logs.
                 if not announced and port_in_use(port):
