@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import calendar, digest_views, views, webhook_views
+from .dashboard import views as dashboard_views
 
 app_name = "actions"
 
@@ -26,4 +27,11 @@ urlpatterns += [
     path("webhooks/", webhook_views.webhook_list, name="webhooks"),
     path("webhooks/<int:pk>/", webhook_views.webhook_detail, name="webhook"),
     path("webhooks/<int:pk>/change/", webhook_views.webhook_change, name="webhook-change"),
+]
+
+# The manager dashboard (actions/dashboard/): the page, each figure as CSV, the rows behind it.
+urlpatterns += [
+    path("dashboard/", dashboard_views.dashboard, name="dashboard"),
+    path("dashboard/<slug:key>.csv", dashboard_views.dashboard_csv, name="dashboard-csv"),
+    path("dashboard/rows/<slug:kind>/", dashboard_views.dashboard_rows, name="dashboard-rows"),
 ]

@@ -1,0 +1,194 @@
+"""What the dashboard shows: a period and a scope, read from the query string.
+
+`?range=30|90|365|custom&start=YYYY-MM-DD&end=YYYY-MM-DD&scope=org|team:<slug>|service:<slug>`
+The same parameters drive the page, its CSV exports and its drill-down lists, so a link to any
+of them is shareable and shows the same figures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from urllib.parse import urlencode
+
+from django import forms
+from django.db.models import Exists, OuterRef
+
+from incidents.models import Service, Team
+
+from .. import metrics
+from ..metrics import Period, Scope
+
+RANGES = [
+    ("30", "Last 30 days"),
+    ("90", "Last 90 days"),
+    ("365", "Last 365 days"),
+    ("custom", "Custom range"),
+]
+DEFAULT_RANGE = "90"
+# A custom range is at most three years: the monthly charts stay a readable, bounded size.
+MAX_DAYS = 3 * 366
+ORG_KEY = "org"
+
+
+def utc_today() -> date:
+    """Periods are UTC days, as in the monthly digest."""
+    return datetime.now(UTC).date()
+
+
+class DashboardForm(forms.Form):
+    range = forms.ChoiceField(choices=RANGES, required=False, label="Period")
+    start = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        required=False, label="To (inclusive)", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    scope = forms.ChoiceField(required=False, label="Scope")
+
+    def __init__(self, data, *, scope_choices, **kwargs):
+        super().__init__(data, **kwargs)
+        self.fields["scope"].choices = scope_choices
+
+    def clean(self):
+        data = super().clean()
+        if data.get("range") != "custom":
+            return data
+        start, end = data.get("start"), data.get("end")
+        if not start or not end:
+            raise forms.ValidationError("A custom range needs both a start and an end date.")
+        if start > end:
+            raise forms.ValidationError("The start date must be on or before the end date.")
+        if (end - start).days + 1 > MAX_DAYS:
+            raise forms.ValidationError("Choose a custom range of at most three years.")
+        return data
+
+
+@dataclass(frozen=True)
+class TeamChoice:
+    team: Team
+    mine: bool  # the viewer belongs to or manages it
+    managed: bool
+
+
+@dataclass
+class Selection:
+    """The period and scope in force, with what the page needs to offer other choices."""
+
+    period: Period
+    scope: Scope
+    scope_key: str
+    range: str
+    today: date  # UTC
+    form: DashboardForm
+    teams: list[TeamChoice]
+    services: list[Service]
+    defaulted_to_team: bool
+
+    @property
+    def judged(self) -> Period | None:
+        """The part of the period the health metric can judge: items due up to yesterday (an
+        item due today still has the day). None when the period has no such day."""
+        end = min(self.period.end, self.today - timedelta(days=1))
+        return Period(self.period.start, end) if end >= self.period.start else None
+
+    def params(self, **extra) -> list[tuple[str, str]]:
+        pairs = [("range", self.range)]
+        if self.range == "custom":
+            pairs += [("start", f"{self.period.start}"), ("end", f"{self.period.end}")]
+        pairs.append(("scope", self.scope_key))
+        for name, value in extra.items():
+            values = value if isinstance(value, list | tuple) else [value]
+            pairs += [(name, str(v)) for v in values if v is not None and v != ""]
+        return pairs
+
+    def query(self, **extra) -> str:
+        return urlencode(self.params(**extra))
+
+    def list_filter(self) -> list[tuple[str, str]]:
+        """The action item list's own filter for this scope (its `team` or `service`)."""
+        if self.scope.team:
+            return [("team", self.scope.team.slug)]
+        if self.scope.service:
+            return [("service", self.scope.service.slug)]
+        return []
+
+    @property
+    def my_teams(self) -> list[Team]:
+        return [c.team for c in self.teams if c.mine]
+
+
+def select(request) -> Selection:
+    """Read the period and scope; invalid input falls back to the defaults (with the form's
+    errors shown), so a stale link still opens a dashboard."""
+    user = request.user
+    managed = Team.managers.through.objects.filter(team=OuterRef("pk"), user=user.pk)
+    member = Team.members.through.objects.filter(team=OuterRef("pk"), user=user.pk)
+    teams = [
+        TeamChoice(team, mine=team.is_managed or team.is_member, managed=team.is_managed)
+        for team in Team.objects.annotate(is_managed=Exists(managed), is_member=Exists(member))
+    ]
+    services = list(Service.objects.select_related("team").order_by("name"))
+    choices = scope_choices(teams, services)
+    form = DashboardForm(request.GET or None, scope_choices=choices)
+    data = {}
+    if form.is_bound:
+        form.is_valid()  # fields that are fine stay in cleaned_data
+        data = dict(form.cleaned_data)
+        if form.non_field_errors():
+            data.pop("range", None)  # an unusable custom range: show the default period
+    today = utc_today()
+
+    range_ = data.get("range") or DEFAULT_RANGE
+    if range_ == "custom":
+        period = Period(data["start"], data["end"])
+    else:
+        period = Period.last(int(range_), today)
+
+    scope_key = data.get("scope") or ""
+    defaulted = False
+    if not scope_key:
+        # Managers land on the first team they manage; everyone else on the organisation.
+        first = next((c.team for c in teams if c.managed), None)
+        scope_key = f"team:{first.slug}" if first else ORG_KEY
+        defaulted = first is not None
+    if not form.is_bound:
+        initial = {"range": range_, "scope": scope_key}
+        form = DashboardForm(None, scope_choices=choices, initial=initial)
+    return Selection(
+        period=period,
+        scope=resolve_scope(scope_key, teams, services),
+        scope_key=scope_key,
+        range=range_,
+        today=today,
+        form=form,
+        teams=teams,
+        services=services,
+        defaulted_to_team=defaulted,
+    )
+
+
+def scope_choices(teams: list[TeamChoice], services: list[Service]) -> list:
+    mine = [(f"team:{c.team.slug}", c.team.name) for c in teams if c.mine]
+    others = [(f"team:{c.team.slug}", c.team.name) for c in teams if not c.mine]
+    choices: list = [(ORG_KEY, "Organisation (every team)")]
+    if mine:
+        choices.append(("Your teams", mine))
+    if others:
+        choices.append(("Other teams", others))
+    if services:
+        choices.append(("Services", [(f"service:{s.slug}", s.name) for s in services]))
+    return choices
+
+
+def resolve_scope(key: str, teams: list[TeamChoice], services: list[Service]) -> Scope:
+    kind, _, slug = key.partition(":")
+    if kind == "team":
+        team = next((c.team for c in teams if c.team.slug == slug), None)
+        if team:
+            return Scope(team=team)
+    if kind == "service":
+        service = next((s for s in services if s.slug == slug), None)
+        if service:
+            return Scope(service=service)
+    return metrics.ORG
