@@ -32,8 +32,10 @@ def pytest_collection_modifyitems(items):
 def browser():
     if not Path(CHROMIUM).exists():
         # Fail loudly: a browser suite that silently skips proves nothing.
-        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's 'chromium' package "
-                    "(.ci/run does) or set CHROMIUM_PATH.")
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}: install Debian's 'chromium' package "
+            "(.ci/run does) or set CHROMIUM_PATH."
+        )
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield browser
