@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from actions.models import ActionItem
+from postmortems.meetings import schedule_meeting
 from postmortems.models import ContributingFactor, Postmortem
 
 from .models import Incident, Profile, Requirement, Service, Team, TimelineEvent
@@ -1139,6 +1140,7 @@ class _Builder:
         postmortems = self._postmortems(incidents)
         factors = self._factors(postmortems)
         items = self._action_items(postmortems)
+        meetings = self._review_meeting(postmortems)
         return {
             "users": len(self.users),
             "teams": len(self.teams),
@@ -1150,7 +1152,35 @@ class _Builder:
             "contributing factors": len(factors),
             "action items": len(items),
             "overdue action items": sum(1 for a in items if a.is_overdue(self.today)),
+            "review meetings": meetings,
         }
+
+    def _review_meeting(self, postmortems) -> int:
+        """Tomorrow's review of a postmortem in review, facilitated by the demo user."""
+        demo = self.users["demo"]
+        candidates = [
+            pm
+            for pm in postmortems
+            if pm.status == Postmortem.Status.IN_REVIEW
+            and not pm.incident.private
+            and pm.incident.commander_id != demo.pk  # the facilitator should not be the IC
+        ]
+        if not candidates:
+            return 0
+        postmortem = candidates[0]
+        tomorrow = (self.now + timedelta(days=1)).replace(
+            hour=10, minute=0, second=0, microsecond=0
+        )
+        attendees = [u for u in (postmortem.author, postmortem.incident.commander) if u]
+        schedule_meeting(
+            postmortem=postmortem,
+            scheduled_at=tomorrow,
+            facilitator=demo,
+            attendees=[*attendees, *postmortem.reviewers.all()],
+            location="Video call",
+            scheduled_by=demo,
+        )
+        return 1
 
     def _past(self, moment: datetime) -> datetime:
         """Recent incidents' follow-ups cannot have happened yet: cap them at just now."""
