@@ -127,20 +127,34 @@ class Scope:
 ORG = Scope()
 
 
+def in_scope(scope: Scope, viewer, prefix: str = "") -> Q:
+    """The incident rule of every figure: in scope, and visible to the viewer (public ones
+    only for PUBLIC_ONLY). `prefix` is the path from another model to its incident.
+
+    For a team or a service the rule is "the incident is one of `incidents(scope, viewer)`",
+    a subquery PostgreSQL drives from the scope's few incidents; for the whole organisation
+    it is the visibility test on the incident the query joins anyway (a subquery there only
+    adds a second pass over every incident). Same rows either way."""
+    if prefix and (scope.team or scope.service):
+        return Q(**{f"{prefix}pk__in": incidents(scope, viewer).values("pk")})
+    rule = (
+        Q(**{f"{prefix}private": False}) if viewer is None else visible_incident_q(viewer, prefix)
+    )
+    if scope.team:
+        rule &= Q(**{f"{prefix}team": scope.team})
+    if scope.service:
+        rule &= Q(**{f"{prefix}pk__in": scope.service.incidents.values("pk")})
+    return rule
+
+
 def incidents(scope: Scope, viewer) -> QuerySet[Incident]:
     """Incidents in scope that the viewer may see (public ones only for PUBLIC_ONLY)."""
-    qs = Incident.objects.all()
-    qs = qs.filter(private=False) if viewer is None else qs.filter(visible_incident_q(viewer))
-    if scope.team:
-        qs = qs.filter(team=scope.team)
-    if scope.service:
-        qs = qs.filter(pk__in=scope.service.incidents.values("pk"))
-    return qs
+    return Incident.objects.filter(in_scope(scope, viewer))
 
 
 def items(scope: Scope, viewer) -> QuerySet[ActionItem]:
     """Action items of the postmortems of `incidents(scope, viewer)`."""
-    return ActionItem.objects.filter(postmortem__incident__in=incidents(scope, viewer))
+    return ActionItem.objects.filter(in_scope(scope, viewer, "postmortem__incident__"))
 
 
 def _severity_counts() -> dict:
@@ -162,7 +176,7 @@ def incidents_by_severity(period: Period, scope: Scope, viewer) -> dict[str, int
 def published_postmortems(period: Period, scope: Scope, viewer) -> QuerySet[Postmortem]:
     """Postmortems of incidents in scope whose publication date falls in the period."""
     return (
-        Postmortem.objects.filter(incident__in=incidents(scope, viewer))
+        Postmortem.objects.filter(in_scope(scope, viewer, "incident__"))
         .filter(status=Postmortem.Status.PUBLISHED)
         .filter(period.span("published_at"))
     )
@@ -335,8 +349,9 @@ def _repeat_flags_sql(period: Period, scope: Scope, viewer) -> tuple[str, tuple]
     # (Excluding blank patterns on both sides keeps the planner from probing the pattern
     # index with '' for every unlabelled incident.)
     patterns = (
-        seen.exclude(pattern="")
-        .filter(pattern__in=candidates.exclude(pattern="").values("pattern"))
+        seen.order_by()
+        .exclude(pattern="")
+        .filter(pattern__in=candidates.order_by().exclude(pattern="").values("pattern"))
         .values(rid=F("pk"), rstart=F("started_at"), rkey=F("pattern"))
     )
     through = Incident.services.through
@@ -366,8 +381,10 @@ def _repeat_flags_sql(period: Period, scope: Scope, viewer) -> tuple[str, tuple]
             done_at=Min("completed_at", filter=Q(status=DONE)), event_at=Min("done_moves__at")
         )
     )
-    rows = incidents_started(period, scope, viewer).values(
-        cid=F("pk"), cmonth=_month("started_at"), cstart=F("started_at")
+    rows = (
+        incidents_started(period, scope, viewer)
+        .order_by()  # (the model's default ordering would sort every subquery for nothing)
+        .values(cid=F("pk"), cmonth=_month("started_at"), cstart=F("started_at"))
     )
     (rows_sql, rows_params), (patterns_sql, patterns_params) = _compiled(rows), _compiled(patterns)
     (causes_sql, causes_params), (fixes_sql, fixes_params) = _compiled(causes), _compiled(fixes)
@@ -490,11 +507,12 @@ def percentile_cont(values: list[timedelta], share: float) -> timedelta | None:
 
 
 def duration_percentiles(
-    queryset: QuerySet, durations: dict, shares=(0.5,), by=None
-) -> dict[object, dict[str, dict[float, timedelta | None]]]:
+    queryset: QuerySet, durations: dict, shares=(0.5,), by=None, counts=None
+) -> dict[object, dict]:
     """{group: {duration name: {share: timedelta or None}}} over the rows of `queryset`,
     grouped by the expression `by` (one group, None, when it is None). Rows where a duration
-    is NULL are left out of that duration.
+    is NULL are left out of that duration. `counts`: more aggregates ({name: Count(...)})
+    whose values join each group's dict (in the same query on PostgreSQL).
 
     PostgreSQL computes them in one grouped query with percentile_cont. SQLite has no
     percentile function, so there one query fetches just the durations (one tuple per row, no
@@ -505,23 +523,30 @@ def duration_percentiles(
     qs = queryset.order_by()
     if by is not None:
         qs = qs.annotate(_group=by)
+    counts = counts or {}
+
+    def aggregated(aggregates: dict) -> list[dict]:
+        if by is None:
+            return [qs.aggregate(**aggregates) | {"_group": None}]
+        return list(qs.values("_group").annotate(**aggregates))
+
     if connections[queryset.db].vendor == "postgresql":
         aggregates = {
             f"{name}_{i}": Percentile(expression, share)
             for name, expression in durations.items()
             for i, share in enumerate(shares)
         }
-        if by is None:
-            rows = [qs.aggregate(**aggregates) | {"_group": None}]
-        else:
-            rows = qs.values("_group").annotate(**aggregates)
         return {
             row["_group"]: {
                 name: {share: row[f"{name}_{i}"] for i, share in enumerate(shares)}
                 for name in durations
             }
-            for row in rows
+            | {name: row[name] for name in counts}
+            for row in aggregated(aggregates | counts)
         }
+    found = {}
+    if counts:
+        found = {row["_group"]: {n: row[n] for n in counts} for row in aggregated(counts)}
     columns = {f"_d_{name}": expression for name, expression in durations.items()}
     fields = (["_group"] if by is not None else []) + list(columns)
     samples: dict[object, dict[str, list]] = {}
@@ -534,63 +559,97 @@ def duration_percentiles(
     return {
         group: {
             name: {share: percentile_cont(values, share) for share in shares}
-            for name, values in lists.items()
+            for name, values in samples.get(group, {}).items()
         }
-        for group, lists in samples.items()
+        | found.get(group, {})
+        for group in found.keys() | samples.keys()
     }
 
 
 # Action items: completion, overdue, load, mix, slippage ----------------------------------
 
 
-def completion_by_month(period: Period, scope: Scope, viewer) -> list[dict]:
-    """completion_by_due_date per calendar month of the period, by the month the items were
-    due: [{"month" (its first day), "due", "on_time", "rate", "band"}], one per month the
-    period touches (the first and last clipped to it), empty months with due 0, rate None."""
-    rows = (
-        items_due(period, scope, viewer)
-        .annotate(month=TruncMonth("due_on"))
-        .order_by()
-        .values("month")
-        .annotate(due=Count("pk"), on_time=Count("pk", filter=_on_time()))
-    )
-    found = {row["month"]: row for row in rows}
-    empty = {"due": 0, "on_time": 0}
-    return [_with_rate({"month": m} | found.get(m, empty)) for m in period.months()]
-
-
-def completion_by_team(
+def completion_grid(
     period: Period, scope: Scope, viewer, previous: Period | None = None
 ) -> list[dict]:
-    """completion_by_due_date per team (the team of the item's incident), in the period and
-    in `previous` (by default the period of the same length before it), in one query:
-    [{"team_pk", "team_name", "team_slug", "due", "on_time", "rate", "band", "prev_due",
-    "prev_on_time", "prev_rate", "prev_band", "change" (rate − prev_rate, or None)}], for
-    teams with items due in either, by name."""
+    """The counts of completion_by_due_date per (team, month due, period), in one query:
+    [{"team_pk", "team_name", "team_slug", "month", "current" (in `period`, else in
+    `previous`, by default the same length just before), "due", "on_time", "due_moved" (had
+    their due date changed at any time)}]. completion_by_month, completion_by_team and
+    slippage_by_team are sums of these rows (at most teams × months of them), so the dashboard
+    reads the items due once."""
     previous = previous or period.before()
     now = Q(due_on__gte=period.start, due_on__lte=period.end)
     then = Q(due_on__gte=previous.start, due_on__lte=previous.end)
-    rows = (
+    ever_moved = ActionItemEvent.objects.filter(
+        item=OuterRef("pk"), kind=ActionItemEvent.Kind.DUE_DATE
+    )
+    return list(
         items(scope, viewer)
         .filter(now | then)
         .exclude(status=WONT_DO)
         .annotate(completed_day=TruncDate("completed_at", tzinfo=UTC))
         .order_by()
-        .values(**ITEM_TEAM)
+        .values(
+            **ITEM_TEAM,
+            month=TruncMonth("due_on"),
+            current=ExpressionWrapper(now, output_field=BooleanField()),
+        )
         .annotate(
-            due=Count("pk", filter=now),
-            on_time=Count("pk", filter=now & _on_time()),
-            prev_due=Count("pk", filter=then),
-            prev_on_time=Count("pk", filter=then & _on_time()),
+            due=Count("pk"),
+            on_time=Count("pk", filter=_on_time()),
+            due_moved=Count("pk", filter=Exists(ever_moved)),
         )
     )
+
+
+def _sum(rows: list[dict], *names: str) -> dict:
+    return {name: sum(row[name] for row in rows) for name in names}
+
+
+def completion_by_month(period: Period, scope: Scope, viewer, grid=None) -> list[dict]:
+    """completion_by_due_date per calendar month of the period, by the month the items were
+    due: [{"month" (its first day), "due", "on_time", "rate", "band"}], one per month the
+    period touches (the first and last clipped to it), empty months with due 0, rate None.
+    `grid`: completion_grid's rows for this period, when already fetched."""
+    grid = completion_grid(period, scope, viewer) if grid is None else grid
+    return [
+        _with_rate(
+            {"month": m}
+            | _sum([r for r in grid if r["current"] and r["month"] == m], "due", "on_time")
+        )
+        for m in period.months()
+    ]
+
+
+def completion_by_team(
+    period: Period, scope: Scope, viewer, previous: Period | None = None, grid=None
+) -> list[dict]:
+    """completion_by_due_date per team (the team of the item's incident), in the period and
+    in `previous` (by default the period of the same length before it): [{"team_pk",
+    "team_name", "team_slug", "due", "on_time", "rate", "band", "prev_due", "prev_on_time",
+    "prev_rate", "prev_band", "change" (rate − prev_rate, or None)}], for teams with items
+    due in either, by name. `grid`: completion_grid's rows, when already fetched."""
+    grid = completion_grid(period, scope, viewer, previous) if grid is None else grid
+    teams: dict[int, dict] = {}
+    for r in grid:
+        team = teams.setdefault(
+            r["team_pk"],
+            {key: r[key] for key in ITEM_TEAM} | dict.fromkeys(TEAM_COUNTS, 0),
+        )
+        prefix = "" if r["current"] else "prev_"
+        team[f"{prefix}due"] += r["due"]
+        team[f"{prefix}on_time"] += r["on_time"]
     result = []
-    for row in rows:
+    for row in teams.values():
         row = _with_rate(_with_rate(row), "prev_due", "prev_on_time", prefix="prev_")
         both = row["rate"] is not None and row["prev_rate"] is not None
         row["change"] = row["rate"] - row["prev_rate"] if both else None
         result.append(row)
     return sorted(result, key=lambda row: (row["team_name"], row["team_pk"]))
+
+
+TEAM_COUNTS = ("due", "on_time", "prev_due", "prev_on_time")
 
 
 def overdue_items(scope: Scope, viewer, today: date) -> QuerySet[ActionItem]:
@@ -599,42 +658,57 @@ def overdue_items(scope: Scope, viewer, today: date) -> QuerySet[ActionItem]:
     return items(scope, viewer).overdue(today)
 
 
-def open_by_team(scope: Scope, viewer, today: date) -> list[dict]:
+def open_items_grid(scope: Scope, viewer, today: date) -> list[dict]:
+    """Open items (open, in progress, blocked) now per (team, owner), with how many are
+    overdue (`overdue_items`) and the oldest overdue due date, in one query: open_by_team
+    and open_by_owner are sums of these rows (at most one per owner and team)."""
+    late = Q(due_on__lt=today)
+    return list(
+        items(scope, viewer)
+        .open()
+        .order_by()
+        .values(**ITEM_TEAM, **OWNER)
+        .annotate(
+            open=Count("pk"),
+            overdue=Count("pk", filter=late),
+            oldest_due=Min("due_on", filter=late),
+        )
+    )
+
+
+def _by(rows: list[dict], keys: dict) -> list[dict]:
+    groups: dict[int, dict] = {}
+    first_key = next(iter(keys))
+    for r in rows:
+        group = groups.setdefault(
+            r[first_key],
+            {key: r[key] for key in keys} | {"open": 0, "overdue": 0, "oldest_due": None},
+        )
+        group["open"] += r["open"]
+        group["overdue"] += r["overdue"]
+        if r["oldest_due"] and (
+            group["oldest_due"] is None or r["oldest_due"] < group["oldest_due"]
+        ):
+            group["oldest_due"] = r["oldest_due"]
+    return list(groups.values())
+
+
+def open_by_team(scope: Scope, viewer, today: date, grid=None) -> list[dict]:
     """Open items per team now, and how many of them are overdue (`overdue_items`), with the
     oldest overdue due date: [{"team_pk", "team_name", "team_slug", "open", "overdue",
-    "oldest_due"}], most overdue first."""
-    late = Q(due_on__lt=today)
-    return list(
-        items(scope, viewer)
-        .open()
-        .order_by()
-        .values(**ITEM_TEAM)
-        .annotate(
-            open=Count("pk"),
-            overdue=Count("pk", filter=late),
-            oldest_due=Min("due_on", filter=late),
-        )
-        .order_by("-overdue", "-open", "team_name", "team_pk")
-    )
+    "oldest_due"}], most overdue first. `grid`: open_items_grid's rows, when fetched."""
+    grid = open_items_grid(scope, viewer, today) if grid is None else grid
+    rows = _by(grid, ITEM_TEAM)
+    return sorted(rows, key=lambda r: (-r["overdue"], -r["open"], r["team_name"], r["team_pk"]))
 
 
-def open_by_owner(scope: Scope, viewer, today: date) -> list[dict]:
+def open_by_owner(scope: Scope, viewer, today: date, grid=None) -> list[dict]:
     """Who carries the follow-ups: open items per owner now, how many are overdue, and the
     oldest overdue due date: [{"owner_pk", "username", "first_name", "last_name", "active",
-    "open", "overdue", "oldest_due"}], most open first."""
-    late = Q(due_on__lt=today)
-    return list(
-        items(scope, viewer)
-        .open()
-        .order_by()
-        .values(**OWNER)
-        .annotate(
-            open=Count("pk"),
-            overdue=Count("pk", filter=late),
-            oldest_due=Min("due_on", filter=late),
-        )
-        .order_by("-open", "-overdue", "username")
-    )
+    "open", "overdue", "oldest_due"}], most open first. `grid`: as for open_by_team."""
+    grid = open_items_grid(scope, viewer, today) if grid is None else grid
+    rows = _by(grid, OWNER)
+    return sorted(rows, key=lambda r: (-r["open"], -r["overdue"], r["username"]))
 
 
 def items_created(period: Period, scope: Scope, viewer) -> QuerySet[ActionItem]:
@@ -708,11 +782,12 @@ def items_moved(period: Period, scope: Scope, viewer) -> QuerySet[ActionItem]:
     )
 
 
-def slippage_by_team(period: Period, scope: Scope, viewer) -> list[dict]:
+def slippage_by_team(period: Period, scope: Scope, viewer, grid=None) -> list[dict]:
     """Per team: due-date changes recorded in the period ("changes"), the items they moved
     ("items_moved"), the net days slipped ("slipped", a timedelta: later minus earlier date,
     summed), and of the items due in the period (as for completion) how many had had their
-    due date changed at any time ("due", "due_moved"). Two grouped queries; by team name."""
+    due date changed at any time ("due", "due_moved"; from completion_grid, passed in as
+    `grid` when already fetched). By team name."""
     moved = (
         due_date_changes(period, scope, viewer)
         .order_by()
@@ -723,20 +798,18 @@ def slippage_by_team(period: Period, scope: Scope, viewer) -> list[dict]:
             slipped=Sum(F("to_due") - F("from_due")),
         )
     )
-    ever_moved = ActionItemEvent.objects.filter(
-        item=OuterRef("pk"), kind=ActionItemEvent.Kind.DUE_DATE
-    )
-    due = (
-        items_due(period, scope, viewer)
-        .order_by()
-        .values(**ITEM_TEAM)
-        .annotate(due=Count("pk"), due_moved=Count("pk", filter=Exists(ever_moved)))
-    )
+    grid = completion_grid(period, scope, viewer) if grid is None else grid
+    due = [r for r in grid if r["current"]]
     teams: dict[int, dict] = {}
     blank = {"changes": 0, "items_moved": 0, "slipped": timedelta(0), "due": 0, "due_moved": 0}
-    for row in [*moved, *due]:
-        team = teams.setdefault(row["team_pk"], dict(blank))
-        team.update({k: v for k, v in row.items() if v is not None})
+    for row in moved:
+        teams.setdefault(row["team_pk"], dict(blank)).update(
+            {k: v for k, v in row.items() if v is not None}
+        )
+    for row in due:
+        team = teams.setdefault(row["team_pk"], dict(blank) | {key: row[key] for key in EVENT_TEAM})
+        team["due"] += row["due"]
+        team["due_moved"] += row["due_moved"]
     return sorted(teams.values(), key=lambda row: (row["team_name"], row["team_pk"]))
 
 
@@ -760,21 +833,17 @@ def cycle_time_postmortems(period: Period, scope: Scope, viewer) -> QuerySet[Pos
 def _cycle_summary(qs: QuerySet, by=None) -> dict:
     within = Q(published_at__lte=F("incident__resolved_at") + PUBLISH_WITHIN)
     counts = {"published": Count("pk"), "within": Count("pk", filter=within)}
-    if by is None:
-        rows = {None: qs.order_by().aggregate(**counts)}
-    else:
-        grouped = qs.order_by().annotate(_group=by).values("_group").annotate(**counts)
-        rows = {row["_group"]: row for row in grouped}
     cycle = F("published_at") - F("incident__resolved_at")
-    spread = duration_percentiles(qs, {"cycle": cycle}, (0.5, 0.9), by=by)
+    found = duration_percentiles(qs, {"cycle": cycle}, (0.5, 0.9), by=by, counts=counts)
     result = {}
-    for group, row in rows.items():
-        times = spread.get(group, {}).get("cycle", {})
-        share = row["within"] / row["published"] if row["published"] else None
+    for group, row in found.items():
+        if not row.get("published"):
+            continue  # an aggregate over no rows (a period with nothing published)
+        times = row.get("cycle", {})
         result[group] = {
             "published": row["published"],
             "within": row["within"],
-            "share_within": share,
+            "share_within": row["within"] / row["published"],
             "median": times.get(0.5),
             "p90": times.get(0.9),
         }

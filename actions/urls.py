@@ -33,5 +33,6 @@ urlpatterns += [
 urlpatterns += [
     path("dashboard/", dashboard_views.dashboard, name="dashboard"),
     path("dashboard/<slug:key>.csv", dashboard_views.dashboard_csv, name="dashboard-csv"),
+    path("dashboard/figure/<slug:key>/", dashboard_views.dashboard_figure, name="dashboard-figure"),
     path("dashboard/rows/<slug:kind>/", dashboard_views.dashboard_rows, name="dashboard-rows"),
 ]

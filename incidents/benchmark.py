@@ -1235,3 +1235,102 @@ REGISTRY += [
     ),
     Job("meeting poll 30 followers", run=_followers_polling),
 ]
+
+
+# The manager dashboard (actions/dashboard): a manager's default view (their first team, last
+# 90 days), the organisation over 90 and 365 days, the recurrence figure the page loads after
+# itself, a CSV and the slowest drill-down list.
+def _dashboard_sql(bench: Bench, *, viewer, scope_key: str, days: int) -> None:
+    """The floor: every metric query the dashboard page runs, in its transaction, nothing else
+    (no figure shaping, no template)."""
+    from actions import metrics
+    from actions.dashboard.params import utc_today
+    from actions.dashboard.views import analytics
+
+    team = bench.team if scope_key != "org" else None
+    scope = metrics.Scope(team=team) if team else metrics.ORG
+    today = utc_today()
+    period = metrics.Period.last(days, today)
+    judged = metrics.Period(period.start, today - timedelta(days=1))
+    list(Team.objects.all())
+    list(Service.objects.select_related("team"))
+    with analytics():
+        grid = metrics.completion_grid(judged, scope, viewer)
+        metrics.open_items_grid(scope, viewer, timezone.localdate())
+        owed = metrics.postmortems_owed(today, scope, viewer)
+        owed.count()
+        list(owed[:10])
+        metrics.cycle_times(period, scope, viewer)
+        metrics.cycle_times_by_month(period, scope, viewer)
+        metrics.items_by_priority_and_leverage(period, scope, viewer)
+        metrics.prevention_coverage(period, scope, viewer)
+        list(metrics.postmortems_without_prevention(period, scope, viewer)[:10])
+        metrics.incidents_by_severity_by_month(period, scope, viewer)
+        metrics.response_times(period, scope, viewer)
+        metrics.response_times(period, scope, viewer, by_month=True)
+        metrics.slippage_by_team(period, scope, viewer, grid=grid)
+
+
+def _recurrence_sql(bench: Bench, *, days: int) -> None:
+    """The floor of the recurrence figure, which the page loads after itself (htmx)."""
+    from actions import metrics
+    from actions.dashboard.params import utc_today
+    from actions.dashboard.views import analytics
+
+    period = metrics.Period.last(days, utc_today())
+    with analytics():
+        metrics.recurrence_by_month(period, metrics.ORG, bench.engineer)
+
+
+def _repeat_rows(bench: Bench) -> list:
+    from actions import metrics
+    from actions.dashboard.params import utc_today
+
+    period = metrics.Period.last(90, utc_today())
+    rows = metrics.recurrences(period, metrics.ORG, bench.engineer)
+    return first_page(rows.order_by("started_at", "pk"))
+
+
+REGISTRY += [
+    Page(
+        "dashboard manager team 90d",
+        url=lambda b: url("actions:dashboard"),
+        floor=lambda b: _dashboard_sql(b, viewer=b.manager, scope_key="team", days=90),
+        user=lambda b: b.manager,
+    ),
+    Page(
+        "dashboard org 90d",
+        url=lambda b: url("actions:dashboard", {"scope": "org", "range": "90"}),
+        floor=lambda b: _dashboard_sql(b, viewer=b.engineer, scope_key="org", days=90),
+    ),
+    Page(
+        "dashboard org 365d",
+        url=lambda b: url("actions:dashboard", {"scope": "org", "range": "365"}),
+        floor=lambda b: _dashboard_sql(b, viewer=b.engineer, scope_key="org", days=365),
+    ),
+    Page(
+        "dashboard recurrence org 90d",
+        url=lambda b: url(
+            "actions:dashboard-figure", {"scope": "org", "range": "90"}, ["recurrence-month"]
+        ),
+        floor=lambda b: _recurrence_sql(b, days=90),
+        headers={"HX-Request": "true"},
+    ),
+    Page(
+        "dashboard recurrence org 365d",
+        url=lambda b: url(
+            "actions:dashboard-figure", {"scope": "org", "range": "365"}, ["recurrence-month"]
+        ),
+        floor=lambda b: _recurrence_sql(b, days=365),
+        headers={"HX-Request": "true"},
+    ),
+    Page(
+        "dashboard csv owners org",
+        url=lambda b: url("actions:dashboard-csv", {"scope": "org"}, args=["owners"]),
+    ),
+    Page(
+        "dashboard repeats list org 90d",
+        url=lambda b: url("actions:dashboard-rows", {"scope": "org", "range": "90"}, ["repeats"]),
+        floor=_repeat_rows,
+    ),
+]

@@ -212,7 +212,7 @@ def columns(
             )
     chart.references = [{"y": y(v), "label": label, "x": x1 + 4} for v, label in references]
     chart.legend = _legend(series, markers, legend)
-    return chart
+    return _plain_numbers(chart)
 
 
 def bars(
@@ -315,7 +315,7 @@ def bars(
             )
     chart.references = [{"x": x(v), "label": label, "y": y0 - 8} for v, label in references]
     chart.legend = _legend(series, markers, legend)
-    return chart
+    return _plain_numbers(chart)
 
 
 def _legend(series, markers, override) -> list[dict]:
@@ -325,6 +325,29 @@ def _legend(series, markers, override) -> list[dict]:
     if len(entries) < 2 and not markers and override is None:
         return []  # one series: the axis title says it all
     return [{"colour": colour, "label": label} for colour, label in entries]
+
+
+def _plain_numbers(chart: Chart) -> Chart:
+    """Coordinates as plain strings ("12.5"): a template would localise numbers (a decimal
+    comma, a thousands separator) and SVG needs them as they are."""
+
+    def plain(value):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return value
+        return f"{value:.1f}".removesuffix(".0")
+
+    for shapes in (
+        chart.grid,
+        chart.bars,
+        chart.labels,
+        chart.categories,
+        chart.references,
+        chart.markers,
+    ):
+        for shape in shapes:
+            shape.update({key: plain(value) for key, value in shape.items()})
+    chart.plot = {key: plain(value) for key, value in chart.plot.items()}
+    return chart
 
 
 def _has(values: dict, series: list[Series], i: int) -> bool:

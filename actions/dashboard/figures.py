@@ -7,9 +7,10 @@ Python only shapes the aggregated rows (one per month, team, owner or priority) 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import cached_property
+from functools import cached_property, partial
 from urllib.parse import urlencode
 
 from django.urls import reverse
@@ -121,10 +122,15 @@ DEFINITIONS = {
 class Cell:
     value: object = None  # what the CSV gets
     text: str | None = None  # what the page shows (default: the value)
-    href: str = ""
+    link: str | Callable[[], str] = ""  # a URL, or a function making it when shown
     num: bool = False
     sort: object = None
     mono: bool = False  # references and dates: monospace, never wrapped
+
+    @property
+    def href(self) -> str:
+        # Built on demand: a table of 2,000 owners shows 25 rows, the CSV has no links.
+        return self.link() if callable(self.link) else self.link
 
     def __str__(self) -> str:
         if self.text is not None:
@@ -160,6 +166,7 @@ class Figure:
     headers: list[dict] = field(default_factory=list)  # column heads with their sort links
     table_open: bool = False  # just re-sorted: show the table, not only the chart
     wide: bool = False  # a list: spans the whole row so its columns stay readable
+    later_url: str = ""  # drawn by a second request once the page is shown (see Dashboard.later)
 
     @property
     def definition(self) -> str:
@@ -246,10 +253,17 @@ class Dashboard:
         for name, value in params.items():
             values = value if isinstance(value, list) else [value]
             pairs += [(name, str(v)) for v in values]
-        return f"{reverse('actions:list')}?{urlencode(pairs)}"
+        return f"{self.paths['list']}?{urlencode(pairs)}"
 
     def rows_url(self, kind: str, **extra) -> str:
-        return f"{reverse('actions:dashboard-rows', args=[kind])}?{self.s.query(**extra)}"
+        return f"{self.paths['rows'].replace('KIND', kind)}?{self.s.query(**extra)}"
+
+    @cached_property
+    def paths(self) -> dict[str, str]:
+        return {
+            "list": reverse("actions:list"),
+            "rows": reverse("actions:dashboard-rows", args=["KIND"]),
+        }
 
     def scoped_url(self, scope_key: str) -> str:
         params = [(k, v) for k, v in self.s.params() if k != "scope"] + [("scope", scope_key)]
@@ -262,30 +276,47 @@ class Dashboard:
         return self.s.judged
 
     @cached_property
-    def completion(self) -> dict:
+    def grid(self) -> list[dict]:
+        """Items due in the judged period and the one before, per team and month: the one
+        read behind completion (headline, by month, by team) and slippage's due items."""
         if not self.judged:
-            return {"due": 0, "on_time": 0, "rate": None, "band": None}
-        return metrics.completion_by_due_date(self.judged, self.scope, self.viewer)
+            return []
+        return metrics.completion_grid(self.judged, self.scope, self.viewer)
+
+    @cached_property
+    def completion(self) -> dict:
+        """completion_by_due_date, summed from the grid (a test holds them equal)."""
+        current = [r for r in self.grid if r["current"]]
+        figures = {
+            "due": sum(r["due"] for r in current),
+            "on_time": sum(r["on_time"] for r in current),
+        }
+        rate = figures["on_time"] / figures["due"] if figures["due"] else None
+        return figures | {"rate": rate, "band": metrics.health_band(rate)}
 
     @cached_property
     def completion_teams(self) -> list[dict]:
         if not self.judged:
             return []
-        return metrics.completion_by_team(self.judged, self.scope, self.viewer)
+        return metrics.completion_by_team(self.judged, self.scope, self.viewer, grid=self.grid)
 
     @cached_property
     def completion_months(self) -> list[dict]:
         if not self.judged:
             return []
-        return metrics.completion_by_month(self.judged, self.scope, self.viewer)
+        return metrics.completion_by_month(self.judged, self.scope, self.viewer, grid=self.grid)
+
+    @cached_property
+    def open_grid(self) -> list[dict]:
+        return metrics.open_items_grid(self.scope, self.viewer, self.local_today)
 
     @cached_property
     def open_teams(self) -> list[dict]:
-        return metrics.open_by_team(self.scope, self.viewer, self.local_today)
+        return metrics.open_by_team(self.scope, self.viewer, self.local_today, self.open_grid)
 
     @cached_property
     def open_owners(self) -> list[dict]:
-        return metrics.open_by_owner(self.scope, self.viewer, self.local_today)
+        return metrics.open_by_owner(self.scope, self.viewer, self.local_today, self.open_grid)
 
     @cached_property
     def owed(self):
@@ -419,9 +450,19 @@ class Dashboard:
             Section("Postmortems", [f("cycle-month"), f("owed-list")]),
             Section(
                 "Incidents",
-                [f("severity-month"), f("response-month"), f("recurrence-month")],
+                [f("severity-month"), f("response-month"), self.later("recurrence-month")],
             ),
         ]
+
+    # Figures the page asks for after it has loaded (htmx), each from its own URL: finding
+    # repeats means sorting a year of incidents by pattern and by service and factor, the
+    # slowest figure by far (0.2-0.6 s org-wide at 20,000 incidents), so the rest of the page
+    # does not wait for it. Without JavaScript the placeholder links to the figure's page.
+    LATER = {"recurrence-month": "Recurring incidents, by month"}
+
+    def later(self, key: str) -> Figure:
+        url = f"{reverse('actions:dashboard-figure', args=[key])}?{self.s.query()}"
+        return Figure(key, self.LATER[key], "", [], [], later_url=url)
 
     def figure(self, key: str) -> Figure | None:
         name = self.FIGURES.get(key)
@@ -496,10 +537,10 @@ class Dashboard:
             figure.rows.append(
                 [
                     Cell(month, name),
-                    Cell(r["due"], href=self.rows_url("items-due", month=month), num=True),
+                    Cell(r["due"], link=self.rows_url("items-due", month=month), num=True),
                     Cell(
                         r["on_time"],
-                        href=self.rows_url("items-due", month=month, result="on-time"),
+                        link=self.rows_url("items-due", month=month, result="on-time"),
                         num=True,
                     ),
                     Cell(_round(r["rate"]), percent(r["rate"]), num=True),
@@ -555,18 +596,18 @@ class Dashboard:
                 [
                     Cell(
                         r["team_name"],
-                        href=self.scoped_url(f"team:{r['team_slug']}"),
+                        link=self.scoped_url(f"team:{r['team_slug']}"),
                         sort=r["team_name"].lower(),
                     ),
                     Cell(
                         r["due"],
-                        href=self.rows_url("items-due", team=r["team_slug"]) if r["due"] else "",
+                        link=self.rows_url("items-due", team=r["team_slug"]) if r["due"] else "",
                         num=True,
                         sort=r["due"],
                     ),
                     Cell(
                         r["on_time"],
-                        href=self.rows_url("items-due", team=r["team_slug"], result="on-time")
+                        link=self.rows_url("items-due", team=r["team_slug"], result="on-time")
                         if r["on_time"]
                         else "",
                         num=True,
@@ -577,7 +618,7 @@ class Dashboard:
                     Cell(change, _signed(change), num=True, sort=change),
                     Cell(
                         late,
-                        href=self.list_url(team=r["team_slug"], overdue="on") if late else "",
+                        link=self.list_url(team=r["team_slug"], overdue="on") if late else "",
                         num=True,
                         sort=late,
                     ),
@@ -633,7 +674,7 @@ class Dashboard:
                     Cell(r["team_name"], sort=r["team_name"].lower()),
                     Cell(
                         r["overdue"],
-                        href=self.list_url(team=r["team_slug"], overdue="on")
+                        link=self.list_url(team=r["team_slug"], overdue="on")
                         if r["overdue"]
                         else "",
                         num=True,
@@ -641,7 +682,7 @@ class Dashboard:
                     ),
                     Cell(
                         r["open"],
-                        href=self.list_url(team=r["team_slug"], status=OPEN_STATUSES),
+                        link=self.list_url(team=r["team_slug"], status=OPEN_STATUSES),
                         num=True,
                         sort=r["open"],
                     ),
@@ -713,7 +754,7 @@ class Dashboard:
                     Cell(name if active else f"{name} (inactive)", sort=name.lower()),
                     Cell(
                         r["overdue"],
-                        href=self.list_url(owner=r["username"], overdue="on")
+                        link=partial(self.list_url, owner=r["username"], overdue="on")
                         if active and r["overdue"]
                         else "",
                         num=True,
@@ -721,7 +762,7 @@ class Dashboard:
                     ),
                     Cell(
                         r["open"],
-                        href=self.list_url(owner=r["username"], status=OPEN_STATUSES)
+                        link=partial(self.list_url, owner=r["username"], status=OPEN_STATUSES)
                         if active
                         else "",
                         num=True,
@@ -761,7 +802,9 @@ class Dashboard:
         return figure
 
     def slippage_team(self) -> Figure:
-        rows = metrics.slippage_by_team(self.period, self.scope, self.viewer)
+        # Slippage reads the judged period's due items from the completion grid; its
+        # due-date changes are those recorded in the whole period.
+        rows = metrics.slippage_by_team(self.period, self.scope, self.viewer, grid=self.grid)
         columns = [
             Column("Team", "team"),
             Column("Due-date changes", "changes", num=True),
@@ -792,7 +835,7 @@ class Dashboard:
                     Cell(r["team_name"], sort=r["team_name"].lower()),
                     Cell(
                         r["changes"],
-                        href=self.rows_url("items-moved", team=r["team_slug"])
+                        link=self.rows_url("items-moved", team=r["team_slug"])
                         if r["changes"]
                         else "",
                         num=True,
@@ -877,12 +920,12 @@ class Dashboard:
                     if n
                     else ""
                 )
-                line.append(Cell(n, href=href, num=True))
+                line.append(Cell(n, link=href, num=True))
             for name in ("created", "open", "done", "dropped"):
                 n = sum(r[name] for r in mine)
                 extra = {"status": name} if name != "created" else {}
                 href = self.rows_url("items-created", priority=priority.value, **extra)
-                line.append(Cell(n, href=href if n else "", num=True))
+                line.append(Cell(n, link=href if n else "", num=True))
             figure.rows.append(line)
         created = sum(totals.values())
         prevention = totals[ActionItem.Leverage.PREVENTION]
@@ -938,7 +981,7 @@ class Dashboard:
             incident = pm.incident
             figure.rows.append(
                 [
-                    Cell(incident.reference, href=pm.get_absolute_url(), mono=True),
+                    Cell(incident.reference, link=pm.get_absolute_url(), mono=True),
                     Cell(incident.title),
                     Cell(incident.team.name),
                     Cell(_iso(pm.published_at.date()), mono=True),
@@ -977,7 +1020,7 @@ class Dashboard:
                     Cell(month, name),
                     Cell(
                         r["published"],
-                        href=self.rows_url("published", month=month) if r["published"] else "",
+                        link=self.rows_url("published", month=month) if r["published"] else "",
                         num=True,
                     ),
                     Cell(_hours(r["median"]), duration(r["median"]), num=True),
@@ -1042,7 +1085,7 @@ class Dashboard:
             resolved = incident.resolved_at.date()
             figure.rows.append(
                 [
-                    Cell(incident.reference, href=incident.get_absolute_url(), mono=True),
+                    Cell(incident.reference, link=incident.get_absolute_url(), mono=True),
                     Cell(incident.title),
                     Cell(incident.team.name),
                     Cell(f"SEV{incident.severity}", mono=True),
@@ -1086,9 +1129,9 @@ class Dashboard:
             line = [Cell(month, name)]
             for sev, level in zip(Severity.values, levels, strict=True):
                 href = self.rows_url("incidents", month=month, severity=sev) if r[level] else ""
-                line.append(Cell(r[level], href=href, num=True))
+                line.append(Cell(r[level], link=href, num=True))
             href = self.rows_url("incidents", month=month) if r["total"] else ""
-            line.append(Cell(r["total"], href=href, num=True))
+            line.append(Cell(r["total"], link=href, num=True))
             figure.rows.append(line)
         busiest_name, busiest = max(zip(names, rows, strict=True), key=lambda p: p[1]["total"])
         sev1 = sum(r["SEV1"] for r in rows)
@@ -1133,7 +1176,7 @@ class Dashboard:
             n = counts.get(r["month"], 0)
             line = [
                 Cell(month, name),
-                Cell(n, href=self.rows_url("incidents", month=month) if n else "", num=True),
+                Cell(n, link=self.rows_url("incidents", month=month) if n else "", num=True),
             ]
             line += [Cell(_minutes(r[key]), duration(r[key]), num=True) for key, _ in phases]
             figure.rows.append(line)
@@ -1190,19 +1233,19 @@ class Dashboard:
                     Cell(month, name),
                     Cell(
                         r["repeats"],
-                        href=self.rows_url("repeats", month=month) if r["repeats"] else "",
+                        link=self.rows_url("repeats", month=month) if r["repeats"] else "",
                         num=True,
                     ),
                     Cell(
                         r["same_pattern"],
-                        href=self.rows_url("repeats", month=month, why="pattern")
+                        link=self.rows_url("repeats", month=month, why="pattern")
                         if r["same_pattern"]
                         else "",
                         num=True,
                     ),
                     Cell(
                         r["after_fix"],
-                        href=self.rows_url("repeats", month=month, why="after-fix")
+                        link=self.rows_url("repeats", month=month, why="after-fix")
                         if r["after_fix"]
                         else "",
                         num=True,

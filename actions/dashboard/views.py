@@ -55,6 +55,22 @@ def dashboard(request):
     return render(request, template, context)
 
 
+@require_GET
+def dashboard_figure(request, key: str):
+    """One figure: the htmx fragment that replaces its placeholder on the dashboard, or, for a
+    plain request (no JavaScript, a shared link), a page of its own."""
+    selection = select(request)
+    board = Dashboard(selection, request.user, timezone.localdate(), _sorts(request))
+    with analytics():
+        figure = board.figure(key)
+    if figure is None:
+        raise Http404("No such figure.")
+    context = {"s": selection, "f": figure, "query": selection.query()}
+    if request.htmx:
+        return render(request, "actions/dashboard_figure.html", context)
+    return render(request, "actions/dashboard_figure_page.html", context)
+
+
 # A spreadsheet treats a cell starting with these as a formula; team and item names are typed
 # by people, so such text is prefixed with a quote (numbers are left alone).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -218,11 +218,30 @@ def test_charts_are_svg_with_values_on_hover_and_a_table_and_definition_each(cli
     assert text.count('<svg class="chart') >= 5
     assert re.search(r"<rect [^>]+><title>[A-Z][a-z]+ \d{4} · Done on time: 100%</title>", text)
     sections = response.context["sections"]
-    for figure in [f for s in sections for f in s.figures]:
+    figures = [f for s in sections for f in s.figures if not f.later_url]
+    for figure in figures:
         assert figure.definition  # "How is this computed?" for every figure
         assert f'href="/actions/dashboard/{figure.key}.csv?' in text
-    assert text.count("How is this computed?") == len([f for s in sections for f in s.figures]) + 4
+    assert text.count("How is this computed?") == len(figures) + 4
     assert '<details class="table-toggle">' in text
+
+
+def test_the_slowest_figure_arrives_after_the_page_and_has_a_page_of_its_own(client, user):
+    IncidentFactory(pattern="dns", started_at=NOW - timedelta(days=200))
+    IncidentFactory(pattern="dns", started_at=NOW - timedelta(days=20))
+    client.force_login(user)
+    page = client.get(DASHBOARD, {"scope": "org"}).content.decode()
+    url = f"{reverse('actions:dashboard-figure', args=['recurrence-month'])}?range=90&scope=org"
+    assert f'hx-get="{url.replace("&", "&amp;")}" hx-trigger="load"' in page
+    fragment = client.get(url, headers={"HX-Request": "true"}).content.decode()
+    assert fragment.lstrip().startswith('<article class="dash-figure" id="fig-recurrence-month"')
+    assert (
+        "1 incident repeated an earlier one; 0 after a prevention item was marked done" in fragment
+    )
+    assert '<svg class="chart' in fragment and "How is this computed?" in fragment
+    alone = client.get(url).content.decode()  # without JavaScript: a page of its own
+    assert "<html" in alone and "1 incident repeated an earlier one" in alone
+    assert client.get(reverse("actions:dashboard-figure", args=["nope"])).status_code == 404
 
 
 def test_completion_by_team_links_the_overdue_items_of_the_team_whose_rate_fell(client, user):
@@ -554,11 +573,12 @@ def test_query_counts_do_not_grow_with_the_data(client, user):
         (reverse("actions:dashboard-csv", args=["owed-list"]), {"scope": "org"}),
         (reverse("actions:dashboard-rows", args=["repeats"]), {"scope": "org"}),
         (reverse("actions:dashboard-rows", args=["items-due"]), {"scope": "org"}),
+        (reverse("actions:dashboard-figure", args=["recurrence-month"]), {"scope": "org"}),
     ]
     _organisation(5)
     # Every figure has rows already, so no query is skipped for being empty.
     figures = client.get(DASHBOARD, {"scope": "org"}).context["sections"]
-    assert all(f.rows for s in figures for f in s.figures)
+    assert all(f.rows for s in figures for f in s.figures if not f.later_url)
     small = [_queries(client, url, params) for url, params in targets]
     _organisation(45)
     large = [_queries(client, url, params) for url, params in targets]
