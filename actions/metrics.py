@@ -938,6 +938,30 @@ def recurrences(period: Period, scope: Scope, viewer) -> QuerySet[Incident]:
     )
 
 
+def repeat_flags(period: Period, scope: Scope, viewer, only: str = "") -> list[dict]:
+    """The repeat incidents of the period, oldest first, with their flags, from one query:
+    [{"id", "same_pattern", "same_cause", "after_fix"}] (as recurrences() annotates them).
+    `only`: "pattern" or "after_fix" keeps just those. For lists: the flags are computed once,
+    where recurrences() as a QuerySet computes them once per annotation."""
+    sql, params = _repeat_flags_sql(period, scope, viewer)
+    where = {
+        "": "",
+        "pattern": " WHERE rf.same_pattern = 1",
+        "after_fix": " WHERE rf.after_fix = 1",
+    }
+    query = (
+        "SELECT rf.cid, rf.same_pattern, rf.same_cause, rf.after_fix"
+        f" FROM ({sql}) rf{where[only]} ORDER BY rf.cstart, rf.cid"
+    )
+    with connections[Incident.objects.db].cursor() as cursor:
+        cursor.execute(query, params)
+        rows = cursor.fetchall()
+    return [
+        {"id": pk, "same_pattern": bool(p), "same_cause": bool(c), "after_fix": bool(f)}
+        for pk, p, c, f in rows
+    ]
+
+
 def recurrence_by_month(period: Period, scope: Scope, viewer) -> list[dict]:
     """Repeat incidents per UTC month of their start: [{"month", "repeats", "same_pattern",
     "after_fix"}], one row per month the period touches. One query."""

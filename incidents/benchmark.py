@@ -1283,12 +1283,16 @@ def _recurrence_sql(bench: Bench, *, days: int) -> None:
 
 
 def _repeat_rows(bench: Bench) -> list:
+    """What the repeat-incidents list runs: the flags once, then the first page's incidents."""
     from actions import metrics
     from actions.dashboard.params import utc_today
+    from actions.dashboard.views import analytics
 
     period = metrics.Period.last(90, utc_today())
-    rows = metrics.recurrences(period, metrics.ORG, bench.engineer)
-    return first_page(rows.order_by("started_at", "pk"))
+    with analytics():
+        flags = metrics.repeat_flags(period, metrics.ORG, bench.engineer)
+        ids = [f["id"] for f in flags[: settings.PAGE_SIZE]]
+        return list(Incident.objects.select_related("team").filter(pk__in=ids))
 
 
 REGISTRY += [

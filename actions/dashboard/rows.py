@@ -4,12 +4,13 @@ number was counted from, narrowed by the same team / month / severity the link c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from incidents.models import Severity
+from incidents.models import Incident, Severity
 
 from .. import metrics
 from ..metrics import Period
@@ -25,9 +26,22 @@ WHY = {"pattern": "same pattern label", "after-fix": "after a prevention item wa
 class Rows:
     kind: str  # "items", "incidents" or "postmortems": which table to draw
     title: str
-    queryset: QuerySet
+    queryset: QuerySet | list
     narrowed: list[str]  # what the link narrowed the figure to, for the heading
     extra: str = ""  # "moved", "repeats", "owed", "published": extra columns
+    load: Callable[[list], list] | None = None  # turns a page of `queryset` into rows
+
+
+def _repeats(flags: list[dict]) -> list[Incident]:
+    """A page of repeat_flags as incidents carrying their flags (one query)."""
+    found = Incident.objects.select_related("team").in_bulk([f["id"] for f in flags])
+    page = []
+    for f in flags:
+        incident = found[f["id"]]
+        incident.same_pattern, incident.same_cause = f["same_pattern"], f["same_cause"]
+        incident.after_fix = f["after_fix"]
+        page.append(incident)
+    return page
 
 
 def _month(value: str, period: Period) -> Period:
@@ -124,24 +138,24 @@ def build(kind: str, selection: Selection, viewer, get) -> Rows:
         qs = qs.select_related("incident", "incident__team").order_by("published_at", "pk")
         return Rows("postmortems", title, qs, narrowed, extra=kind)
 
-    if kind in ("incidents", "repeats"):
+    if kind == "incidents":
         p = _month(get["month"], period) if get.get("month") else period
-        if kind == "incidents":
-            qs = metrics.incidents_started(p, scope, viewer).select_related("team")
-            title = span("Incidents started", p)
-        else:
-            qs = metrics.recurrences(p, scope, viewer)
-            title = span("Repeat incidents started", p)
+        qs = metrics.incidents_started(p, scope, viewer).select_related("team")
         if get.get("severity"):
             severity = _choice(get["severity"], [str(s) for s in Severity.values])
             qs = qs.filter(severity=int(severity))
             narrowed.append(f"SEV{severity}")
-        if kind == "repeats" and get.get("why"):
-            why = _choice(get["why"], WHY)
-            qs = qs.filter(same_pattern=True) if why == "pattern" else qs.filter(after_fix=True)
+        title = span("Incidents started", p)
+        return Rows("incidents", title, qs.order_by("started_at", "pk"), narrowed, extra=kind)
+
+    if kind == "repeats":
+        p = _month(get["month"], period) if get.get("month") else period
+        why = _choice(get["why"], WHY) if get.get("why") else ""
+        if why:
             narrowed.append(WHY[why])
-        qs = qs.order_by("started_at", "pk")
-        return Rows("incidents", title, qs, narrowed, extra=kind)
+        flags = metrics.repeat_flags(p, scope, viewer, only=why.replace("-", "_"))
+        title = span("Repeat incidents started", p)
+        return Rows("incidents", title, flags, narrowed, extra=kind, load=_repeats)
 
     raise Http404("No such list.")
 

@@ -109,7 +109,7 @@ def dashboard_rows(request, kind: str):
     with analytics():
         rows = row_lists.build(kind, selection, request.user, request.GET)
         page = paginate(request, rows.queryset)
-        page.object_list = list(page.object_list)
+        page.object_list = (rows.load or list)(page.object_list)
     context = {
         "s": selection,
         "rows": rows,

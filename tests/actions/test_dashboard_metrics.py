@@ -123,6 +123,35 @@ def test_completion_by_team_compares_with_the_period_before():
     assert default[0]["prev_due"] == 2
 
 
+def test_the_completion_grid_adds_up_to_the_digest_figure_in_both_periods():
+    teams = [TeamFactory(), TeamFactory()]
+    rng = random.Random(5)
+    for n in range(40):
+        due = date(2026, 8, 1) + timedelta(days=rng.randrange(0, 92))
+        done = rng.random()
+        _item(
+            postmortem=PostmortemFactory(incident__team=teams[n % 2]),
+            due=due,
+            done_at=_at(due.day, due.month) + timedelta(days=rng.randint(-3, 3))
+            if done < 0.6
+            else None,
+            status="wont_do" if done > 0.9 else None,
+        )
+    previous = Period(date(2026, 8, 1), date(2026, 9, 30))
+    grid = metrics.completion_grid(OCTOBER, ORG, PUBLIC_ONLY, previous)
+    for flag, period in ((True, OCTOBER), (False, previous)):
+        rows = [r for r in grid if r["current"] is flag]
+        expected = metrics.completion_by_due_date(period, ORG, PUBLIC_ONLY)
+        assert sum(r["due"] for r in rows) == expected["due"] > 0
+        assert sum(r["on_time"] for r in rows) == expected["on_time"]
+    teams_view = metrics.completion_by_team(OCTOBER, ORG, PUBLIC_ONLY, previous, grid=grid)
+    for team in teams_view:
+        own = metrics.completion_by_due_date(
+            OCTOBER, Scope(team=TeamFactory(slug=team["team_slug"])), None
+        )
+        assert (team["due"], team["on_time"]) == (own["due"], own["on_time"])
+
+
 # Overdue, load --------------------------------------------------------------------------
 
 
@@ -451,6 +480,12 @@ def test_the_set_wise_repeat_computation_agrees_with_the_straightforward_definit
                     for i in metrics.recurrences(period, scope, viewer)
                 }
                 assert found == expected, (period, scope, viewer)
+                listed = metrics.repeat_flags(period, scope, viewer)
+                assert {
+                    f["id"]: (f["same_pattern"], f["same_cause"], f["after_fix"]) for f in listed
+                } == expected
+                fixed = metrics.repeat_flags(period, scope, viewer, only="after_fix")
+                assert [f["id"] for f in fixed] == [f["id"] for f in listed if f["after_fix"]]
                 months = metrics.recurrence_by_month(period, scope, viewer)
                 assert sum(m["repeats"] for m in months) == len(expected)
                 assert sum(m["after_fix"] for m in months) == sum(f for *_, f in expected.values())
