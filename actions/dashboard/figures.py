@@ -841,7 +841,11 @@ class Dashboard:
                         num=True,
                         sort=r["changes"],
                     ),
-                    Cell(moved, num=True),
+                    Cell(
+                        moved,
+                        link=self.rows_url("items-moved", team=r["team_slug"]) if moved else "",
+                        num=True,
+                    ),
                     Cell(
                         round(r["changes"] / moved, 1) if moved else None,
                         f"{r['changes'] / moved:.1f}" if moved else "—",
