@@ -11,6 +11,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from config.celery import embedded_broker_dirs
+
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo-debrief"  # created by `manage.py seed_demo`
 STOP_TIMEOUT = 10  # seconds a child gets to shut down before it is killed
@@ -37,11 +39,7 @@ def child_commands(port: int) -> dict[str, list[str]]:
 def local_dirs(conf=settings) -> list[Path]:
     """Directories the embedded backends write to; they fail rather than create them."""
     dirs = [Path(conf.VAR_DIR), Path(conf.CELERY_BEAT_SCHEDULE_FILENAME).parent]
-    if not conf.REDIS_URL:
-        options = conf.CELERY_BROKER_TRANSPORT_OPTIONS
-        dirs += [Path(options[key]) for key in ("data_folder_in", "data_folder_out")]
-        dirs += [Path(options["processed_folder"]), Path(options["control_folder"])]
-        dirs.append(Path(conf.CELERY_RESULT_BACKEND.removeprefix("file://")))
+    dirs += embedded_broker_dirs(conf)
     if conf.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
         dirs.append(Path(conf.EMAIL_FILE_PATH))
     return dirs
