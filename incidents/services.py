@@ -5,7 +5,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from .models import Incident, Requirement, Severity, TimelineEvent
+from .models import Incident, Severity, TimelineEvent
 from .policy import PATTERN_WINDOW, decide_postmortem
 
 FIRST_NUMBER = 1001
@@ -101,7 +101,3 @@ def update_incident(*, incident: Incident, services=None, members=None) -> Incid
 def add_timeline_event(*, incident: Incident, author, **fields) -> TimelineEvent:
     """Record a fact on the incident's timeline."""
     return TimelineEvent.objects.create(incident=incident, author=author, **fields)
-
-
-def requirement_label(level: str) -> str:
-    return Requirement(level).label
