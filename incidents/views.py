@@ -40,10 +40,8 @@ def incident_detail(request, number: int):
         number=number,
     )
     context = {
-        "incident": incident,
+        **_timeline_context(incident),
         "services": incident.services.all(),
-        "events": incident.timeline.select_related("author"),
-        "event_form": TimelineEventForm(initial={"occurred_at": incident.started_at}),
         "postmortem": incident.postmortem_or_none,
     }
     return render(request, "incidents/incident_detail.html", context)
@@ -108,12 +106,17 @@ def _event(request, number: int, pk: int) -> TimelineEvent:
     )
 
 
-def _timeline_response(request, incident: Incident, form=None, status=200):
-    context = {
+def _timeline_context(incident: Incident, form=None) -> dict:
+    """What the timeline partial needs, on the full page and after each htmx change."""
+    return {
         "incident": incident,
         "events": incident.timeline.select_related("author"),
         "event_form": form or TimelineEventForm(initial={"occurred_at": incident.started_at}),
     }
+
+
+def _timeline_response(request, incident: Incident, form=None, status=200):
+    context = _timeline_context(incident, form)
     return render(request, "incidents/incident_detail.html#timeline", context, status=status)
 
 
