@@ -60,6 +60,12 @@ class ActionItemForm(forms.ModelForm):
             "ticket_key": "The key in your tracker, e.g. PAY-123 or owner/repo#45.",
         }
 
+    def item_fields(self) -> dict:
+        """The item's own fields from the cleaned data: the one list is `Meta.fields`."""
+        return {
+            name: self.cleaned_data[name] for name in self.Meta.fields if name in self.cleaned_data
+        }
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].empty_label = None

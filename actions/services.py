@@ -31,20 +31,20 @@ def _reason(reason: str | None) -> str:
 
 
 @transaction.atomic
-def create_action_item(*, postmortem, created_by, **fields) -> ActionItem:
+def create_action_item(*, postmortem, by, **fields) -> ActionItem:
     """Add an item to a postmortem; records who created it and announces it to webhooks."""
     status = fields.get("status", Status.OPEN)
     if status in ActionItem.STATUSES_NEEDING_REASON and not _reason(fields.get("reason")):
         raise ValidationError({"reason": "Say why the item is blocked or will not be done."})
-    item = ActionItem(postmortem=postmortem, created_by=created_by, **fields)
+    item = ActionItem(postmortem=postmortem, created_by=by, **fields)
     if item.status == Status.DONE:
-        item.completed_at, item.completed_by = timezone.now(), created_by
+        item.completed_at, item.completed_by = timezone.now(), by
     item.full_clean(exclude=["postmortem", "owner", "created_by", "completed_by"])
     item.save()
     ActionItemEvent.objects.create(
         item=item,
         kind=ActionItemEvent.Kind.CREATED,
-        by=created_by,
+        by=by,
         to_status=item.status,
         to_due=item.due_on,
         to_owner=item.owner,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import calendar, digest_views, views, webhook_views
+from . import calendar, digest_views, postmortem_views, views, webhook_views
 from .dashboard import views as dashboard_views
 
 app_name = "actions"
@@ -21,6 +21,35 @@ urlpatterns = [
     path("sent/", digest_views.dispatch_list, name="dispatches"),
     path("calendar/", calendar.calendar_settings, name="calendar"),
     path("calendar/<str:token>.ics", calendar.calendar_feed, name="calendar-feed"),
+]
+
+# Action items on postmortem pages (editor panel, meeting capture) and Markdown export/import.
+urlpatterns += [
+    path(
+        "postmortems/<int:number>/items/",
+        postmortem_views.item_add,
+        name="postmortem-item-add",
+    ),
+    path(
+        "postmortems/<int:number>/items/<int:pk>/edit/",
+        postmortem_views.item_edit,
+        name="postmortem-item-edit",
+    ),
+    path(
+        "postmortems/<int:number>/meetings/<int:pk>/items/",
+        postmortem_views.meeting_item,
+        name="meeting-item",
+    ),
+    path(
+        "postmortems/<int:number>/export.md",
+        postmortem_views.markdown_export,
+        name="postmortem-export",
+    ),
+    path(
+        "postmortems/<int:number>/import/",
+        postmortem_views.markdown_import,
+        name="postmortem-import",
+    ),
 ]
 
 urlpatterns += [

@@ -193,7 +193,7 @@ def action_create(request, number: int):
     if request.method == "POST" and form.is_valid():
         try:
             item = services.create_action_item(
-                postmortem=postmortem, created_by=request.user, **form.cleaned_data
+                postmortem=postmortem, by=request.user, **form.cleaned_data
             )
         except ValidationError as err:
             _attach(form, err)

@@ -2,9 +2,7 @@ import re
 
 import django_filters
 from django import forms
-from django.db.models import Exists, OuterRef, Q
-
-from postmortems.models import Postmortem
+from django.db.models import Q
 
 from .models import Incident, Service, Team
 
@@ -77,11 +75,10 @@ class IncidentFilter(django_filters.FilterSet):
         return queryset.filter(condition)
 
     def filter_postmortem(self, queryset, name, value):
-        exists = Exists(Postmortem.objects.filter(incident=OuterRef("pk")))
         if value == "owed":
             return queryset.owing_postmortem()
         if value == "has":
-            return queryset.filter(exists)
+            return queryset.filter(postmortem__isnull=False)
         if value == "none":
-            return queryset.exclude(exists)
+            return queryset.filter(postmortem__isnull=True)
         return queryset.filter(postmortem_requirement=value)

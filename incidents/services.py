@@ -101,3 +101,9 @@ def update_incident(*, incident: Incident, services=None, members=None) -> Incid
 def add_timeline_event(*, incident: Incident, author, **fields) -> TimelineEvent:
     """Record a fact on the incident's timeline."""
     return TimelineEvent.objects.create(incident=incident, author=author, **fields)
+
+
+@transaction.atomic
+def insert_timeline_events(*, incident: Incident, events: list[dict], by) -> list[TimelineEvent]:
+    """Add several events at once (a confirmed paste): all of them or none."""
+    return [add_timeline_event(incident=incident, author=by, **fields) for fields in events]

@@ -23,7 +23,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from icalendar import Calendar, Event, vCalAddress, vText
 
-from actions import services as action_services
+from incidents import permissions
 from incidents.models import TimelineEvent
 from incidents.services import add_timeline_event
 
@@ -299,9 +299,8 @@ def request_summary_email(*, meeting: ReviewMeeting, by: AbstractBaseUser) -> Re
     """Queue the summary email to the attendees: once per meeting, after it has ended."""
     from . import tasks
 
+    permissions.require(by, "drive_meeting", meeting)
     locked = _lock(meeting)
-    if not locked.can_be_driven_by(by):
-        raise ValidationError("Only the facilitator or the postmortem's author sends the summary.")
     if locked.ended_at is None:
         raise ValidationError("End the meeting first, so the summary is complete.")
     if locked.summary_requested_at is not None:
@@ -362,9 +361,8 @@ def drive_meeting(
     """Apply one of the facilitator's controls; returns the meeting as stored afterwards."""
     if action not in DRIVE_ACTIONS:
         raise ValidationError(f"Unknown control {action!r}.")
+    permissions.require(by, "drive_meeting", meeting)
     locked = _lock(meeting)
-    if not locked.can_be_driven_by(by):
-        raise ValidationError("Only the facilitator or the postmortem's author drives the steps.")
     now = timezone.now()
     if locked.ended_at is not None and action != "reopen":
         raise ValidationError("The meeting has ended; reopen it to carry on.")
@@ -408,7 +406,7 @@ def drive_meeting(
 # --- Capture in the room ----------------------------------------------------------------------
 
 
-def _record(meeting: ReviewMeeting, kind: str, by, **fields) -> MeetingCapture:
+def record_capture(meeting: ReviewMeeting, kind: str, by, **fields) -> MeetingCapture:
     """Log one capture under the next meeting version (the caller holds the row lock)."""
     meeting.version += 1
     ReviewMeeting.objects.filter(pk=meeting.pk).update(version=meeting.version)
@@ -417,7 +415,9 @@ def _record(meeting: ReviewMeeting, kind: str, by, **fields) -> MeetingCapture:
     )
 
 
-def _open(meeting: ReviewMeeting) -> ReviewMeeting:
+def open_for_capture(meeting: ReviewMeeting, by) -> ReviewMeeting:
+    """Lock a running meeting for one capture by `by`, who must be allowed to edit its document."""
+    permissions.require(by, "edit", meeting.postmortem)
     locked = _lock(meeting)
     if locked.ended_at is not None:
         raise ValidationError(
@@ -440,20 +440,20 @@ def _event_snapshot(event: TimelineEvent) -> dict:
 @transaction.atomic
 def capture_event(*, meeting: ReviewMeeting, by, **fields) -> MeetingCapture:
     """Add a timeline event to the incident, as the incident page would."""
-    locked = _open(meeting)
+    locked = open_for_capture(meeting, by)
     event = add_timeline_event(
         incident=locked.postmortem.incident,
         author=by,
         origin=TimelineEvent.Origin.MANUAL,
         **{k: v for k, v in fields.items() if k in EVENT_FIELDS},
     )
-    return _record(locked, Kind.EVENT_ADDED, by, event=event, after=_event_snapshot(event))
+    return record_capture(locked, Kind.EVENT_ADDED, by, event=event, after=_event_snapshot(event))
 
 
 @transaction.atomic
 def correct_event(*, meeting: ReviewMeeting, event: TimelineEvent, by, **fields):
     """Correct a timeline event; the capture keeps what it said before. None if unchanged."""
-    locked = _open(meeting)
+    locked = open_for_capture(meeting, by)
     if event.incident_id != locked.postmortem.incident_id:
         raise ValidationError("That event belongs to another incident.")
     current = TimelineEvent.objects.select_for_update().get(pk=event.pk)
@@ -465,7 +465,9 @@ def correct_event(*, meeting: ReviewMeeting, event: TimelineEvent, by, **fields)
     if after == before:
         return None
     current.save()
-    return _record(locked, Kind.EVENT_CORRECTED, by, event=current, before=before, after=after)
+    return record_capture(
+        locked, Kind.EVENT_CORRECTED, by, event=current, before=before, after=after
+    )
 
 
 @transaction.atomic
@@ -473,26 +475,12 @@ def capture_factor(
     *, meeting: ReviewMeeting, by, category: str, description: str, whys: list
 ) -> MeetingCapture:
     """Add a contributing factor through the postmortem's own service."""
-    locked = _open(meeting)
+    locked = open_for_capture(meeting, by)
     factor = services.add_factor(
-        postmortem=locked.postmortem, category=category, description=description, whys=whys
+        postmortem=locked.postmortem, by=by, category=category, description=description, whys=whys
     )
     after = {"category": category, "description": description}
-    return _record(locked, Kind.FACTOR_ADDED, by, factor=factor, after=after)
-
-
-@transaction.atomic
-def capture_item(*, meeting: ReviewMeeting, by, **fields) -> MeetingCapture:
-    """Add an action item through the action-items service (history, webhooks and all)."""
-    locked = _open(meeting)
-    item = action_services.create_action_item(postmortem=locked.postmortem, created_by=by, **fields)
-    after = {
-        "title": item.title,
-        "owner": _name(item.owner),
-        "due_on": item.due_on.isoformat(),
-        "priority": item.priority_code,
-    }
-    return _record(locked, Kind.ITEM_ADDED, by, item=item, after=after)
+    return record_capture(locked, Kind.FACTOR_ADDED, by, factor=factor, after=after)
 
 
 @transaction.atomic
@@ -501,7 +489,7 @@ def capture_decision(*, meeting: ReviewMeeting, by, text: str) -> MeetingCapture
     text = text.strip()
     if not text:
         raise ValidationError("Write the decision first.")
-    return _record(_open(meeting), Kind.DECISION, by, text=text)
+    return record_capture(open_for_capture(meeting, by), Kind.DECISION, by, text=text)
 
 
 def _append(postmortem: Postmortem, section: str, text: str, by):
@@ -517,7 +505,7 @@ def _append(postmortem: Postmortem, section: str, text: str, by):
                 section=section,
                 text=joined,
                 base=base.number if base else 0,
-                author=by,
+                by=by,
             )
         except services.SectionConflict:
             continue
@@ -532,19 +520,22 @@ def capture_note(*, meeting: ReviewMeeting, by, text: str, section: str = "") ->
         raise ValidationError("Write the note first.")
     if section and section not in Postmortem.SECTION_LABELS:
         raise ValidationError("Choose one of the document's sections.")
-    locked = _open(meeting)
+    locked = open_for_capture(meeting, by)
     revision = _append(locked.postmortem, section, text, by) if section else None
-    return _record(locked, Kind.NOTE, by, text=text, section=section, revision=revision)
+    return record_capture(locked, Kind.NOTE, by, text=text, section=section, revision=revision)
 
 
 @transaction.atomic
 def agree_publish_date(*, meeting: ReviewMeeting, by, publish_by: date) -> MeetingCapture:
     """The close step's decision: when the document will be published."""
-    locked = _open(meeting)
+    permissions.require(by, "drive_meeting", meeting)
+    locked = open_for_capture(meeting, by)
     locked.publish_by = publish_by
     locked.save(update_fields=["publish_by"])
     text = f"Publish the postmortem by {publish_by:%Y-%m-%d}."
-    return _record(locked, Kind.DECISION, by, text=text, after={"publish_by": str(publish_by)})
+    return record_capture(
+        locked, Kind.DECISION, by, text=text, after={"publish_by": str(publish_by)}
+    )
 
 
 # --- Reading a meeting: the current step, what is new, the summary ---------------------------

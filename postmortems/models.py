@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from incidents import permissions
 from incidents.models import Incident, visible_incident_q
 
 User = settings.AUTH_USER_MODEL
@@ -349,7 +350,7 @@ class ReviewMeeting(models.Model):
 
     def can_be_driven_by(self, user) -> bool:
         """The facilitator drives the steps; the author and admins can take over."""
-        return user.is_superuser or user.pk in (self.facilitator_id, self.postmortem.author_id)
+        return permissions.can(user, "drive_meeting", self)
 
 
 class MeetingAttendee(models.Model):

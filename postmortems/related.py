@@ -1,4 +1,4 @@
-"""Which past incidents look like this one, and which of their fixes are still unfinished.
+"""Which past incidents look like this one (their unfinished fixes: actions/related.py).
 
 Signals, each explainable in the page: shared services, the same pattern label, the same
 contributing-factor categories, and similar words in title and summary (PostgreSQL full-text
@@ -11,9 +11,8 @@ import re
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count
 
-from actions.models import ActionItem
 from incidents.models import Incident
 
 from .models import ContributingFactor
@@ -159,33 +158,3 @@ def suggest_related(incident: Incident, user, limit: int = 5) -> list[Suggestion
         suggestion.incident = incidents[pk]
         result.append(suggestion)
     return result
-
-
-def earlier_open_items(incident: Incident, user, limit: int = 10):
-    """Open action items from earlier postmortems on the same services or factor categories."""
-    service_ids = list(incident.services.values_list("pk", flat=True))
-    categories = list(
-        ContributingFactor.objects.filter(postmortem__incident=incident)
-        .values_list("category", flat=True)
-        .distinct()
-    )
-    if not service_ids and not categories:
-        return []
-    match = Q(pk__in=[])
-    if service_ids:
-        match |= Q(postmortem__incident__services__in=service_ids)
-    if categories:
-        match |= Q(postmortem__factors__category__in=categories)
-    matching = (
-        ActionItem.objects.visible_to(user)
-        .open()
-        .filter(postmortem__incident__started_at__lt=incident.started_at)
-        .exclude(postmortem__incident=incident)
-        .filter(match)
-        .values("pk")
-    )
-    return list(
-        ActionItem.objects.filter(pk__in=matching)
-        .select_related("owner", "postmortem__incident")
-        .order_by("due_on", "pk")[:limit]
-    )

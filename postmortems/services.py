@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from incidents import permissions
 from incidents.models import Incident
 
 from .models import (
@@ -33,10 +34,11 @@ class SectionConflict(Exception):
 
 
 @transaction.atomic
-def start_postmortem(*, incident: Incident, started_by: AbstractBaseUser) -> Postmortem:
+def start_postmortem(*, incident: Incident, by: AbstractBaseUser) -> Postmortem:
     """Open the incident's postmortem (or return the existing one); sections start empty."""
+    permissions.require(by, "edit", incident)
     postmortem, _ = Postmortem.objects.get_or_create(
-        incident=incident, defaults={"author": incident.commander or started_by}
+        incident=incident, defaults={"author": incident.commander or by}
     )
     return postmortem
 
@@ -59,7 +61,7 @@ def save_section(
     section: str,
     text: str,
     base: int,
-    author: AbstractBaseUser | None,
+    by: AbstractBaseUser,
     restored_from: int | None = None,
 ) -> SectionRevision | None:
     """Record `text` as the next revision of one section, if `base` is still its newest.
@@ -67,6 +69,7 @@ def save_section(
     Returns the new revision, or the newest one when the text is unchanged (nothing to
     record). Raises SectionConflict when someone else saved the section after `base`.
     """
+    permissions.require(by, "edit", postmortem)
     if section not in Postmortem.SECTION_LABELS:
         raise ValueError(f"unknown section {section!r}")
     text = text.replace("\r\n", "\n")
@@ -84,7 +87,7 @@ def save_section(
                 section=section,
                 number=base + 1,
                 text=text,
-                author=author,
+                author=by,
                 restored_from=restored_from,
             )
             # update() touches only this section's column, so a parallel save of another
@@ -99,7 +102,7 @@ def save_section(
     return revision
 
 
-def restore_revision(*, revision: SectionRevision, author: AbstractBaseUser) -> SectionRevision:
+def restore_revision(*, revision: SectionRevision, by: AbstractBaseUser) -> SectionRevision:
     """Bring an old revision's text back as a new revision; history is never rewritten."""
     newest = _newest(revision.postmortem, revision.section)
     return save_section(
@@ -107,7 +110,7 @@ def restore_revision(*, revision: SectionRevision, author: AbstractBaseUser) -> 
         section=revision.section,
         text=revision.text,
         base=newest.number if newest else 0,
-        author=author,
+        by=by,
         restored_from=revision.number,
     )
 
@@ -162,8 +165,9 @@ def history(postmortem: Postmortem, section: str | None = None) -> list[HistoryE
 # --- Contributing factors -------------------------------------------------------------------
 
 
-def add_factor(*, postmortem: Postmortem, category: str, description: str, whys: list):
+def add_factor(*, postmortem: Postmortem, by, category: str, description: str, whys: list):
     """Add a factor at the end of the list."""
+    permissions.require(by, "edit", postmortem)
     last = postmortem.factors.order_by("-position").values_list("position", flat=True).first()
     return ContributingFactor.objects.create(
         postmortem=postmortem,
@@ -174,19 +178,44 @@ def add_factor(*, postmortem: Postmortem, category: str, description: str, whys:
     )
 
 
-def update_factor(*, factor: ContributingFactor, category: str, description: str, whys: list):
+def update_factor(
+    *, factor: ContributingFactor, by, category: str, description: str, whys: list
+) -> ContributingFactor:
     """Save an edited factor."""
+    permissions.require(by, "edit", factor.postmortem)
     factor.category, factor.description, factor.whys = category, description, whys
     factor.save(update_fields=["category", "description", "whys"])
     return factor
+
+
+def delete_factor(*, factor: ContributingFactor, by) -> None:
+    """Remove a factor; the others keep their order."""
+    permissions.require(by, "edit", factor.postmortem)
+    factor.delete()
+
+
+# --- Related incidents ----------------------------------------------------------------------
+
+
+def link_related(*, incident: Incident, other: Incident, by) -> None:
+    """Link two incidents with a shared cause; both must be visible to the person linking."""
+    permissions.require(by, "edit", incident)
+    permissions.require(by, "view", other)
+    if other.pk == incident.pk:
+        raise ValidationError("An incident cannot be related to itself.")
+    incident.related.add(other)
+
+
+def unlink_related(*, incident: Incident, other: Incident, by) -> None:
+    permissions.require(by, "edit", incident)
+    incident.related.remove(other)
 
 
 # --- Review workflow ------------------------------------------------------------------------
 
 
 def can_publish(postmortem: Postmortem, user) -> bool:
-    incident = postmortem.incident
-    return user.is_superuser or user.pk in (postmortem.author_id, incident.commander_id)
+    return permissions.can(user, "publish", postmortem)
 
 
 def publish_problems(postmortem: Postmortem) -> list[str]:
@@ -211,12 +240,11 @@ def publish_problems(postmortem: Postmortem) -> list[str]:
 
 
 @transaction.atomic
-def request_review(
-    *, postmortem: Postmortem, reviewers: list, requested_by: AbstractBaseUser
-) -> Postmortem:
+def request_review(*, postmortem: Postmortem, reviewers: list, by: AbstractBaseUser) -> Postmortem:
     """Move the draft to review and email each reviewer a link once the change is committed."""
     from . import tasks
 
+    permissions.require(by, "edit", postmortem)
     if not reviewers:
         raise ValidationError("Choose at least one reviewer.")
     incident = postmortem.incident
@@ -244,10 +272,10 @@ def request_review(
 
 
 @transaction.atomic
-def approve_postmortem(
-    *, postmortem: Postmortem, reviewer: AbstractBaseUser, note: str = ""
-) -> Approval:
+def approve_postmortem(*, postmortem: Postmortem, by: AbstractBaseUser, note: str = "") -> Approval:
     """Record the reviewer's approval of exactly the revisions in the document now."""
+    permissions.require(by, "view", postmortem)
+    reviewer = by
     if postmortem.status != Postmortem.Status.IN_REVIEW:
         raise ValidationError("Only a postmortem in review can be approved.")
     if not postmortem.reviewers.filter(pk=reviewer.pk).exists():
@@ -273,15 +301,14 @@ def changed_since(approval: Approval, numbers: dict[str, int]) -> list[str]:
 
 @transaction.atomic
 def publish_postmortem(
-    *, postmortem: Postmortem, published_by: AbstractBaseUser, override_reason: str = ""
+    *, postmortem: Postmortem, by: AbstractBaseUser, override_reason: str = ""
 ) -> Postmortem:
     """Publish, refusing missing requirements unless an override reason is recorded."""
+    permissions.require(by, "publish", postmortem)
     if postmortem.status == Postmortem.Status.PUBLISHED:
         raise ValidationError("This postmortem is already published.")
     if postmortem.status != Postmortem.Status.IN_REVIEW:
         raise ValidationError("Send the postmortem for review before publishing it.")
-    if not can_publish(postmortem, published_by):
-        raise ValidationError("Only the author or the incident commander can publish.")
     problems = publish_problems(postmortem)
     override_reason = override_reason.strip()
     if problems and not override_reason:
@@ -290,7 +317,7 @@ def publish_postmortem(
         )
     postmortem.status = Postmortem.Status.PUBLISHED
     postmortem.published_at = timezone.now()
-    postmortem.published_by = published_by
+    postmortem.published_by = by
     postmortem.publish_override_reason = override_reason if problems else ""
     postmortem.save(
         update_fields=[
@@ -304,13 +331,14 @@ def publish_postmortem(
     return postmortem
 
 
-def add_comment(*, postmortem: Postmortem, section: str, author, text: str) -> ReviewComment:
+def add_comment(*, postmortem: Postmortem, section: str, by, text: str) -> ReviewComment:
     """Leave a review comment on one section (or the whole document)."""
+    permissions.require(by, "view", postmortem)
     text = text.strip()
     if not text:
         raise ValidationError("Write a comment first.")
     return ReviewComment.objects.create(
-        postmortem=postmortem, section=section, author=author, text=text
+        postmortem=postmortem, section=section, author=by, text=text
     )
 
 

@@ -1,78 +1,78 @@
 from django.urls import path
+from django.views.generic import RedirectView
 
-from . import meeting_views, views
+from .views import documents, factors, meetings, related, review, timeline_paste
 
 app_name = "postmortems"
 
 urlpatterns = [
-    path("", views.postmortem_list, name="list"),
-    path("start/<int:number>/", views.postmortem_start, name="start"),
-    path("timeline-paste/<int:number>/", views.timeline_paste, name="timeline-paste"),
-    path("import/<int:number>/", views.markdown_import, name="import"),
-    path("<int:number>/export.md", views.markdown_export, name="export"),
-    path("<int:number>/", views.postmortem_detail, name="detail"),
-    path("<int:number>/edit/", views.postmortem_edit, name="edit"),
-    path("<int:number>/sections/<slug:section>/", views.section_save, name="section"),
-    path("<int:number>/history/", views.postmortem_history, name="history"),
-    path("<int:number>/revisions/<int:pk>/restore/", views.revision_restore, name="restore"),
-    path("<int:number>/factors/", views.factor_add, name="factor-add"),
-    path("<int:number>/factors/<int:pk>/edit/", views.factor_edit, name="factor-edit"),
-    path("<int:number>/factors/<int:pk>/delete/", views.factor_delete, name="factor-delete"),
-    path("<int:number>/review/", views.review_request, name="review"),
-    path("<int:number>/approve/", views.approve, name="approve"),
-    path("<int:number>/publish/", views.publish, name="publish"),
-    path("<int:number>/comments/", views.comment_add, name="comment"),
-    path("<int:number>/related/", views.related_add, name="related-add"),
-    path("<int:number>/related/<int:other>/remove/", views.related_remove, name="related-remove"),
-    path("<int:number>/items/", views.item_add, name="item-add"),
-    path("<int:number>/items/<int:pk>/edit/", views.item_edit, name="item-edit"),
-    # Review meetings: schedule, present, follow, capture in the room.
-    path("<int:number>/meetings/new/", meeting_views.meeting_schedule, name="meeting-schedule"),
+    path("", documents.postmortem_list, name="list"),
+    path("start/<int:number>/", documents.postmortem_start, name="start"),
+    path("timeline-paste/<int:number>/", timeline_paste.timeline_paste, name="timeline-paste"),
+    # Export and import carry action items, so they are served by the actions app; these old
+    # addresses stay for bookmarks and scripts.
     path(
-        "<int:number>/meetings/warnings/", meeting_views.meeting_warnings, name="meeting-warnings"
+        "import/<int:number>/",
+        RedirectView.as_view(pattern_name="actions:postmortem-import", query_string=True),
     ),
-    path("<int:number>/meetings/<int:pk>/", meeting_views.meeting_detail, name="meeting"),
+    path(
+        "<int:number>/export.md",
+        RedirectView.as_view(pattern_name="actions:postmortem-export", query_string=True),
+    ),
+    path("<int:number>/", documents.postmortem_detail, name="detail"),
+    path("<int:number>/edit/", documents.postmortem_edit, name="edit"),
+    path("<int:number>/sections/<slug:section>/", documents.section_save, name="section"),
+    path("<int:number>/history/", documents.postmortem_history, name="history"),
+    path("<int:number>/revisions/<int:pk>/restore/", documents.revision_restore, name="restore"),
+    path("<int:number>/factors/", factors.factor_add, name="factor-add"),
+    path("<int:number>/factors/<int:pk>/edit/", factors.factor_edit, name="factor-edit"),
+    path("<int:number>/factors/<int:pk>/delete/", factors.factor_delete, name="factor-delete"),
+    path("<int:number>/review/", review.review_request, name="review"),
+    path("<int:number>/approve/", review.approve, name="approve"),
+    path("<int:number>/publish/", review.publish, name="publish"),
+    path("<int:number>/comments/", review.comment_add, name="comment"),
+    path("<int:number>/related/", related.related_add, name="related-add"),
+    path("<int:number>/related/<int:other>/remove/", related.related_remove, name="related-remove"),
+    # Review meetings: schedule, present, follow, capture in the room.
+    path("<int:number>/meetings/new/", meetings.meeting_schedule, name="meeting-schedule"),
+    path("<int:number>/meetings/warnings/", meetings.meeting_warnings, name="meeting-warnings"),
+    path("<int:number>/meetings/<int:pk>/", meetings.meeting_detail, name="meeting"),
     path(
         "<int:number>/meetings/<int:pk>/invite.ics",
-        meeting_views.meeting_invite,
+        meetings.meeting_invite,
         name="meeting-invite",
     ),
     path(
         "<int:number>/meetings/<int:pk>/present/",
-        meeting_views.meeting_present,
+        meetings.meeting_present,
         name="meeting-present",
     ),
-    path(
-        "<int:number>/meetings/<int:pk>/state/", meeting_views.meeting_state, name="meeting-state"
-    ),
+    path("<int:number>/meetings/<int:pk>/state/", meetings.meeting_state, name="meeting-state"),
     path(
         "<int:number>/meetings/<int:pk>/control/",
-        meeting_views.meeting_control,
+        meetings.meeting_control,
         name="meeting-control",
     ),
-    path(
-        "<int:number>/meetings/<int:pk>/events/", meeting_views.meeting_event, name="meeting-event"
-    ),
+    path("<int:number>/meetings/<int:pk>/events/", meetings.meeting_event, name="meeting-event"),
     path(
         "<int:number>/meetings/<int:pk>/events/<int:event_pk>/",
-        meeting_views.meeting_correct_event,
+        meetings.meeting_correct_event,
         name="meeting-correct-event",
     ),
     path(
         "<int:number>/meetings/<int:pk>/factors/",
-        meeting_views.meeting_factor,
+        meetings.meeting_factor,
         name="meeting-factor",
     ),
-    path("<int:number>/meetings/<int:pk>/items/", meeting_views.meeting_item, name="meeting-item"),
-    path("<int:number>/meetings/<int:pk>/notes/", meeting_views.meeting_note, name="meeting-note"),
+    path("<int:number>/meetings/<int:pk>/notes/", meetings.meeting_note, name="meeting-note"),
     path(
         "<int:number>/meetings/<int:pk>/publish-date/",
-        meeting_views.meeting_publish_date,
+        meetings.meeting_publish_date,
         name="meeting-publish-date",
     ),
     path(
         "<int:number>/meetings/<int:pk>/summary/",
-        meeting_views.meeting_email_summary,
+        meetings.meeting_email_summary,
         name="meeting-summary",
     ),
 ]

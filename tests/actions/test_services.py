@@ -16,7 +16,7 @@ def test_creating_an_item_records_who_created_it(user):
     postmortem = PostmortemFactory()
     item = services.create_action_item(
         postmortem=postmortem,
-        created_by=user,
+        by=user,
         title="Add a canary stage to the checkout deploy",
         owner=user,
         due_on=date(2026, 12, 1),

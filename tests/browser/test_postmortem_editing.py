@@ -152,7 +152,7 @@ def test_from_review_to_published(new_context, user, other_user, monkeypatch, ma
 def test_publishing_with_missing_parts_needs_a_reason(logged_in_page, user, other_user):
     page = logged_in_page
     pm = PostmortemFactory(author=user, summary="", impact="")
-    services.request_review(postmortem=pm, reviewers=[other_user], requested_by=user)
+    services.request_review(postmortem=pm, reviewers=[other_user], by=user)
     page.goto(f"/postmortems/{pm.incident.number}/edit/")
     expect(page.locator(".problems")).to_contain_text("Write the summary.")
     page.get_by_label("Publish anyway because…").fill("Tracked in the security tracker.")

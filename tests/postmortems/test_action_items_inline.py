@@ -30,7 +30,7 @@ def test_adding_an_action_item_inline(client, user):
     pm = PostmortemFactory()
     client.force_login(user)
     response = client.post(
-        reverse("postmortems:item-add", args=[pm.incident.number]), _data(user), headers=HTMX
+        reverse("actions:postmortem-item-add", args=[pm.incident.number]), _data(user), headers=HTMX
     )
     assert response.status_code == 200
     item = pm.action_items.get()
@@ -42,7 +42,7 @@ def test_a_vague_item_without_ticket_gets_hints_beside_it(client, user):
     pm = PostmortemFactory()
     client.force_login(user)
     response = client.post(
-        reverse("postmortems:item-add", args=[pm.incident.number]),
+        reverse("actions:postmortem-item-add", args=[pm.incident.number]),
         _data(user, title="Improve monitoring", ticket_key="", leverage="detection"),
         headers=HTMX,
     )
@@ -64,7 +64,7 @@ def test_an_item_without_owner_is_refused_with_a_message(client, user):
     pm = PostmortemFactory()
     client.force_login(user)
     response = client.post(
-        reverse("postmortems:item-add", args=[pm.incident.number]),
+        reverse("actions:postmortem-item-add", args=[pm.incident.number]),
         {**_data(user), "owner": "", "due_on": ""},
         headers=HTMX,
     )
@@ -76,7 +76,7 @@ def test_an_item_without_owner_is_refused_with_a_message(client, user):
 def test_editing_an_item_inline_and_moving_its_date_needs_a_reason(client, user):
     item = ActionItemFactory(title="Old title")
     number = item.postmortem.incident.number
-    url = reverse("postmortems:item-edit", args=[number, item.pk])
+    url = reverse("actions:postmortem-item-edit", args=[number, item.pk])
     client.force_login(user)
     assert "Save item" in client.get(url, headers=HTMX).content.decode()
     later = (item.due_on + timedelta(days=7)).isoformat()
@@ -100,9 +100,9 @@ def test_non_members_cannot_add_or_edit_items_of_a_private_postmortem(client, us
     pm = PostmortemFactory(incident=IncidentFactory(private=True, members=[other_user]))
     item = ActionItemFactory(postmortem=pm, title="secret item")
     client.force_login(user)
-    add = reverse("postmortems:item-add", args=[pm.incident.number])
+    add = reverse("actions:postmortem-item-add", args=[pm.incident.number])
     assert client.post(add, _data(user)).status_code == 404
-    edit = reverse("postmortems:item-edit", args=[pm.incident.number, item.pk])
+    edit = reverse("actions:postmortem-item-edit", args=[pm.incident.number, item.pk])
     assert client.get(edit).status_code == 404
     assert client.post(edit, _data(user, title="changed")).status_code == 404
     item.refresh_from_db()

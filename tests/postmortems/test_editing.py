@@ -148,7 +148,7 @@ def test_two_simultaneous_saves_on_the_same_base_let_exactly_one_win():
                         section="summary",
                         text=text,
                         base=0,
-                        author=author,
+                        by=author,
                     )
                     outcomes.append("saved")
                     return

@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from actions import meeting_items
 from actions.models import ActionItem, ActionItemEvent
 from incidents.models import Profile, TimelineEvent
 from postmortems import meetings
@@ -146,7 +147,7 @@ def test_adding_an_action_item_records_its_history(client, user, other_user, mee
     ReviewMeeting.objects.filter(pk=meeting.pk).update(step=3)
     client.force_login(user)
     response = client.post(
-        url("meeting-item", meeting),
+        reverse("actions:meeting-item", args=[meeting.postmortem.incident.number, meeting.pk]),
         {
             "title": "Add a canary gate to checkout deploys",
             "owner": other_user.pk,
@@ -172,7 +173,7 @@ def test_an_action_item_without_owner_or_date_is_refused_with_the_typing_kept(
 ):
     client.force_login(user)
     response = client.post(
-        url("meeting-item", meeting),
+        reverse("actions:meeting-item", args=[meeting.postmortem.incident.number, meeting.pk]),
         {"title": "Improve monitoring", "priority": 1},
         headers=HTMX,
     )
@@ -260,7 +261,7 @@ def test_the_close_step_summarises_and_the_summary_is_emailed_once(
     owner = UserFactory(username="dana", first_name="Dana", last_name="Kim")
     event = TimelineEventFactory(incident=meeting.postmortem.incident, text="Alert fired")
     m = fresh(meeting)
-    meetings.capture_item(
+    meeting_items.capture_item(
         meeting=m,
         by=user,
         title="Add a canary gate",

@@ -9,6 +9,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from actions import meeting_items
 from postmortems import meetings
 from postmortems.models import ReviewMeeting
 
@@ -131,7 +132,13 @@ def test_a_private_incidents_meeting_is_404_for_non_members(client, user, other_
     assert client.get(url("meeting-present", meeting)).status_code == 404
     assert client.get(url("meeting-state", meeting), {"v": 1}).status_code == 404
     item = {"title": "x", "owner": user.pk, "due_on": "2030-01-01", "priority": 1}
-    assert client.post(url("meeting-item", meeting), item).status_code == 404
+    assert (
+        client.post(
+            reverse("actions:meeting-item", args=[meeting.postmortem.incident.number, meeting.pk]),
+            item,
+        ).status_code
+        == 404
+    )
     assert (
         client.post(url("meeting-note", meeting), {"kind": "decision", "text": "x"}).status_code
         == 404
@@ -211,7 +218,7 @@ def test_the_state_endpoint_sends_the_new_step_and_highlights_what_was_captured(
 ):
     ReviewMeeting.objects.filter(pk=meeting.pk).update(step=3)
     seen = fresh(meeting).version
-    item = meetings.capture_item(
+    item = meeting_items.capture_item(
         meeting=fresh(meeting),
         by=user,
         title="Add a canary gate to checkout deploys",

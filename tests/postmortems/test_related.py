@@ -3,7 +3,8 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 
-from postmortems.related import earlier_open_items, suggest_related
+from actions.related import earlier_open_items
+from postmortems.related import suggest_related
 
 from ..factories import (
     ActionItemFactory,

@@ -1,4 +1,5 @@
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from postmortems import services
@@ -68,24 +69,24 @@ def test_nothing_is_emailed_when_the_request_fails(
 def test_a_reviewer_who_cannot_see_a_private_incident_is_refused(user, other_user):
     pm = PostmortemFactory(incident=IncidentFactory(private=True, members=[user]))
     with pytest.raises(services.ValidationError, match="cannot see this private incident"):
-        services.request_review(postmortem=pm, reviewers=[other_user], requested_by=user)
+        services.request_review(postmortem=pm, reviewers=[other_user], by=user)
     assert not ReviewInvitation.objects.exists()
 
 
 def test_an_approval_records_the_exact_revisions_and_shows_later_changes(client, user, other_user):
     pm = _complete(PostmortemFactory(author=user))
-    services.save_section(postmortem=pm, section="summary", text="v1", base=0, author=user)
-    services.request_review(postmortem=pm, reviewers=[other_user], requested_by=user)
+    services.save_section(postmortem=pm, section="summary", text="v1", base=0, by=user)
+    services.request_review(postmortem=pm, reviewers=[other_user], by=user)
     client.force_login(other_user)
     response = client.post(reverse("postmortems:approve", args=[pm.incident.number]))
     assert response.status_code == 302
     approval = Approval.objects.get()
     assert approval.reviewer == other_user
     assert approval.revisions["summary"] == 1 and approval.revisions["impact"] == 0
-    services.save_section(postmortem=pm, section="impact", text="more", base=0, author=user)
+    services.save_section(postmortem=pm, section="impact", text="more", base=0, by=user)
     body = client.get(reverse("postmortems:edit", args=[pm.incident.number])).content.decode()
     assert "changed since: Impact" in body
-    services.publish_postmortem(postmortem=pm, published_by=user)
+    services.publish_postmortem(postmortem=pm, by=user)
     body = client.get(pm.get_absolute_url()).content.decode()
     assert "Changed since that approval: Impact" in body
 
@@ -93,7 +94,7 @@ def test_an_approval_records_the_exact_revisions_and_shows_later_changes(client,
 def test_only_reviewers_can_approve(client, user):
     pm = PostmortemFactory(author=user)
     reviewer = UserFactory()
-    services.request_review(postmortem=pm, reviewers=[reviewer], requested_by=user)
+    services.request_review(postmortem=pm, reviewers=[reviewer], by=user)
     client.force_login(user)
     response = client.post(reverse("postmortems:approve", args=[pm.incident.number]))
     assert response.status_code == 302
@@ -102,7 +103,7 @@ def test_only_reviewers_can_approve(client, user):
 
 def test_publishing_is_refused_with_what_is_missing(client, user, other_user):
     pm = PostmortemFactory(author=user, summary="", impact="")
-    services.request_review(postmortem=pm, reviewers=[other_user], requested_by=user)
+    services.request_review(postmortem=pm, reviewers=[other_user], by=user)
     client.force_login(user)
     response = client.post(reverse("postmortems:publish", args=[pm.incident.number]), follow=True)
     body = response.content.decode()
@@ -114,7 +115,7 @@ def test_publishing_is_refused_with_what_is_missing(client, user, other_user):
 
 def test_publishing_with_an_override_reason_records_it(client, user, other_user):
     pm = PostmortemFactory(author=user, summary="", impact="")
-    services.request_review(postmortem=pm, reviewers=[other_user], requested_by=user)
+    services.request_review(postmortem=pm, reviewers=[other_user], by=user)
     client.force_login(user)
     reason = "Security incident: details stay in the private tracker."
     response = client.post(
@@ -129,7 +130,7 @@ def test_publishing_with_an_override_reason_records_it(client, user, other_user)
 
 def test_a_complete_postmortem_publishes_without_override(client, user, other_user):
     pm = _complete(PostmortemFactory(author=user))
-    services.request_review(postmortem=pm, reviewers=[other_user], requested_by=user)
+    services.request_review(postmortem=pm, reviewers=[other_user], by=user)
     client.force_login(user)
     client.post(reverse("postmortems:publish", args=[pm.incident.number]))
     pm.refresh_from_db()
@@ -139,17 +140,17 @@ def test_a_complete_postmortem_publishes_without_override(client, user, other_us
 def test_a_draft_cannot_be_published_and_only_author_or_commander_publish(user, other_user):
     pm = _complete(PostmortemFactory(author=user))
     with pytest.raises(services.ValidationError, match="for review"):
-        services.publish_postmortem(postmortem=pm, published_by=user)
-    services.request_review(postmortem=pm, reviewers=[other_user], requested_by=user)
-    with pytest.raises(services.ValidationError, match="author or the incident commander"):
-        services.publish_postmortem(postmortem=pm, published_by=other_user)
+        services.publish_postmortem(postmortem=pm, by=user)
+    services.request_review(postmortem=pm, reviewers=[other_user], by=user)
+    with pytest.raises(PermissionDenied, match="author, the incident commander and admins"):
+        services.publish_postmortem(postmortem=pm, by=other_user)
 
 
 def test_editing_after_publishing_is_marked_in_history(client, user, other_user):
     pm = _complete(PostmortemFactory(author=user))
-    services.request_review(postmortem=pm, reviewers=[other_user], requested_by=user)
-    services.publish_postmortem(postmortem=pm, published_by=user)
-    services.save_section(postmortem=pm, section="lessons", text="Late fix", base=0, author=user)
+    services.request_review(postmortem=pm, reviewers=[other_user], by=user)
+    services.publish_postmortem(postmortem=pm, by=user)
+    services.save_section(postmortem=pm, section="lessons", text="Late fix", base=0, by=user)
     client.force_login(user)
     body = client.get(reverse("postmortems:history", args=[pm.incident.number])).content.decode()
     assert "after publishing" in body

@@ -6,9 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.exceptions import ValidationError
 
-from actions.models import ActionItem
-from incidents.models import Incident, TimelineEvent
-from postmortems.markdown_io import (
+from actions.markdown import (
     due_rule,
     export_filename,
     export_postmortem,
@@ -16,6 +14,8 @@ from postmortems.markdown_io import (
     import_into_incident,
     parse_postmortem_markdown,
 )
+from actions.models import ActionItem
+from incidents.models import Incident, TimelineEvent
 from postmortems.models import Postmortem
 from tests.factories import (
     ActionItemFactory,
@@ -242,7 +242,7 @@ def test_export_tables_and_grouped_factors(postmortem):
 
 
 def test_export_durations():
-    from postmortems.md_export import format_duration
+    from actions.markdown.export import format_duration
 
     assert format_duration(START, START + timedelta(minutes=45)) == "14:02–14:47 UTC (45 m)"
     late = datetime(2026, 3, 26, 23, 50, tzinfo=UTC)
@@ -338,7 +338,9 @@ def test_importing_an_export_into_a_new_incident_exports_the_same_file(postmorte
     first = export_postmortem(postmortem)
     users = list(type(postmortem.author).objects.all())
 
-    outcome = import_as_new_incident(parse(first, users=users), team=TeamFactory(), user=None)
+    outcome = import_as_new_incident(
+        parse(first, users=users), by=None, team=TeamFactory(), user=None
+    )
 
     second = export_postmortem(outcome.incident.postmortem)
     old_ref, new_ref = postmortem.incident.reference, outcome.incident.reference
@@ -1005,6 +1007,7 @@ def test_importing_fills_an_empty_postmortem_in_one_go(people):
     result = sample("checkbox_actions", users=people)
     outcome = import_into_incident(
         result,
+        by=None,
         incident=incident,
         user=importer,
         owner_fallback=people[1],
@@ -1036,7 +1039,7 @@ def test_importing_links_related_incidents_that_exist(people):
     other = IncidentFactory(number=1047)
     result = sample("checkbox_actions", users=people)
     result.action_items = []
-    outcome = import_into_incident(result, incident=incident, user=None)
+    outcome = import_into_incident(result, by=None, incident=incident, user=None)
     assert outcome.related_linked == ["INC-1047"]
     assert list(incident.related.all()) == [other]
 
@@ -1045,7 +1048,7 @@ def test_importing_refuses_items_without_owner_or_date_and_writes_nothing(people
     incident = IncidentFactory()
     result = sample("checkbox_actions", users=people)
     with pytest.raises(ValidationError) as raised:
-        import_into_incident(result, incident=incident, user=None)
+        import_into_incident(result, by=None, incident=incident, user=None)
     assert "Review TTLs on internal zones (platform team)" in " ".join(raised.value.messages)
     assert not TimelineEvent.objects.filter(incident=incident).exists()
     assert not Postmortem.objects.filter(incident=incident).exists()
@@ -1057,9 +1060,11 @@ def test_importing_over_existing_content_needs_force(people):
     result = sample("checkbox_actions", users=people)
     result.action_items = [i for i in result.action_items if not i.problems]
     with pytest.raises(ValidationError, match="already has a postmortem with summary, 1 action"):
-        import_into_incident(result, incident=postmortem.incident, user=None)
+        import_into_incident(result, by=None, incident=postmortem.incident, user=None)
 
-    outcome = import_into_incident(result, incident=postmortem.incident, user=None, force=True)
+    outcome = import_into_incident(
+        result, by=None, incident=postmortem.incident, user=None, force=True
+    )
     postmortem.refresh_from_db()
     assert postmortem.summary.startswith("For 25 minutes")
     assert postmortem.version == 2
@@ -1071,8 +1076,8 @@ def test_importing_twice_with_force_does_not_duplicate_rows(people):
     incident = IncidentFactory()
     result = sample("checkbox_actions", users=people)
     result.action_items = [i for i in result.action_items if not i.problems]
-    import_into_incident(result, incident=incident, user=None)
-    again = import_into_incident(result, incident=incident, user=None, force=True)
+    import_into_incident(result, by=None, incident=incident, user=None)
+    again = import_into_incident(result, by=None, incident=incident, user=None, force=True)
     assert (again.events_created, again.events_skipped) == (0, 4)
     assert again.factors_created == 0
     assert again.action_items_created == 0
@@ -1086,7 +1091,7 @@ def test_a_blocked_item_without_a_reason_records_where_the_decision_came_from(pe
         "| Fix it | @bob | 2026-04-01 | Blocked |",
         users=people,
     )
-    import_into_incident(result, incident=IncidentFactory(), user=None)
+    import_into_incident(result, by=None, incident=IncidentFactory(), user=None)
     item = ActionItem.objects.get(title="Fix it")
     assert item.status == "blocked"
     assert item.reason == "Marked blocked in the imported document; no reason was given."
@@ -1097,6 +1102,7 @@ def test_importing_as_a_new_incident_takes_times_from_the_document(people):
     result = sample("pagerduty_style", users=people)
     outcome = import_as_new_incident(
         result,
+        by=None,
         team=team,
         user=people[0],
         owner_fallback=people[2],
@@ -1124,16 +1130,16 @@ def test_importing_as_a_new_incident_takes_times_from_the_document(people):
 def test_a_new_incident_needs_a_severity_and_a_start(people):
     result = sample("google_sre_style", users=people)
     with pytest.raises(ValidationError, match="no severity"):
-        import_as_new_incident(result, team=TeamFactory(), user=None)
+        import_as_new_incident(result, by=None, team=TeamFactory(), user=None)
     assert not Incident.objects.exists()
     empty = parse("# Only a title\n\nSeverity: SEV2\n")
     with pytest.raises(ValidationError, match="No start time"):
-        import_as_new_incident(empty, team=TeamFactory(), user=None)
+        import_as_new_incident(empty, by=None, team=TeamFactory(), user=None)
 
 
 def test_an_incident_without_an_end_stays_open_with_a_warning(people):
     result = parse("# T\n\nSeverity: SEV3\nDate: 2026-03-26\n\n## Timeline\n\n- 14:02 started\n")
-    outcome = import_as_new_incident(result, team=TeamFactory(), user=None)
+    outcome = import_as_new_incident(result, by=None, team=TeamFactory(), user=None)
     assert outcome.incident.status == "investigating"
     assert outcome.incident.resolved_at is None
     assert outcome.warnings[0].startswith("No end time found")

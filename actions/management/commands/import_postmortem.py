@@ -8,16 +8,16 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from incidents.models import Incident, Team
-from postmortems.markdown_io import (
+from actions.markdown import (
     action_item_problems,
     due_rule,
     import_as_new_incident,
     import_into_incident,
     parse_postmortem_markdown,
 )
+from actions.markdown.save import existing_content
+from incidents.models import Incident, Team
 from postmortems.models import Postmortem
-from postmortems.services_import import existing_content
 
 
 class Command(BaseCommand):
@@ -111,6 +111,7 @@ def _import(result, incident, user, options, owner_fallback, default_due) -> dic
                 result,
                 incident=incident,
                 user=user,
+                by=None,  # an operator at the console, not a signed-in person
                 force=options["force"],
                 owner_fallback=owner_fallback,
                 default_due=default_due,
@@ -120,6 +121,7 @@ def _import(result, incident, user, options, owner_fallback, default_due) -> dic
                 result,
                 team=_team(options["team"]),
                 user=user,
+                by=None,
                 severity=options["severity"],
                 owner_fallback=owner_fallback,
                 default_due=default_due,

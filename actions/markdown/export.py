@@ -12,8 +12,7 @@ from django.utils.text import slugify
 
 from actions.models import ActionItem
 from incidents.models import TimelineEvent
-
-from .models import ContributingFactor, Postmortem
+from postmortems.models import ContributingFactor, Postmortem
 
 # Filenames stay short enough to read in a directory listing.
 MAX_SLUG = 60

@@ -14,11 +14,12 @@ from django.db.models import Max
 from django.utils import timezone
 
 from actions.models import ActionItem
+from incidents import permissions
 from incidents.models import Incident, Team, TimelineEvent
 from incidents.services import create_incident
+from postmortems.models import ContributingFactor, Postmortem
 
-from .md_import import TEXT_FIELDS, ImportResult, ParsedActionItem
-from .models import ContributingFactor, Postmortem
+from .parse import TEXT_FIELDS, ImportResult, ParsedActionItem
 
 DueRule = Callable[[ParsedActionItem], date]
 
@@ -100,6 +101,7 @@ def import_into_incident(
     *,
     incident: Incident,
     user,
+    by,
     force: bool = False,
     owner_fallback=None,
     default_due: DueRule | None = None,
@@ -109,7 +111,13 @@ def import_into_incident(
     Refuses (ValidationError) when the postmortem already has content, unless `force`: then
     the document's sections replace those sections, and rows are added, skipping ones that are
     already there. Refuses too when an action item would lack an owner or a due date.
+
+    `user` is who the imported rows are attributed to; `by` is who is importing, checked like
+    any editor, or None for an operator at the console (`import_postmortem`), who already has
+    the whole database.
     """
+    if by is not None:
+        permissions.require(by, "edit", incident)
     problems = action_item_problems(result, owner_fallback=owner_fallback, default_due=default_due)
     if problems:
         raise ValidationError(["Action items need an owner and a due date:", *problems])
@@ -127,7 +135,7 @@ def import_into_incident(
     _fill_postmortem(postmortem, result, user, created=created)
     _add_events(outcome, result, user)
     _add_factors(outcome, result)
-    _add_action_items(outcome, result, user, owner_fallback, default_due)
+    _add_action_items(outcome, result, user, by, owner_fallback, default_due)
     _link_related(outcome, result)
     return outcome
 
@@ -138,6 +146,7 @@ def import_as_new_incident(
     *,
     team: Team,
     user,
+    by,
     severity: int | None = None,
     owner_fallback=None,
     default_due: DueRule | None = None,
@@ -146,7 +155,12 @@ def import_as_new_incident(
     fields, warnings = incident_fields(result, severity=severity)
     incident = create_incident(created_by=user, team=team, **fields)
     outcome = import_into_incident(
-        result, incident=incident, user=user, owner_fallback=owner_fallback, default_due=default_due
+        result,
+        incident=incident,
+        user=user,
+        by=by,
+        owner_fallback=owner_fallback,
+        default_due=default_due,
     )
     outcome.created_incident = True
     outcome.warnings = warnings + outcome.warnings
@@ -282,8 +296,10 @@ def _add_factors(outcome: ImportOutcome, result: ImportResult) -> None:
     outcome.factors_created = len(new)
 
 
-def _add_action_items(outcome, result, user, owner_fallback, default_due) -> None:
+def _add_action_items(outcome, result, user, by, owner_fallback, default_due) -> None:
     postmortem = outcome.postmortem
+    if result.action_items and by is not None:
+        permissions.require(by, "add_action_item", postmortem)
     seen = {
         title.strip().lower() for title in postmortem.action_items.values_list("title", flat=True)
     }

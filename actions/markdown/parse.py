@@ -37,8 +37,7 @@ from incidents.timeline_paste import (
     split_table_row,
     zone_hint,
 )
-
-from .models import ContributingFactor, Postmortem
+from postmortems.models import ContributingFactor, Postmortem
 
 Category = ContributingFactor.Category
 Status = ActionItem.Status

@@ -7,23 +7,20 @@ only the facilitator, the postmortem's author or an admin drives the steps and t
 from datetime import datetime, time, timedelta
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from actions.forms import ActionItemForm
 from incidents.forms import TimelineEventForm
 from incidents.models import TimelineEvent
 
-from . import meetings
-from .forms import FactorForm
-from .meeting_forms import MeetingForm, NoteForm, PublishDateForm
-from .models import Postmortem, ReviewMeeting
-
-ITEM_FIELDS = ("title", "owner", "due_on", "priority", "leverage", "ticket_key")
+from .. import meetings
+from ..forms import FactorForm
+from ..meeting_forms import MeetingForm, NoteForm, PublishDateForm
+from ..models import Postmortem, ReviewMeeting
 
 
 def _postmortem(request, number: int) -> Postmortem:
@@ -36,7 +33,7 @@ def _postmortem(request, number: int) -> Postmortem:
     )
 
 
-def _meeting(request, number: int, pk: int) -> ReviewMeeting:
+def meeting_for(request, number: int, pk: int) -> ReviewMeeting:
     return get_object_or_404(
         ReviewMeeting.objects.visible_to(request.user).select_related(
             "postmortem__incident__team", "postmortem__author", "facilitator"
@@ -139,7 +136,7 @@ def meeting_warnings(request, number: int):
 
 @require_GET
 def meeting_detail(request, number: int, pk: int):
-    meeting = _meeting(request, number, pk)
+    meeting = meeting_for(request, number, pk)
     postmortem = meeting.postmortem
     context = {
         "meeting": meeting,
@@ -162,7 +159,7 @@ def meeting_detail(request, number: int, pk: int):
 @require_GET
 def meeting_invite(request, number: int, pk: int):
     """The invite as a file, for anyone who lost the email or was added by hand."""
-    meeting = _meeting(request, number, pk)
+    meeting = meeting_for(request, number, pk)
     attendees = [i.user for i in meeting.invites.select_related("user")]
     response = HttpResponse(
         meetings.invite_ics(meeting, attendees), content_type="text/calendar; charset=utf-8"
@@ -274,7 +271,6 @@ def _forms(meeting: ReviewMeeting, **bound) -> dict:
     forms = {
         "event_form": TimelineEventForm(auto_id="ev_%s", initial={"occurred_at": started}),
         "factor_form": FactorForm(auto_id="fa_%s"),
-        "item_form": ActionItemForm(auto_id="ai_%s"),
         "note_form": NoteForm(auto_id="no_%s"),
         "correcting": None,
     }
@@ -295,7 +291,7 @@ def _no_store(response: HttpResponse, meeting_pk: int, version: int) -> HttpResp
 
 @require_GET
 def meeting_present(request, number: int, pk: int):
-    meeting = _meeting(request, number, pk)
+    meeting = meeting_for(request, number, pk)
     context = {**_live_context(request, meeting, since=None), **_forms(meeting)}
     response = render(request, "postmortems/meeting_present.html", context)
     return _no_store(response, meeting.pk, meeting.version)
@@ -322,14 +318,14 @@ def meeting_state(request, number: int, pk: int):
         since = None
     if since == version:
         return _no_store(HttpResponse(status=204), pk, version)
-    meeting = _meeting(request, number, pk)
+    meeting = meeting_for(request, number, pk)
     context = _live_context(request, meeting, since=since)
     response = render(request, "postmortems/meeting_present.html#state", context)
     return _no_store(response, meeting.pk, meeting.version)
 
 
 def _deck_response(request, meeting: ReviewMeeting, *, since: int | None = None, error=""):
-    meeting = _meeting(request, meeting.postmortem.incident.number, meeting.pk)
+    meeting = meeting_for(request, meeting.postmortem.incident.number, meeting.pk)
     context = {**_live_context(request, meeting, since=since), "error": error}
     response = render(request, "postmortems/meeting_present.html#deck-response", context)
     return _no_store(response, meeting.pk, meeting.version)
@@ -338,9 +334,7 @@ def _deck_response(request, meeting: ReviewMeeting, *, since: int | None = None,
 @require_POST
 def meeting_control(request, number: int, pk: int):
     """The facilitator's controls: steps (arrows, space), the timer (t), +5 min, end."""
-    meeting = _meeting(request, number, pk)
-    if not meeting.can_be_driven_by(request.user):
-        raise PermissionDenied("Only the facilitator or the postmortem's author drives the steps.")
+    meeting = meeting_for(request, number, pk)
     try:
         step = int(request.POST["step"]) - 1 if request.POST.get("step") else None
     except ValueError:
@@ -369,11 +363,11 @@ def _capture_response(request, meeting, slot, *, capture=None, status=200, **for
         if capture is not None:
             messages.success(request, f"{capture.get_kind_display()} in the meeting.")
             return redirect(_present_url(meeting))
-        meeting = _meeting(request, meeting.postmortem.incident.number, meeting.pk)
+        meeting = meeting_for(request, meeting.postmortem.incident.number, meeting.pk)
         context = {**_live_context(request, meeting, since=None), **_forms(meeting, **forms)}
         context["open_slot"] = slot
         return render(request, "postmortems/meeting_present.html", context, status=status)
-    meeting = _meeting(request, meeting.postmortem.incident.number, meeting.pk)
+    meeting = meeting_for(request, meeting.postmortem.incident.number, meeting.pk)
     since = capture.version - 1 if capture is not None else None
     context = {
         **_live_context(request, meeting, since=since),
@@ -387,7 +381,7 @@ def _capture_response(request, meeting, slot, *, capture=None, status=200, **for
     return _no_store(response, meeting.pk, meeting.version)
 
 
-def _save(request, meeting, slot, form, capture_fn, form_key: str):
+def save_capture(request, meeting, slot, form, capture_fn, form_key: str):
     if not form.is_valid():
         return _capture_response(request, meeting, slot, status=422, **{form_key: form})
     try:
@@ -401,14 +395,14 @@ def _save(request, meeting, slot, form, capture_fn, form_key: str):
 @require_http_methods(["GET", "POST"])
 def meeting_event(request, number: int, pk: int):
     """Add a timeline event (GET: the blank form again, e.g. after cancelling a correction)."""
-    meeting = _meeting(request, number, pk)
+    meeting = meeting_for(request, number, pk)
     if request.method == "GET":
         if not request.htmx:
             return redirect(_present_url(meeting))
         context = {"meeting": meeting, "incident": meeting.postmortem.incident, **_forms(meeting)}
         return render(request, "postmortems/meeting_present.html#capture-event", context)
     form = TimelineEventForm(request.POST, auto_id="ev_%s")
-    return _save(
+    return save_capture(
         request,
         meeting,
         "event",
@@ -420,7 +414,7 @@ def meeting_event(request, number: int, pk: int):
 
 @require_http_methods(["GET", "POST"])
 def meeting_correct_event(request, number: int, pk: int, event_pk: int):
-    meeting = _meeting(request, number, pk)
+    meeting = meeting_for(request, number, pk)
     event = get_object_or_404(TimelineEvent, incident=meeting.postmortem.incident, pk=event_pk)
     form = TimelineEventForm(request.POST or None, instance=event, auto_id=f"ev{event.pk}_%s")
     context = {"meeting": meeting, "incident": meeting.postmortem.incident}
@@ -456,9 +450,9 @@ def meeting_correct_event(request, number: int, pk: int, event_pk: int):
 
 @require_POST
 def meeting_factor(request, number: int, pk: int):
-    meeting = _meeting(request, number, pk)
+    meeting = meeting_for(request, number, pk)
     form = FactorForm(request.POST, auto_id="fa_%s")
-    return _save(
+    return save_capture(
         request,
         meeting,
         "factor",
@@ -475,24 +469,8 @@ def meeting_factor(request, number: int, pk: int):
 
 
 @require_POST
-def meeting_item(request, number: int, pk: int):
-    meeting = _meeting(request, number, pk)
-    form = ActionItemForm(request.POST, auto_id="ai_%s")
-    return _save(
-        request,
-        meeting,
-        "item",
-        form,
-        lambda data: meetings.capture_item(
-            meeting=meeting, by=request.user, **{k: data[k] for k in ITEM_FIELDS if k in data}
-        ),
-        "item_form",
-    )
-
-
-@require_POST
 def meeting_note(request, number: int, pk: int):
-    meeting = _meeting(request, number, pk)
+    meeting = meeting_for(request, number, pk)
     form = NoteForm(request.POST, auto_id="no_%s")
 
     def capture(data):
@@ -504,15 +482,13 @@ def meeting_note(request, number: int, pk: int):
             meeting=meeting, by=request.user, text=data["text"], section=data["section"]
         )
 
-    return _save(request, meeting, "note", form, capture, "note_form")
+    return save_capture(request, meeting, "note", form, capture, "note_form")
 
 
 @require_POST
 def meeting_publish_date(request, number: int, pk: int):
     """The close step: the publication date agreed in the room (drivers only)."""
-    meeting = _meeting(request, number, pk)
-    if not meeting.can_be_driven_by(request.user):
-        raise PermissionDenied("Only the facilitator or the postmortem's author sets this.")
+    meeting = meeting_for(request, number, pk)
     form = PublishDateForm(request.POST)
     error = ""
     if form.is_valid():
@@ -533,9 +509,7 @@ def meeting_publish_date(request, number: int, pk: int):
 
 @require_POST
 def meeting_email_summary(request, number: int, pk: int):
-    meeting = _meeting(request, number, pk)
-    if not meeting.can_be_driven_by(request.user):
-        raise PermissionDenied("Only the facilitator or the postmortem's author sends this.")
+    meeting = meeting_for(request, number, pk)
     error = ""
     try:
         meetings.request_summary_email(meeting=meeting, by=request.user)

@@ -60,7 +60,7 @@ def test_exporting_downloads_a_markdown_file(client, user):
     ContributingFactorFactory(postmortem=pm)
     ActionItemFactory(postmortem=pm, title="Reject empty upstream lists")
     client.force_login(user)
-    response = client.get(reverse("postmortems:export", args=[pm.incident.number]))
+    response = client.get(reverse("actions:postmortem-export", args=[pm.incident.number]))
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/markdown")
     assert response["Content-Disposition"].startswith("attachment; filename=")
@@ -72,7 +72,7 @@ def test_exporting_downloads_a_markdown_file(client, user):
 def test_an_import_preview_shows_what_was_mapped_and_what_was_not(client, user, incident):
     client.force_login(user)
     response = client.post(
-        reverse("postmortems:import", args=[incident.number]), {"text": DOC, "preview": "1"}
+        reverse("actions:postmortem-import", args=[incident.number]), {"text": DOC, "preview": "1"}
     )
     assert response.status_code == 200
     body = response.content.decode()
@@ -87,7 +87,7 @@ def test_importing_with_a_fallback_owner_fills_the_postmortem(client, user, inci
     fallback = UserFactory(username="lead")
     client.force_login(user)
     response = client.post(
-        reverse("postmortems:import", args=[incident.number]),
+        reverse("actions:postmortem-import", args=[incident.number]),
         {"text": DOC, "confirm": "1", "owner_fallback": fallback.pk},
     )
     assert response.status_code == 302
@@ -102,7 +102,7 @@ def test_importing_with_a_fallback_owner_fills_the_postmortem(client, user, inci
 def test_an_import_that_cannot_place_an_owner_is_refused_with_reasons(client, user, incident):
     client.force_login(user)
     response = client.post(
-        reverse("postmortems:import", args=[incident.number]), {"text": DOC, "confirm": "1"}
+        reverse("actions:postmortem-import", args=[incident.number]), {"text": DOC, "confirm": "1"}
     )
     assert response.status_code == 422
     assert "owner and a due date" in response.content.decode()
@@ -112,7 +112,9 @@ def test_an_import_that_cannot_place_an_owner_is_refused_with_reasons(client, us
 
 def test_an_empty_import_is_refused_with_a_message(client, user, incident):
     client.force_login(user)
-    response = client.post(reverse("postmortems:import", args=[incident.number]), {"text": " "})
+    response = client.post(
+        reverse("actions:postmortem-import", args=[incident.number]), {"text": " "}
+    )
     assert response.status_code == 422
     assert "Paste a Markdown postmortem or choose a file." in response.content.decode()
 
@@ -121,10 +123,10 @@ def test_export_then_import_gives_back_the_same_sections(client, user):
     source = PostmortemFactory(summary="Summary **text**.", impact="4,100 failed requests")
     TimelineEventFactory(incident=source.incident, text="Alert fired")
     client.force_login(user)
-    exported = client.get(reverse("postmortems:export", args=[source.incident.number]))
+    exported = client.get(reverse("actions:postmortem-export", args=[source.incident.number]))
     target = IncidentFactory(started_at=source.incident.started_at)
     client.post(
-        reverse("postmortems:import", args=[target.number]),
+        reverse("actions:postmortem-import", args=[target.number]),
         {"text": exported.content.decode(), "confirm": "1"},
     )
     pm = Postmortem.objects.get(incident=target)
@@ -136,7 +138,7 @@ def test_non_members_cannot_export_or_import_a_private_postmortem(client, user, 
     pm = PostmortemFactory(incident=IncidentFactory(private=True, members=[other_user]))
     client.force_login(user)
     number = pm.incident.number
-    assert client.get(reverse("postmortems:export", args=[number])).status_code == 404
-    importing = reverse("postmortems:import", args=[number])
+    assert client.get(reverse("actions:postmortem-export", args=[number])).status_code == 404
+    importing = reverse("actions:postmortem-import", args=[number])
     assert client.get(importing).status_code == 404
     assert client.post(importing, {"text": DOC, "confirm": "1"}).status_code == 404

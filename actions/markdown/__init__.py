@@ -1,18 +1,19 @@
-"""Postmortems to and from Markdown files: one import for views and commands.
+"""Postmortems to and from Markdown files, action items included: one import for views and commands.
 
-Writing lives in md_export, reading (pure, no database writes) in md_import, and saving a
-read document into an incident in services_import.
+Writing lives in export, reading (pure, no database writes) in parse, and saving a
+read document into an incident in save. It sits in `actions` because a whole document
+includes its action items, and only the top domain app may import all three (README).
 """
 
-from .md_export import export_filename, export_postmortem
-from .md_import import (
+from .export import export_filename, export_postmortem
+from .parse import (
     ImportResult,
     ParsedActionItem,
     ParsedFactor,
     Unmapped,
     parse_postmortem_markdown,
 )
-from .services_import import (
+from .save import (
     ImportOutcome,
     action_item_problems,
     due_rule,

@@ -1,0 +1,59 @@
+"""Contributing factors, inline in the editor: add, edit and delete over htmx."""
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from .. import services
+from ..forms import FactorForm
+from .contexts import edit_context, factors_context, postmortem_for, system_names
+
+
+def _factors_response(request, postmortem, status=200, **kwargs):
+    context = factors_context(postmortem, system_names(postmortem.incident), **kwargs)
+    if request.htmx:
+        return render(request, "postmortems/postmortem_edit.html#factors", context, status=status)
+    if status == 200:
+        return redirect(reverse("postmortems:edit", args=[postmortem.incident.number]) + "#factors")
+    page = {**edit_context(request, postmortem), **context}
+    return render(request, "postmortems/postmortem_edit.html", page, status=status)
+
+
+def _factor_fields(form) -> dict:
+    return {name: form.cleaned_data[name] for name in ("category", "description", "whys")}
+
+
+@require_POST
+def factor_add(request, number: int):
+    postmortem = postmortem_for(request, number)
+    form = FactorForm(request.POST)
+    if not form.is_valid():
+        return _factors_response(request, postmortem, status=422, form=form)
+    services.add_factor(postmortem=postmortem, by=request.user, **_factor_fields(form))
+    if not request.htmx:
+        messages.success(request, "Contributing factor added.")
+    return _factors_response(request, postmortem)
+
+
+@require_http_methods(["GET", "POST"])
+def factor_edit(request, number: int, pk: int):
+    postmortem = postmortem_for(request, number)
+    factor = get_object_or_404(postmortem.factors, pk=pk)
+    form = FactorForm(request.POST or None, instance=factor)
+    if request.method == "POST" and form.is_valid():
+        services.update_factor(factor=factor, by=request.user, **_factor_fields(form))
+        if not request.htmx:
+            messages.success(request, "Contributing factor saved.")
+        return _factors_response(request, postmortem)
+    status = 422 if request.method == "POST" else 200
+    return _factors_response(request, postmortem, status=status, editing=factor.pk, edit_form=form)
+
+
+@require_POST
+def factor_delete(request, number: int, pk: int):
+    postmortem = postmortem_for(request, number)
+    services.delete_factor(factor=get_object_or_404(postmortem.factors, pk=pk), by=request.user)
+    if not request.htmx:
+        messages.success(request, "Contributing factor deleted.")
+    return _factors_response(request, postmortem)
