@@ -1,5 +1,5 @@
 """Review meetings: scheduling, invites, the facilitator's live state, capture in the room,
-and the summary afterwards (DOMAIN.md "The review meeting").
+and the summary afterwards (docs/domain.md, "The review meeting").
 
 Everything captured in the meeting goes through the services that own the row (timeline
 events, factors, action items, section revisions) and is also logged as a MeetingCapture, so

@@ -248,7 +248,7 @@ class ReviewMeetingQuerySet(models.QuerySet):
 
 
 class ReviewMeeting(models.Model):
-    """A scheduled review of one postmortem; once held, its record (DOMAIN.md "The review
+    """A scheduled review of one postmortem; once held, its record (docs/domain.md, "The review
     meeting"). The live fields are driven by the facilitator and read by every follower."""
 
     # (key, title, planned minutes), in the practice's order: 60 minutes in all.
