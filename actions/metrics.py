@@ -46,8 +46,9 @@ from postmortems.models import PUBLISH_WITHIN, Postmortem
 from .models import ActionItem, ActionItemEvent
 
 PUBLIC_ONLY = None
-HEALTHY_RATE = 0.80  # docs/domain.md, "Action items": above 80% completed by their due date is healthy
-THEATRE_RATE = 0.50  # below 50% the process is theatre
+# docs/domain.md, "Action items": above 80% done by the due date is healthy, below 50% theatre.
+HEALTHY_RATE = 0.80
+THEATRE_RATE = 0.50
 OWED_AFTER = timedelta(days=7)
 REPEAT_WINDOW = timedelta(days=365)
 

@@ -1,4 +1,4 @@
-"""When a postmortem is owed: the policy table of docs/domain.md ("When a postmortem is owed"), in one function."""
+"""When a postmortem is owed, in one function (docs/domain.md, "When a postmortem is owed")."""
 
 from __future__ import annotations
 
