@@ -38,12 +38,11 @@ from django.utils import timezone
 
 from actions.filters import ActionItemFilter
 from actions.models import ActionItem
+from incidents.filters import IncidentFilter
+from incidents.models import Incident, Profile, Requirement, Service, Team, TimelineEvent
+from incidents.policy import PATTERN_WINDOW, decide_postmortem
+from incidents.services import FIRST_NUMBER
 from postmortems.models import ContributingFactor, Postmortem
-
-from .filters import IncidentFilter
-from .models import Incident, Profile, Requirement, Service, Team, TimelineEvent
-from .policy import PATTERN_WINDOW, decide_postmortem
-from .services import FIRST_NUMBER
 
 User = get_user_model()
 

@@ -9,8 +9,8 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from actions.models import ActionItem
-from incidents import benchmark
-from incidents.benchmark import Bench, Job, Page
+from core import benchmark
+from core.benchmark import Bench, Job, Page
 from incidents.models import Incident, Team
 from incidents.services import apply_postmortem_policy
 from postmortems.models import Postmortem
