@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "incidents",
     "postmortems",
     "actions",
+    "core",
 ]
 
 MIDDLEWARE = [
@@ -92,11 +93,11 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "incidents.context_processors.navigation",
+                "core.context_processors.navigation",
             ],
             "builtins": [
                 "template_partials.templatetags.partials",
-                "incidents.templatetags.debrief",
+                "core.templatetags.debrief",
             ],
         },
     },

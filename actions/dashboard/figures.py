@@ -15,8 +15,8 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 
+from incidents.formatting import duration
 from incidents.models import Severity
-from incidents.templatetags.debrief import duration
 
 from .. import metrics
 from ..metrics import HEALTHY_RATE, THEATRE_RATE

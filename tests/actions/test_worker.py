@@ -11,7 +11,7 @@ import uuid
 
 from celery.exceptions import TimeoutError as CeleryTimeout
 
-from incidents.management.commands.run_all import local_dirs
+from core.management.commands.run_all import local_dirs
 
 from ..config.support import (
     PYTHON,

@@ -11,7 +11,7 @@ from django.contrib.sessions.models import Session
 from django.utils import timezone
 
 from config.celery import app
-from incidents.management.commands.run_all import local_dirs
+from core.management.commands.run_all import local_dirs
 from incidents.tasks import clear_expired_sessions
 
 from .support import PYTHON, celery_client, child_env, kill_group, load_settings, start, tail

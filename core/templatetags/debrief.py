@@ -1,32 +1,21 @@
-"""Small display helpers shared by every page: times, durations, badges."""
+"""Small display helpers shared by every page: times, durations, badges.
 
-from datetime import UTC, timedelta
+A builtin (settings.TEMPLATES), so templates need no `{% load debrief %}`; the few that load it
+still work. Helpers that Python code needs too live in the domain (incidents/formatting.py).
+"""
+
+from datetime import UTC
 
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html
 
+from incidents.formatting import duration
+
 register = template.Library()
 
 
-@register.filter
-def duration(value: timedelta | None) -> str:
-    """2 h 14 m style, the way responders say it."""
-    if value is None:
-        return "—"
-    minutes = int(value.total_seconds() // 60)
-    if minutes < 1:
-        return "<1 m"
-    days, rest = divmod(minutes, 1440)
-    hours, mins = divmod(rest, 60)
-    parts = []
-    if days:
-        parts.append(f"{days} d")
-    if hours:
-        parts.append(f"{hours} h")
-    if mins and not days:
-        parts.append(f"{mins} m")
-    return " ".join(parts)
+register.filter("duration", duration)
 
 
 @register.simple_tag

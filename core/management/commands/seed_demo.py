@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from incidents import demo
+from core import demo
 
 
 class Command(BaseCommand):

@@ -3,14 +3,19 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from django.urls import reverse
 from django.utils import timezone
 
 from actions.models import ActionItem
-from incidents import benchmark
-from incidents.benchmark import Bench, Job, Page
+from core import benchmark
+from core.benchmark import Bench, Job, Page
+from core.benchmark.visitor import HOST, Visitor, overridden
 from incidents.models import Incident, Team
 from incidents.services import apply_postmortem_policy
 from postmortems.models import Postmortem
@@ -171,3 +176,62 @@ def test_p95_is_the_nearest_rank():
     samples = [float(n) for n in range(1, 21)]
     assert benchmark.percentile(samples, 0.95) == 19
     assert benchmark.percentile([5.0], 0.95) == 5
+
+
+# The visitor: pages requested through the WSGI handler, without django.test's client.
+
+
+@pytest.mark.urls("tests.core.visitor_urls")
+def test_a_visitor_is_logged_in_sends_its_headers_and_keeps_the_cookies_it_is_given(user):
+    visitor = Visitor(user, headers={"HX-Request": "true"})
+    with overridden(ALLOWED_HOSTS=[HOST]):
+        first = json.loads(visitor.get("/echo/?q=latency").content)
+        visitor.get("/remember/")
+        second = json.loads(visitor.get("/echo/").content)
+    assert first == {
+        "user": "alice",
+        "cookies": [settings.SESSION_COOKIE_NAME],
+        "htmx": "true",
+        "query": "latency",
+        "secure": False,
+    }
+    assert second["cookies"] == sorted([settings.SESSION_COOKIE_NAME, "seen"])
+
+
+@pytest.mark.urls("tests.core.visitor_urls")
+def test_a_visitor_can_ask_over_https(user):
+    visitor = Visitor(user, secure=True)
+    with overridden(ALLOWED_HOSTS=[HOST]):
+        assert json.loads(visitor.get("/echo/").content)["secure"] is True
+
+
+def test_logging_out_ends_the_visitors_session(user):
+    visitor = Visitor(user)
+    with overridden(ALLOWED_HOSTS=[HOST]):
+        assert visitor.get(reverse("incidents:list")).status_code == 200
+        visitor.log_out()
+        assert visitor.get(reverse("incidents:list")).status_code == 302  # to the log-in page
+
+
+@pytest.mark.urls("tests.core.visitor_urls")
+def test_a_view_error_is_raised_rather_than_measured_as_a_500(user):
+    visitor = Visitor(user)
+    with overridden(ALLOWED_HOSTS=[HOST]), pytest.raises(RuntimeError, match="the view broke"):
+        visitor.get("/boom/")
+
+
+def test_a_run_puts_the_settings_and_the_connection_handling_back(db):
+    hosts = list(settings.ALLOWED_HOSTS)
+    benchmark.build_dataset(TINY, log=quiet)
+    bench = Bench(TINY, benchmark.dataset_rows())
+    page = Page("incident list", url=lambda b: benchmark.url("incidents:list"))
+    results, failures = benchmark.run([page], bench, repeat=1, warmup=0)
+    assert failures == [] and len(results) == 1
+    assert hosts == settings.ALLOWED_HOSTS
+    # Requests outside the bench close stale connections again.
+    assert close_old_connections in receivers(request_started)
+    assert close_old_connections in receivers(request_finished)
+
+
+def receivers(signal) -> list:
+    return [ref() for _, ref, *_ in signal.receivers]

@@ -11,9 +11,9 @@ import urllib.request
 import pytest
 from django.core.management import CommandError, call_command
 
-from incidents.management.commands import run_all
+from core.management.commands import run_all
 
-from .support import (
+from ..config.support import (
     BASE_DIR,
     PYTHON,
     celery_client,

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from actions.models import ActionItem
-from incidents.demo import DEMO_TEAM_SLUGS, demo_exists
+from core.demo import DEMO_TEAM_SLUGS, demo_exists
 from incidents.models import Incident, Requirement, Service, Team, TimelineEvent
 from postmortems.models import ContributingFactor, Postmortem
 

@@ -22,11 +22,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from actions.models import ActionItem
+from incidents.models import Incident, Profile, Requirement, Service, Team, TimelineEvent
+from incidents.services import create_incident
 from postmortems.meetings import schedule_meeting
 from postmortems.models import ContributingFactor, Postmortem
-
-from .models import Incident, Profile, Requirement, Service, Team, TimelineEvent
-from .services import create_incident
 
 User = get_user_model()
 

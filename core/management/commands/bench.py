@@ -4,7 +4,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from incidents import benchmark
+from core import benchmark
 
 
 class Command(BaseCommand):

@@ -1,0 +1,353 @@
+"""What the benchmark measures: the main pages and jobs, each with the realistic user and object
+to request it with, and for pages their floor (the page's main SQL alone).
+
+Floors use the same QuerySet methods and FilterSets as the views, so they follow changes. Adding
+a page or a job is a few lines appended to REGISTRY, in the section of its app.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+
+from actions import jobs, metrics
+from actions.dashboard.params import utc_today
+from actions.dashboard.views import analytics
+from actions.filters import ActionItemFilter
+from actions.models import ActionItem
+from incidents.filters import IncidentFilter
+from incidents.models import Incident, Service, Team
+from postmortems.models import MeetingAttendee, MeetingCapture, Postmortem, ReviewMeeting
+
+from .dataset import SEARCH_WORD
+from .measuring import Bench, BenchmarkError, Job, Page, QueryCounter, percentile, to_ms
+from .visitor import Visitor
+
+
+def url(name: str, params: dict | None = None, args=()) -> str:
+    path = reverse(name, args=args)
+    return f"{path}?{urlencode(params, doseq=True)}" if params else path
+
+
+def first_page(queryset) -> list:
+    """What `incidents.paging.paginate` runs for page 1: the count, then the rows."""
+    page = Paginator(queryset, settings.PAGE_SIZE).get_page(1)
+    return list(page.object_list)
+
+
+def incident_rows(bench: Bench, params: dict) -> list:
+    queryset = Incident.objects.visible_to(bench.engineer).for_list()
+    return first_page(IncidentFilter(params, queryset=queryset).qs)
+
+
+def action_rows(bench: Bench, params: dict, *, mine: bool = False) -> list:
+    user = bench.engineer
+    queryset = ActionItem.objects.visible_to(user)
+    if mine:
+        queryset = queryset.filter(owner=user)
+    return first_page(ActionItemFilter(params, queryset=queryset.for_list()).qs)
+
+
+def incident_search(bench: Bench) -> dict:
+    return {"severity": ["1", "2"], "team": bench.team.slug, "q": SEARCH_WORD}
+
+
+def incident_detail_rows(bench: Bench) -> list:
+    number = bench.busy_incident.number
+    incident = Incident.objects.visible_to(bench.engineer).get(number=number)
+    return list(incident.timeline.select_related("author"))
+
+
+def postmortem_rows(bench: Bench) -> list:
+    queryset = (
+        Postmortem.objects.visible_to(bench.engineer)
+        .select_related("incident", "incident__team", "author")
+        .order_by("-incident__started_at", "-pk")
+    )
+    return first_page(queryset)
+
+
+def postmortem_detail_rows(bench: Bench) -> list:
+    number = bench.busy_incident.number
+    postmortem = Postmortem.objects.visible_to(bench.engineer).get(incident__number=number)
+    return list(postmortem.action_items.select_related("owner"))
+
+
+REGISTRY: list[Page | Job] = [
+    Page(
+        "incident list",
+        url=lambda b: url("incidents:list"),
+        floor=lambda b: incident_rows(b, {}),
+    ),
+    Page(
+        "incident list filtered",
+        url=lambda b: url("incidents:list", incident_search(b)),
+        floor=lambda b: incident_rows(b, incident_search(b)),
+    ),
+    Page(
+        "incident list postmortems owed",
+        url=lambda b: url("incidents:list", {"postmortem": "owed"}),
+        floor=lambda b: incident_rows(b, {"postmortem": "owed"}),
+    ),
+    Page(
+        "incident detail",
+        url=lambda b: b.busy_incident.get_absolute_url(),
+        floor=incident_detail_rows,
+    ),
+    Page(
+        "my action items",
+        url=lambda b: url("actions:mine"),
+        floor=lambda b: action_rows(b, {}, mine=True),
+    ),
+    Page(
+        "action items",
+        url=lambda b: url("actions:list"),
+        floor=lambda b: action_rows(b, {}),
+    ),
+    Page(
+        "action items overdue",
+        url=lambda b: url("actions:list", {"overdue": "on"}),
+        floor=lambda b: action_rows(b, {"overdue": "on"}),
+    ),
+    Page("postmortem list", url=lambda b: url("postmortems:list"), floor=postmortem_rows),
+    Page(
+        "postmortem detail",
+        url=lambda b: url("postmortems:detail", args=[b.busy_incident.number]),
+        floor=postmortem_detail_rows,
+    ),
+]
+
+
+# Action items: reminders and the monthly digest at scale (jobs run inline, as the commands do).
+def _reminder_sweep(bench: Bench) -> dict:
+    # 20:00 UTC: past the reminder hour of every owner west of UTC+11.
+    now = timezone.now().replace(hour=20, minute=0, second=0, microsecond=0)
+    summary = jobs.run_reminders(now)
+    return {"owners": len(summary.recipients), "items": summary.items}
+
+
+def _monthly_digest(bench: Bench) -> dict:
+    summary = jobs.run_digests(today=timezone.now().date())
+    return {"recipients": len(summary.recipients)}
+
+
+REGISTRY += [
+    Page(
+        "team action items",
+        url=lambda b: url("actions:team"),
+        user=lambda b: b.manager,
+    ),
+    Page(
+        "action item detail",
+        url=lambda b: (
+            ActionItem.objects.filter(postmortem__incident__private=False)
+            .order_by("pk")
+            .first()
+            .get_absolute_url()
+        ),
+    ),
+    Page("digest list", url=lambda b: url("actions:digests")),
+    Job("reminder sweep", run=_reminder_sweep),
+    Job("monthly digest", run=_monthly_digest),
+]
+
+
+# Postmortems: the editor page (every section, factors, items, review, related suggestions).
+REGISTRY += [
+    Page(
+        "postmortem editor",
+        url=lambda b: url("postmortems:edit", args=[b.busy_incident.number]),
+        floor=postmortem_detail_rows,
+    ),
+    Page(
+        "postmortem history",
+        url=lambda b: url("postmortems:history", args=[b.busy_incident.number]),
+    ),
+]
+
+
+# Review meetings: the presentation view and what 30 followers' polls cost (postmortems app).
+FOLLOWERS = 30
+
+
+def _bench_meeting(bench: Bench):
+    """A live review of the busiest incident, on its timeline step, driven by the engineer,
+    with a team's worth of attendees and a few captures; made once and reused."""
+    postmortem = bench.busy_incident.postmortem
+    meeting = ReviewMeeting.objects.filter(
+        postmortem=postmortem, facilitator=bench.engineer
+    ).first()
+    if meeting is not None:
+        return meeting
+    now = timezone.now()
+    meeting = ReviewMeeting.objects.create(
+        postmortem=postmortem,
+        facilitator=bench.engineer,
+        scheduled_at=now,
+        started_at=now,
+        running_since=now,
+        step=1,
+        step_times=[[0, 0] for _ in ReviewMeeting.AGENDA],
+    )
+    people = list(bench.team.members.order_by("pk")[:FOLLOWERS])
+    MeetingAttendee.objects.bulk_create([MeetingAttendee(meeting=meeting, user=u) for u in people])
+    MeetingCapture.objects.bulk_create(
+        [
+            MeetingCapture(
+                meeting=meeting, kind="decision", version=v, step=1, text=f"Decision {v}"
+            )
+            for v in range(2, 12)
+        ]
+    )
+    ReviewMeeting.objects.filter(pk=meeting.pk).update(version=11)
+    return ReviewMeeting.objects.get(pk=meeting.pk)
+
+
+def _meeting_url(bench: Bench, name: str) -> str:
+    meeting = _bench_meeting(bench)
+    return url(f"postmortems:{name}", args=[bench.busy_incident.number, meeting.pk])
+
+
+def meeting_step_rows(bench: Bench) -> list:
+    """The timeline step's rows: what the presentation view and a changed poll both render."""
+    meeting = ReviewMeeting.objects.visible_to(bench.engineer).get(pk=_bench_meeting(bench).pk)
+    return list(meeting.postmortem.incident.timeline.all())
+
+
+def _followers_polling(bench: Bench) -> dict:
+    """One round of polls from 30 followers while nothing changes: each answers 204."""
+    meeting = _bench_meeting(bench)
+    address = _meeting_url(bench, "meeting-state") + f"?v={meeting.version}"
+    visitor = Visitor(bench.engineer, headers={"HX-Request": "true"})
+    visitor.get(address)  # warm, like a follower's open page
+    durations = []
+    counter = QueryCounter()
+    with connection.execute_wrapper(counter):
+        for _ in range(FOLLOWERS):
+            started = time.perf_counter()
+            response = visitor.get(address)
+            durations.append(time.perf_counter() - started)
+            if response.status_code != 204:
+                raise BenchmarkError(f"unchanged poll answered {response.status_code}")
+    visitor.log_out()
+    return {
+        "polls": FOLLOWERS,
+        "queries_per_poll": counter.count / FOLLOWERS,
+        "poll_p50_ms": to_ms(statistics.median(durations)),
+        "poll_p95_ms": to_ms(percentile(durations, 0.95)),
+    }
+
+
+REGISTRY += [
+    Page(
+        "meeting presentation",
+        url=lambda b: _meeting_url(b, "meeting-present"),
+        floor=meeting_step_rows,
+    ),
+    Page(
+        "meeting poll changed",
+        url=lambda b: _meeting_url(b, "meeting-state") + "?v=1",
+        floor=meeting_step_rows,
+        headers={"HX-Request": "true"},
+    ),
+    Job("meeting poll 30 followers", run=_followers_polling),
+]
+
+
+# The manager dashboard (actions/dashboard): a manager's default view (their first team, last
+# 90 days), the organisation over 90 and 365 days, the recurrence figure the page loads after
+# itself, a CSV and the slowest drill-down list.
+def _dashboard_sql(bench: Bench, *, viewer, scope_key: str, days: int) -> None:
+    """The floor: every metric query the dashboard page runs, in its transaction, nothing else
+    (no figure shaping, no template)."""
+    team = bench.team if scope_key != "org" else None
+    scope = metrics.Scope(team=team) if team else metrics.ORG
+    today = utc_today()
+    period = metrics.Period.last(days, today)
+    judged = metrics.Period(period.start, today - timedelta(days=1))
+    list(Team.objects.all())
+    list(Service.objects.select_related("team"))
+    with analytics():
+        grid = metrics.completion_grid(judged, scope, viewer)
+        metrics.open_items_grid(scope, viewer, timezone.localdate())
+        owed = metrics.postmortems_owed(today, scope, viewer)
+        owed.count()
+        list(owed[:10])
+        metrics.cycle_times(period, scope, viewer)
+        metrics.cycle_times_by_month(period, scope, viewer)
+        metrics.items_by_priority_and_leverage(period, scope, viewer)
+        metrics.prevention_coverage(period, scope, viewer)
+        list(metrics.postmortems_without_prevention(period, scope, viewer)[:10])
+        metrics.incidents_by_severity_by_month(period, scope, viewer)
+        metrics.response_times(period, scope, viewer)
+        metrics.response_times(period, scope, viewer, by_month=True)
+        metrics.slippage_by_team(period, scope, viewer, grid=grid)
+
+
+def _recurrence_sql(bench: Bench, *, days: int) -> None:
+    """The floor of the recurrence figure, which the page loads after itself (htmx)."""
+    period = metrics.Period.last(days, utc_today())
+    with analytics():
+        metrics.recurrence_by_month(period, metrics.ORG, bench.engineer)
+
+
+def _repeat_rows(bench: Bench) -> list:
+    """What the repeat-incidents list runs: the flags once, then the first page's incidents."""
+    period = metrics.Period.last(90, utc_today())
+    with analytics():
+        flags = metrics.repeat_flags(period, metrics.ORG, bench.engineer)
+        ids = [f["id"] for f in flags[: settings.PAGE_SIZE]]
+        return list(Incident.objects.select_related("team").filter(pk__in=ids))
+
+
+REGISTRY += [
+    Page(
+        "dashboard manager team 90d",
+        url=lambda b: url("actions:dashboard"),
+        floor=lambda b: _dashboard_sql(b, viewer=b.manager, scope_key="team", days=90),
+        user=lambda b: b.manager,
+    ),
+    Page(
+        "dashboard org 90d",
+        url=lambda b: url("actions:dashboard", {"scope": "org", "range": "90"}),
+        floor=lambda b: _dashboard_sql(b, viewer=b.engineer, scope_key="org", days=90),
+    ),
+    Page(
+        "dashboard org 365d",
+        url=lambda b: url("actions:dashboard", {"scope": "org", "range": "365"}),
+        floor=lambda b: _dashboard_sql(b, viewer=b.engineer, scope_key="org", days=365),
+    ),
+    Page(
+        "dashboard recurrence org 90d",
+        url=lambda b: url(
+            "actions:dashboard-figure", {"scope": "org", "range": "90"}, ["recurrence-month"]
+        ),
+        floor=lambda b: _recurrence_sql(b, days=90),
+        headers={"HX-Request": "true"},
+    ),
+    Page(
+        "dashboard recurrence org 365d",
+        url=lambda b: url(
+            "actions:dashboard-figure", {"scope": "org", "range": "365"}, ["recurrence-month"]
+        ),
+        floor=lambda b: _recurrence_sql(b, days=365),
+        headers={"HX-Request": "true"},
+    ),
+    Page(
+        "dashboard csv owners org",
+        url=lambda b: url("actions:dashboard-csv", {"scope": "org"}, args=["owners"]),
+    ),
+    Page(
+        "dashboard repeats list org 90d",
+        url=lambda b: url("actions:dashboard-rows", {"scope": "org", "range": "90"}, ["repeats"]),
+        floor=_repeat_rows,
+    ),
+]
