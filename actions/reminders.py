@@ -5,8 +5,9 @@ clock has passed their reminder hour, at most once per local day (the ledger key
 Beat ticks hourly in UTC, so a missed tick only delays a reminder to the next hour, and a
 daylight-saving change can neither skip nor repeat a local day.
 
-Privacy: an email lists only items its recipient may see (the incident privacy rule applied
-to the recipient), so a reminder never reveals a private incident to a non-member.
+This module plans (who is due, with which ledger key); emails.py renders each email at send
+time. Privacy: an email lists only items its recipient may see (the incident privacy rule
+applied to the recipient), so a reminder never reveals a private incident to a non-member.
 """
 
 from __future__ import annotations
