@@ -5,7 +5,6 @@ from .models import (
     ActionItemEvent,
     CalendarFeed,
     Digest,
-    Dispatch,
     Tracker,
     WebhookDelivery,
     WebhookEndpoint,
@@ -31,13 +30,6 @@ class ActionItemAdmin(admin.ModelAdmin):
 class TrackerAdmin(admin.ModelAdmin):
     list_display = ["name", "pattern", "url_template", "position"]
     list_editable = ["position"]
-
-
-@admin.register(Dispatch)
-class DispatchAdmin(admin.ModelAdmin):
-    list_display = ["kind", "recipient", "scope", "period", "state", "attempts", "sent_at"]
-    list_filter = ["kind", "state"]
-    raw_id_fields = ["recipient", "digest"]
 
 
 @admin.register(Digest)

@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class ActionsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "actions"
+
+    def ready(self):
+        from . import emails  # noqa: F401 - registers this app's email builders with the outbox

@@ -3,8 +3,9 @@ from django.views.decorators.http import require_GET
 
 from incidents.models import Team
 from incidents.paging import paginate, query_without_page
+from outbox.models import Dispatch
 
-from .models import Digest, Dispatch
+from .models import Digest
 
 
 @require_GET

@@ -7,25 +7,20 @@ That is the simplest rule that can never leak one.
 
 from __future__ import annotations
 
-from datetime import date
-
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
 
 from incidents.models import Team
+from outbox import ledger
+from outbox.models import Dispatch
 
-from . import ledger, metrics
+from . import metrics
 from .metrics import PUBLIC_ONLY, Period, Scope
-from .models import Digest, Dispatch
+from .models import Digest
 
 User = get_user_model()
 LIST_LIMIT = 10
-
-
-def _url(path: str) -> str:
-    return settings.SITE_URL + path
 
 
 def compute_figures(period: Period, scope: Scope) -> dict:
@@ -51,7 +46,7 @@ def compute_figures(period: Period, scope: Scope) -> dict:
                     "title": i.title,
                     "team": i.team.name,
                     "resolved_on": i.resolved_at.date().isoformat(),
-                    "url": _url(i.get_absolute_url()),
+                    "url": ledger.link_to(i),
                 }
                 for i in owed[:LIST_LIMIT]
             ],
@@ -65,7 +60,7 @@ def compute_figures(period: Period, scope: Scope) -> dict:
                 "reason": item.reason,
                 "owner": item.owner.get_full_name() or item.owner.username,
                 "reference": item.postmortem.incident.reference,
-                "url": _url(item.get_absolute_url()),
+                "url": ledger.link_to(item),
             }
             for item in decisions[:LIST_LIMIT]
         ],
@@ -77,7 +72,7 @@ def compute_figures(period: Period, scope: Scope) -> dict:
                 "why": f"same pattern “{i.pattern}”"
                 if i.same_pattern
                 else "same service and contributing-factor category",
-                "url": _url(i.get_absolute_url()),
+                "url": ledger.link_to(i),
             }
             for i in repeats[:LIST_LIMIT]
         ],
@@ -88,7 +83,7 @@ def compute_figures(period: Period, scope: Scope) -> dict:
                 "due_on": item.due_on.isoformat(),
                 "created_on": item.created_at.date().isoformat(),
                 "reference": item.postmortem.incident.reference,
-                "url": _url(item.get_absolute_url()),
+                "url": ledger.link_to(item),
             }
             for item in metrics.oldest_open_items(scope, viewer, LIST_LIMIT)
         ],
@@ -133,40 +128,11 @@ def build_and_claim(period: Period, scope: Scope) -> tuple[Digest, ledger.Claim]
             ledger.Key(Dispatch.Kind.DIGEST, pk, period.label, scope.key)
             for pk in recipients(scope.team)
         ]
-        return digest, ledger.claim(keys, digest_ids={scope.key: digest.pk})
-    pending = list(
-        digest.dispatches.filter(state=Dispatch.State.PENDING).values_list("pk", flat=True)
+        return digest, ledger.claim(keys)
+    # The digest's emails: the ledger rows with its key (kind, scope, period).
+    emails = Dispatch.objects.filter(
+        kind=Dispatch.Kind.DIGEST, scope=digest.scope, period=digest.period
     )
-    settled = digest.dispatches.exclude(state=Dispatch.State.PENDING).count()
+    pending = list(emails.filter(state=Dispatch.State.PENDING).values_list("pk", flat=True))
+    settled = emails.exclude(state=Dispatch.State.PENDING).count()
     return digest, ledger.Claim(pending_ids=pending, already_settled=settled)
-
-
-def subject_for(figures: dict) -> str:
-    start = date.fromisoformat(figures["start"])
-    completion = figures["completion"]
-    rate = f"{completion['rate']:.0%} on time" if completion["rate"] is not None else "nothing due"
-    return f"Debrief review for {figures['scope_label']}, {start:%B %Y}: {rate}"
-
-
-def render_digest(figures: dict, to: str, title: str, url: str) -> ledger.Message:
-    return ledger.render_message(
-        to=to,
-        subject=subject_for(figures),
-        template="digest",
-        context={
-            "f": figures,
-            "title": title,
-            "url": url,
-            "month": date.fromisoformat(figures["start"]),
-        },
-        items=figures["items"]["created"],
-    )
-
-
-def build_digest_message(dispatch: Dispatch) -> ledger.Message | None:
-    digest = dispatch.digest
-    if digest is None:
-        return None
-    return render_digest(
-        digest.figures, dispatch.recipient.email, digest.title, _url(digest.get_absolute_url())
-    )

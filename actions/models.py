@@ -289,55 +289,6 @@ def ticket_link(item: ActionItem, trackers) -> str:
     return ""
 
 
-class Dispatch(models.Model):
-    """The ledger of outgoing emails: one row per (kind, recipient, scope, period), ever.
-
-    Claiming the row (a unique insert) is what makes a send happen at most once; the row then
-    records whether the send succeeded, how many attempts it took and the last error.
-    """
-
-    class Kind(models.TextChoices):
-        REMINDER = "reminder", "Owner reminder"
-        MANAGER_NOTE = "manager_note", "Weekly note to managers"
-        DIGEST = "digest", "Monthly digest"
-
-    class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENT = "sent", "Sent"
-        SKIPPED = "skipped", "Nothing left to send"
-        FAILED = "failed", "Failed"
-
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="dispatches")
-    # "" for reminders, "org" or "team:<slug>" for digests.
-    scope = models.CharField(max_length=120, blank=True, default="")
-    # The recipient's local day (2026-03-02), ISO week (2026-W10) or month (2026-03).
-    period = models.CharField(max_length=10)
-    digest = models.ForeignKey(
-        "Digest", on_delete=models.CASCADE, null=True, blank=True, related_name="dispatches"
-    )
-    state = models.CharField(
-        max_length=8, choices=State.choices, default=State.PENDING, db_index=True
-    )
-    attempts = models.PositiveSmallIntegerField(default=0)
-    error = models.TextField(blank=True)
-    item_count = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(default=timezone.now)
-    sent_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-pk"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["kind", "recipient", "scope", "period"], name="dispatch_once"
-            )
-        ]
-        indexes = [models.Index(fields=["state", "created_at"])]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()} to {self.recipient_id} for {self.period}"
-
-
 class Digest(models.Model):
     """A monthly review for the organisation (team empty) or one team, kept for the web UI.
 

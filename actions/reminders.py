@@ -5,8 +5,9 @@ clock has passed their reminder hour, at most once per local day (the ledger key
 Beat ticks hourly in UTC, so a missed tick only delays a reminder to the next hour, and a
 daylight-saving change can neither skip nor repeat a local day.
 
-Privacy: an email lists only items its recipient may see (the incident privacy rule applied
-to the recipient), so a reminder never reveals a private incident to a non-member.
+This module plans (who is due, with which ledger key); emails.py renders each email at send
+time. Privacy: an email lists only items its recipient may see (the incident privacy rule
+applied to the recipient), so a reminder never reveals a private incident to a non-member.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q
 
 from incidents.models import Incident, Team
+from outbox.ledger import Key
+from outbox.models import Dispatch
 
-from . import ledger
-from .models import ActionItem, Dispatch
+from .models import ActionItem
 
 User = get_user_model()
 Kind = Dispatch.Kind
@@ -76,7 +78,7 @@ def wanted(due_on: date, today: date, notify_due_soon: bool) -> bool:
 
 @dataclass
 class Plan:
-    key: ledger.Key
+    key: Key
     item_ids: list[int] = field(default_factory=list)
 
 
@@ -111,7 +113,7 @@ def plan_reminders(now: datetime) -> list[Plan]:
             continue
         plan = plans.get(owner_id)
         if plan is None:
-            plan = plans[owner_id] = Plan(ledger.Key(Kind.REMINDER, owner_id, today.isoformat()))
+            plan = plans[owner_id] = Plan(Key(Kind.REMINDER, owner_id, today.isoformat()))
         plan.item_ids.append(pk)
     return list(plans.values())
 
@@ -148,117 +150,7 @@ def plan_manager_notes(now: datetime) -> list[Plan]:
             continue
         plan = plans.get(user_id)
         if plan is None:
-            key = ledger.Key(Kind.MANAGER_NOTE, user_id, iso_week(local.date()))
+            key = Key(Kind.MANAGER_NOTE, user_id, iso_week(local.date()))
             plan = plans[user_id] = Plan(key)
         plan.item_ids.extend(late)
     return list(plans.values())
-
-
-# --- Rendering: at send time, from the ledger row, so the email is current --------------
-
-
-def _item_rows(items, today: date) -> list[dict]:
-    rows = []
-    for item in items:
-        incident = item.postmortem.incident
-        rows.append(
-            {
-                "item": item,
-                "incident": incident,
-                "days_late": (today - item.due_on).days,
-                "url": settings.SITE_URL + item.get_absolute_url(),
-                "done_url": settings.SITE_URL + f"{item.get_absolute_url()}done/",
-                "due_url": settings.SITE_URL + item.get_absolute_url() + "#due",
-            }
-        )
-    return rows
-
-
-def reminder_items(owner, today: date, notify_due_soon: bool):
-    """The items an owner's reminder lists for `today`, most overdue first."""
-    last = today + timedelta(days=due_soon_days()) if notify_due_soon else today - timedelta(1)
-    return (
-        ActionItem.objects.visible_to(owner)
-        .open()
-        .filter(owner=owner, due_on__lte=last)
-        .select_related("postmortem__incident")
-        .order_by("due_on", "priority", "pk")
-    )
-
-
-def build_reminder(dispatch: Dispatch) -> ledger.Message | None:
-    owner = dispatch.recipient
-    today = date.fromisoformat(dispatch.period)
-    profile = getattr(owner, "profile", None)
-    notify = profile.notify_due_soon if profile else True
-    rows = _item_rows(reminder_items(owner, today, notify), today)
-    if not rows:
-        return None
-    overdue = [r for r in rows if r["days_late"] > 0]
-    soon = [r for r in rows if r["days_late"] <= 0]
-    if overdue:
-        subject = f"{len(overdue)} overdue action item{'s' if len(overdue) != 1 else ''}"
-        if soon:
-            subject += f", {len(soon)} due soon"
-    else:
-        subject = f"{len(soon)} action item{'s' if len(soon) != 1 else ''} due soon"
-    return ledger.render_message(
-        to=owner.email,
-        subject=f"Debrief: {subject}",
-        template="reminder",
-        context={
-            "recipient": owner,
-            "today": today,
-            "overdue": overdue,
-            "soon": soon,
-            "due_soon_days": due_soon_days(),
-            "mine_url": settings.SITE_URL + "/actions/mine/",
-            "preferences_url": settings.SITE_URL + "/incidents/preferences/",
-        },
-        items=len(rows),
-    )
-
-
-def build_manager_note(dispatch: Dispatch) -> ledger.Message | None:
-    manager = dispatch.recipient
-    profile = getattr(manager, "profile", None)
-    today = local_now(dispatch.created_at, profile.timezone if profile else "UTC").date()
-    cutoff = today - timedelta(days=manager_threshold_days())
-    items = (
-        ActionItem.objects.visible_to(manager)
-        .open()
-        .filter(postmortem__incident__team__managers=manager, due_on__lt=cutoff)
-        .select_related("owner", "postmortem__incident__team")
-        .order_by("postmortem__incident__team__name", "due_on", "pk")
-    )
-    rows = _item_rows(items, today)
-    if not rows:
-        return None
-    teams: dict[str, list[dict]] = defaultdict(list)
-    for row in rows:
-        teams[row["incident"].team.name].append(row)
-    return ledger.render_message(
-        to=manager.email,
-        subject=f"Debrief: {len(rows)} action item{'s' if len(rows) != 1 else ''} overdue "
-        f"more than {manager_threshold_days()} days",
-        template="manager_note",
-        context={
-            "recipient": manager,
-            "today": today,
-            "teams": dict(teams),
-            "threshold": manager_threshold_days(),
-            "team_url": settings.SITE_URL + "/actions/team/?overdue=on",
-        },
-        items=len(rows),
-    )
-
-
-BUILDERS = {Kind.REMINDER: build_reminder, Kind.MANAGER_NOTE: build_manager_note}
-
-
-def build(dispatch: Dispatch) -> ledger.Message | None:
-    from .digests import build_digest_message
-
-    if dispatch.kind == Kind.DIGEST:
-        return build_digest_message(dispatch)
-    return BUILDERS[dispatch.kind](dispatch)

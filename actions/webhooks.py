@@ -20,6 +20,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -27,6 +28,7 @@ from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
+DELIVER_TASK = "actions.tasks.deliver_webhook"
 SIGNATURE_VERSION = "v1"
 TIMEOUT_SECONDS = 10
 
@@ -84,10 +86,9 @@ def announce(item, event: str) -> int:
     ids = [d.pk for d in deliveries]
 
     def enqueue():
-        from .tasks import deliver_webhook
-
+        # By name: tasks.py imports this module, so importing it here would close a circle.
         for pk in ids:
-            deliver_webhook.delay(pk)
+            current_app.send_task(DELIVER_TASK, args=[pk])
 
     transaction.on_commit(enqueue)
     return len(ids)

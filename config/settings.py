@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_filters",
     "template_partials",
+    "outbox",
     "incidents",
     "postmortems",
     "actions",
@@ -197,6 +198,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "actions.tasks.send_reminders",
         "schedule": crontab(minute=5),
     },
+    # Hourly: an email still pending half an hour after its claim lost its task; send it now.
+    "outbox-resend-stuck": {
+        "task": "outbox.tasks.resend_stuck",
+        "schedule": crontab(minute=35),
+    },
     # Daily: last month's digests if not sent yet, so a missed first-of-month tick is harmless.
     "monthly-review-digests": {
         "task": "actions.tasks.send_digests",
@@ -235,5 +241,5 @@ PAGE_SIZE = 50
 DEBRIEF_REMINDER_DUE_SOON_DAYS = env_int("DEBRIEF_REMINDER_DUE_SOON_DAYS", 3)
 # Items overdue longer than this go into the weekly note to their team's managers.
 DEBRIEF_MANAGER_OVERDUE_DAYS = env_int("DEBRIEF_MANAGER_OVERDUE_DAYS", 14)
-# Attempts per reminder/digest email before the ledger marks it failed.
+# Attempts per email (of any kind) before the ledger marks it failed.
 DEBRIEF_EMAIL_MAX_ATTEMPTS = env_int("DEBRIEF_EMAIL_MAX_ATTEMPTS", 5)

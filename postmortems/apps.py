@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class PostmortemsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "postmortems"
+
+    def ready(self):
+        from . import emails  # noqa: F401 - registers this app's email builders with the outbox

@@ -11,21 +11,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Q
-from django.template.loader import render_to_string
 from django.utils import timezone
 from icalendar import Calendar, Event, vCalAddress, vText
 
 from incidents import permissions
 from incidents.models import TimelineEvent
 from incidents.services import add_timeline_event
+from outbox.ledger import Key
+from outbox.models import Dispatch
+from outbox.queue import queue_emails
 
 from . import services
 from .models import MeetingAttendee, MeetingCapture, Postmortem, ReviewMeeting
@@ -86,8 +86,6 @@ def schedule_meeting(
     scheduled_by: AbstractBaseUser,
 ) -> ReviewMeeting:
     """Schedule a review and email each attendee (the facilitator too) an invite after commit."""
-    from . import tasks
-
     people = {u.pk: u for u in [facilitator, *attendees]}
     incident = postmortem.incident
     unseeing = [u for u in people.values() if not incident.is_visible_to(u)]
@@ -107,9 +105,9 @@ def schedule_meeting(
     MeetingAttendee.objects.bulk_create(
         [MeetingAttendee(meeting=meeting, user=u) for u in people.values()]
     )
-    # robust: the meeting is scheduled either way; a broker outage leaves invites unsent (and
-    # visible as such on the meeting page) instead of failing the request.
-    transaction.on_commit(lambda: tasks.email_meeting_invites.delay(meeting.pk), robust=True)
+    # Claimed with the meeting, sent after the commit (postmortems/emails.py renders them); the
+    # page shows each as "not sent yet" until it is delivered.
+    _queue_attendee_emails(meeting, Dispatch.Kind.MEETING_INVITE, people.values())
     return meeting
 
 
@@ -185,120 +183,14 @@ def calendar_events(user, *, stamp: datetime) -> list[Event]:
 # --- Emails: invites and the summary, each at most once per attendee --------------------------
 
 
-def _zone(user) -> ZoneInfo:
-    profile = getattr(user, "profile", None)
-    try:
-        return ZoneInfo(profile.timezone if profile else "UTC")
-    except (KeyError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def _send_once(meeting: ReviewMeeting, *, stamp_field: str, build) -> int:
-    """Email each attendee not yet sent this email; the claim and the send share a transaction,
-    so a failed send rolls its claim back and a rerun (or a parallel run) sends only what is
-    left."""
-    pending = (
-        meeting.invites.filter(**{f"{stamp_field}__isnull": True})
-        .select_related("user", "user__profile")
-        .order_by("pk")
-    )
-    sent = 0
-    for invite in pending:
-        user = invite.user
-        if not user.email:
-            continue
-        with transaction.atomic():
-            claimed = MeetingAttendee.objects.filter(
-                pk=invite.pk, **{f"{stamp_field}__isnull": True}
-            ).update(**{stamp_field: timezone.now()})
-            if not claimed:
-                continue  # another run got there first
-            build(user).send()
-        sent += 1
-    return sent
-
-
-def meeting_for_email(meeting_id: int) -> ReviewMeeting | None:
-    return (
-        ReviewMeeting.objects.select_related("postmortem__incident", "facilitator")
-        .filter(pk=meeting_id)
-        .first()
-    )
-
-
-def send_meeting_invites(*, meeting: ReviewMeeting) -> int:
-    """Email every attendee not yet invited, with the meeting's .ics attached."""
-    attendees = [i.user for i in meeting.invites.select_related("user").order_by("pk")]
-    ics = invite_ics(meeting, attendees)
-    incident = meeting.postmortem.incident
-
-    def build(user):
-        zone = _zone(user)
-        local = meeting.scheduled_at.astimezone(zone)
-        # Formatted here: the template's date filter would turn it back to the active zone.
-        context = {
-            "meeting": meeting,
-            "incident": incident,
-            "attendee": user,
-            "facilitator": meeting.facilitator,
-            "when_local": f"{local:%a} {local.day} {local:%b %Y, %H:%M} ({zone})",
-            "when_utc": f"{meeting.scheduled_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
-            "agenda": AGENDA,
-            "url": settings.SITE_URL + meeting.get_absolute_url(),
-            "document_url": settings.SITE_URL + meeting.postmortem.get_absolute_url(),
-        }
-        message = EmailMultiAlternatives(
-            subject=f"Postmortem review: {incident.reference} {incident.title}, "
-            f"{local:%a} {local.day} {local:%b %H:%M} ({zone})",
-            body=render_to_string("postmortems/email/meeting_invite.txt", context),
-            to=[user.email],
-        )
-        message.attach_alternative(
-            render_to_string("postmortems/email/meeting_invite.html", context), "text/html"
-        )
-        message.attach("review.ics", ics, "text/calendar; method=REQUEST; charset=utf-8")
-        return message
-
-    return _send_once(meeting, stamp_field="invited_at", build=build)
-
-
-def send_meeting_summary(*, meeting: ReviewMeeting) -> int:
-    """Email every attendee the summary of what the meeting changed, once each."""
-    if meeting.summary_requested_at is None:
-        return 0  # only ever sent on the facilitator's request
-    summary = meeting_summary(meeting)
-    incident = meeting.postmortem.incident
-
-    started = meeting.started_at.astimezone(UTC) if meeting.started_at else None
-
-    def build(user):
-        context = {
-            "held_utc": f"{started:%Y-%m-%d %H:%M} UTC" if started else "not held",
-            "summary": summary,
-            "meeting": meeting,
-            "incident": incident,
-            "attendee": user,
-            "url": settings.SITE_URL + meeting.postmortem.get_absolute_url(),
-            "site_url": settings.SITE_URL,
-        }
-        message = EmailMultiAlternatives(
-            subject=f"Review summary: {incident.reference} {incident.title}",
-            body=render_to_string("postmortems/email/meeting_summary.txt", context),
-            to=[user.email],
-        )
-        message.attach_alternative(
-            render_to_string("postmortems/email/meeting_summary.html", context), "text/html"
-        )
-        return message
-
-    return _send_once(meeting, stamp_field="summary_sent_at", build=build)
+def _queue_attendee_emails(meeting: ReviewMeeting, kind: str, people) -> None:
+    """Claim one email per attendee with an address, sent after the commit (see emails.py)."""
+    queue_emails(Key.about(kind, u.pk, meeting) for u in people if u.email)
 
 
 @transaction.atomic
 def request_summary_email(*, meeting: ReviewMeeting, by: AbstractBaseUser) -> ReviewMeeting:
     """Queue the summary email to the attendees: once per meeting, after it has ended."""
-    from . import tasks
-
     permissions.require(by, "drive_meeting", meeting)
     locked = _lock(meeting)
     if locked.ended_at is None:
@@ -309,7 +201,8 @@ def request_summary_email(*, meeting: ReviewMeeting, by: AbstractBaseUser) -> Re
     locked.summary_requested_at = timezone.now()
     locked.version += 1
     locked.save(update_fields=["summary_requested_at", "version"])
-    transaction.on_commit(lambda: tasks.email_meeting_summary.delay(locked.pk), robust=True)
+    attendees = [i.user for i in locked.invites.select_related("user")]
+    _queue_attendee_emails(locked, Dispatch.Kind.MEETING_SUMMARY, attendees)
     return locked
 
 

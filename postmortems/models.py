@@ -217,7 +217,10 @@ class ReviewComment(models.Model):
 
 
 class ReviewInvitation(models.Model):
-    """One reviewer asked in one review round; `sent_at` makes the email task safe to rerun."""
+    """One reviewer asked in one review round; its email is one outbox ledger row.
+
+    `sent_at` copies when that email was delivered; the ledger alone decides what is sent.
+    """
 
     postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="invitations")
     reviewer = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
@@ -354,7 +357,8 @@ class ReviewMeeting(models.Model):
 
 
 class MeetingAttendee(models.Model):
-    """One person invited; the timestamps make the invite and summary emails safe to rerun."""
+    """One person invited. The invite and summary emails are outbox ledger rows; the two
+    timestamps copy when each was delivered, for the meeting page."""
 
     meeting = models.ForeignKey(ReviewMeeting, on_delete=models.CASCADE, related_name="invites")
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")

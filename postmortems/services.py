@@ -11,6 +11,9 @@ from django.utils import timezone
 
 from incidents import permissions
 from incidents.models import Incident
+from outbox.ledger import Key
+from outbox.models import Dispatch
+from outbox.queue import queue_emails
 
 from .models import (
     Approval,
@@ -242,8 +245,6 @@ def publish_problems(postmortem: Postmortem) -> list[str]:
 @transaction.atomic
 def request_review(*, postmortem: Postmortem, reviewers: list, by: AbstractBaseUser) -> Postmortem:
     """Move the draft to review and email each reviewer a link once the change is committed."""
-    from . import tasks
-
     permissions.require(by, "edit", postmortem)
     if not reviewers:
         raise ValidationError("Choose at least one reviewer.")
@@ -259,15 +260,16 @@ def request_review(*, postmortem: Postmortem, reviewers: list, by: AbstractBaseU
     postmortem.review_started_at = now
     postmortem.save(update_fields=["status", "review_started_at", "updated_at"])
     postmortem.reviewers.set(reviewers)
-    ReviewInvitation.objects.bulk_create(
+    invitations = ReviewInvitation.objects.bulk_create(
         [
             ReviewInvitation(postmortem=postmortem, reviewer=u, round_started_at=now)
             for u in reviewers
         ]
     )
-    # robust: the review request is committed either way; a broker outage is logged and the
-    # unsent invitations stay marked unsent rather than turning the page into an error.
-    transaction.on_commit(lambda: tasks.email_reviewers.delay(postmortem.pk), robust=True)
+    # Claimed with the request, sent by the outbox worker once it is committed (postmortems/
+    # emails.py renders them); a broker outage leaves them pending for the outbox's resend.
+    kind = Dispatch.Kind.REVIEW_INVITATION
+    queue_emails(Key.about(kind, i.reviewer_id, i) for i in invitations if i.reviewer.email)
     return postmortem
 
 
@@ -340,44 +342,6 @@ def add_comment(*, postmortem: Postmortem, section: str, by, text: str) -> Revie
     return ReviewComment.objects.create(
         postmortem=postmortem, section=section, author=by, text=text
     )
-
-
-def send_review_invitations(*, postmortem: Postmortem) -> int:
-    """Email each invited reviewer once; an invitation is marked sent only after its email."""
-    from django.conf import settings
-    from django.core.mail import send_mail
-    from django.template.loader import render_to_string
-
-    pending = postmortem.invitations.filter(sent_at__isnull=True).select_related("reviewer")
-    sent = 0
-    for invitation in pending:
-        reviewer = invitation.reviewer
-        if not reviewer.email:
-            continue
-        context = {
-            "postmortem": postmortem,
-            "incident": postmortem.incident,
-            "reviewer": reviewer,
-            "url": settings.SITE_URL + postmortem.get_absolute_url(),
-            "edit_url": settings.SITE_URL + f"/postmortems/{postmortem.incident.number}/edit/",
-        }
-        with transaction.atomic():
-            # Claim the row first so a parallel run skips it; a failed send rolls the claim back.
-            claimed = ReviewInvitation.objects.filter(
-                pk=invitation.pk, sent_at__isnull=True
-            ).update(sent_at=timezone.now())
-            if not claimed:
-                continue
-            send_mail(
-                subject=f"Review requested: {postmortem.incident.reference} "
-                f"{postmortem.incident.title}",
-                message=render_to_string("postmortems/email/review_request.txt", context),
-                html_message=render_to_string("postmortems/email/review_request.html", context),
-                from_email=None,
-                recipient_list=[reviewer.email],
-            )
-        sent += 1
-    return sent
 
 
 def merge_texts(theirs: str, mine: str) -> str:

@@ -15,8 +15,9 @@ import pytest
 from django.core import mail
 from django.db import connection
 
-from actions import jobs, ledger, reminders
-from actions.models import Dispatch
+from actions import jobs, reminders
+from outbox import ledger
+from outbox.models import Dispatch
 
 from ..factories import ActionItemFactory, UserFactory
 
@@ -79,6 +80,6 @@ def test_two_workers_sending_the_same_row_send_it_once():
     owner = UserFactory()
     ActionItemFactory(owner=owner, due_on=MONDAY.date() - timedelta(days=1))
     [pk] = ledger.claim([p.key for p in reminders.plan_reminders(MONDAY)], now=MONDAY).pending_ids
-    results = _run_in_threads(lambda: ledger.send(pk, reminders.build, final_attempt=True), 4)
+    results = _run_in_threads(lambda: ledger.send(pk, final_attempt=True), 4)
     assert sum(r is not None for r in results) == 1
     assert len(mail.outbox) == 1

@@ -10,8 +10,10 @@ from django.urls import reverse
 
 from actions import jobs, metrics
 from actions.metrics import ORG, PUBLIC_ONLY, Period, Scope
-from actions.models import ActionItem, Digest, Dispatch
+from actions.models import ActionItem, Digest
 from actions.tasks import send_digests
+from outbox.models import Dispatch
+from outbox.tasks import send_email
 from postmortems.models import ContributingFactor
 
 from ..factories import (
@@ -185,8 +187,6 @@ def test_a_missed_first_of_the_month_is_caught_up_by_the_daily_tick():
     with time_machine.travel(datetime(2026, 11, 4, 6, 20, tzinfo=UTC), tick=False):
         send_digests()  # enqueues after commit; run the sends inline here
         for pk in Dispatch.objects.values_list("pk", flat=True):
-            from actions.tasks import send_email
-
             send_email(pk)
     assert set(Digest.objects.values_list("period", flat=True)) == {"2026-10"}
     assert len(mail.outbox) == 3

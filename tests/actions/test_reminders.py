@@ -7,9 +7,11 @@ import time_machine
 from django.core import mail
 from django.core.management import call_command
 
-from actions import jobs, ledger, reminders, services
-from actions.models import Dispatch
-from actions.tasks import send_email, send_reminders
+from actions import jobs, reminders
+from actions.tasks import send_reminders
+from outbox import ledger
+from outbox.models import Dispatch
+from outbox.tasks import send_email
 
 from ..factories import ActionItemFactory, IncidentFactory, TeamFactory, UserFactory
 
@@ -159,58 +161,6 @@ def test_the_beat_task_claims_then_enqueues_after_commit(django_capture_on_commi
     assert len(mail.outbox) == 1
     dispatch.refresh_from_db()
     assert dispatch.state == "sent" and dispatch.attempts == 1 and dispatch.item_count == 1
-
-
-def test_a_crash_halfway_is_retried_and_sends_once(monkeypatch):
-    owner = _owner()
-    _item(owner, -1)
-    calls = {"n": 0}
-    real_send = ledger.Message.send
-
-    def flaky(message):
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise ConnectionResetError("SMTP connection lost")
-        real_send(message)
-
-    monkeypatch.setattr(ledger.Message, "send", flaky)
-    claim = ledger.claim([p.key for p in reminders.plan_reminders(MONDAY)], now=MONDAY)
-    [pk] = claim.pending_ids
-    with pytest.raises(ledger.SendFailed):
-        ledger.send(pk, reminders.build, final_attempt=False)
-    row = Dispatch.objects.get()
-    assert row.state == "pending" and "SMTP connection lost" in row.error and row.attempts == 1
-    # The next tick finds the pending row and sends it; later ticks send nothing.
-    summary = jobs.run_reminders(MONDAY + timedelta(hours=1))
-    assert summary.emails_sent == 1
-    assert jobs.run_reminders(MONDAY + timedelta(hours=2)).emails_sent == 0
-    assert len(mail.outbox) == 1
-    row.refresh_from_db()
-    assert row.state == "sent" and row.attempts == 2 and row.error == ""
-
-
-def test_a_send_that_keeps_failing_is_marked_failed_and_logged(monkeypatch, caplog):
-    owner = _owner()
-    _item(owner, -1)
-
-    def broken(message):
-        raise OSError("connection refused")
-
-    monkeypatch.setattr(ledger.Message, "send", broken)
-    summary = jobs.run_reminders(MONDAY)
-    assert summary.failed == 1 and summary.emails_sent == 0
-    row = Dispatch.objects.get()
-    assert row.state == "failed" and "connection refused" in row.error
-    assert "failed for good" in caplog.text
-
-
-def test_items_finished_after_the_claim_are_not_mailed(user):
-    owner = _owner()
-    item = _item(owner, -1)
-    claim = ledger.claim([p.key for p in reminders.plan_reminders(MONDAY)], now=MONDAY)
-    services.change_status(item=item, status="done", by=user)
-    assert ledger.send(claim.pending_ids[0], reminders.build, final_attempt=True) is None
-    assert Dispatch.objects.get().state == "skipped" and not mail.outbox
 
 
 def test_send_reminders_command_json_and_dry_run():

@@ -36,13 +36,14 @@ owner.profile.reminder_hour = 0
 owner.profile.save()
 late = timezone.localdate() - timedelta(days=2)
 ActionItemFactory(owner=owner, title="Rotate the TLS certificate", due_on=late)
-from actions import ledger, reminders
+from actions import reminders
+from outbox import ledger
 claim = ledger.claim([p.key for p in reminders.plan_reminders(timezone.now())])
 print(claim.pending_ids[0])
 """
 
 STATE = """
-from actions.models import Dispatch
+from outbox.models import Dispatch
 d = Dispatch.objects.get()
 print(d.state, d.attempts, d.item_count)
 """
@@ -85,7 +86,7 @@ def test_a_real_worker_sends_one_reminder_once(tmp_path, capsys):
     client = celery_client(conf)
     try:
         for _ in range(2):  # the second run of the same task must send nothing
-            result = client.send_task("actions.tasks.send_email", args=[dispatch_id], queue=queue)
+            result = client.send_task("outbox.tasks.send_email", args=[dispatch_id], queue=queue)
             try:
                 result.get(timeout=REPLY_TIMEOUT)
             except CeleryTimeout as err:

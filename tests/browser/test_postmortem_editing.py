@@ -3,9 +3,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import expect
 
+from outbox.tasks import send_email
 from postmortems import services
 from postmortems.models import Postmortem
-from postmortems.tasks import email_reviewers
 
 from ..factories import (
     ActionItemFactory,
@@ -125,7 +125,7 @@ def test_pasting_a_timeline_previews_then_adds(logged_in_page):
 
 def test_from_review_to_published(new_context, user, other_user, monkeypatch, mailoutbox):
     # No worker runs beside the live server: deliver the invitation email inline instead.
-    monkeypatch.setattr(email_reviewers, "delay", email_reviewers)
+    monkeypatch.setattr(send_email, "delay", send_email)
     pm = PostmortemFactory(
         author=user, summary="Checkout failed for 42 minutes.", impact="4,100 failed checkouts"
     )

@@ -11,9 +11,10 @@ from django.urls import reverse
 from actions import meeting_items
 from actions.models import ActionItem, ActionItemEvent
 from incidents.models import Profile, TimelineEvent
+from outbox.models import Dispatch
+from outbox.tasks import send_email
 from postmortems import meetings
 from postmortems.models import MeetingAttendee, MeetingCapture, ReviewMeeting, SectionRevision
-from postmortems.tasks import email_meeting_summary
 
 from ..factories import (
     ContributingFactorFactory,
@@ -21,6 +22,7 @@ from ..factories import (
     TimelineEventFactory,
     UserFactory,
 )
+from ..outbox.support import send_pending
 from .test_meeting_present import HTMX, drive, fresh, url
 
 pytestmark = pytest.mark.django_db
@@ -293,16 +295,17 @@ def test_the_close_step_summarises_and_the_summary_is_emailed_once(
     assert "End the meeting first" in early.content.decode()
     drive(client, meeting, "end")
     queued = []
-    monkeypatch.setattr(email_meeting_summary, "delay", lambda pk: queued.append(pk))
+    monkeypatch.setattr(send_email, "delay", queued.append)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(url("meeting-summary", meeting), headers=HTMX)
-    assert queued == [meeting.pk] and "Summary emailed" in response.content.decode()
+    assert len(queued) == 2 and "Summary emailed" in response.content.decode()
+    assert mailoutbox == []  # claimed with the request, sent by the worker
     again = client.post(url("meeting-summary", meeting), headers=HTMX)
     assert "already emailed" in again.content.decode()
     assert drive(client, meeting, "reopen").content.decode().count("the record is final") == 1
 
-    assert email_meeting_summary(meeting.pk) == 2
-    assert email_meeting_summary(meeting.pk) == 0  # a retried task sends nothing more
+    assert [send_email(pk) for pk in queued] == [True, True]
+    assert [send_email(pk) for pk in queued] == [False, False]  # a retried task sends nothing
     assert sorted(m.to[0] for m in mailoutbox) == ["alice@example.com", "bob@example.com"]
     body = mailoutbox[0].body
     assert "Add a canary gate — Dana Kim, due 2026-03-20 (PAY-9)" in body
@@ -314,9 +317,11 @@ def test_the_close_step_summarises_and_the_summary_is_emailed_once(
     assert MeetingAttendee.objects.filter(summary_sent_at__isnull=True).count() == 0
 
 
-def test_the_summary_task_sends_nothing_unless_asked(meeting, mailoutbox):
-    ReviewMeeting.objects.filter(pk=meeting.pk).update(started_at=NOW, ended_at=NOW)
-    assert email_meeting_summary(meeting.pk) == 0 and mailoutbox == []
+def test_no_summary_is_sent_unless_asked(user, meeting, mailoutbox):
+    for action in ("start", "end"):
+        meetings.drive_meeting(meeting=fresh(meeting), action=action, by=user)
+    assert not Dispatch.objects.filter(kind=Dispatch.Kind.MEETING_SUMMARY).exists()
+    assert send_pending() == 0 and mailoutbox == []
 
 
 def test_the_document_shows_the_meeting_record(client, user, other_user, meeting):
@@ -352,10 +357,11 @@ def test_summary_email_times_are_utc_whatever_timezone_is_active(user, meeting, 
             source="deploy",
         )
     ReviewMeeting.objects.filter(pk=meeting.pk).update(
-        started_at=NOW, ended_at=NOW + timedelta(minutes=50), summary_requested_at=NOW
+        started_at=NOW, ended_at=NOW + timedelta(minutes=50)
     )
+    meetings.request_summary_email(meeting=fresh(meeting), by=user)
     with timezone.override("Asia/Tokyo"):  # a worker or request in another zone
-        assert email_meeting_summary(meeting.pk) == 2
+        assert send_pending() == 2
     body = mailoutbox[0].body
     assert "Held: 2026-03-03 10:00 UTC, 50 m" in body
     assert "03-03 14:05 UTC Rollback finished" in body

@@ -8,12 +8,13 @@ import itertools
 
 import pytest
 
+from outbox.models import Dispatch
 from postmortems import meetings
 from postmortems.models import MeetingAttendee, MeetingCapture, ReviewMeeting
-from postmortems.tasks import email_meeting_invites
 
 from ..actions.test_concurrency import _run_in_threads
-from ..factories import ReviewMeetingFactory, UserFactory
+from ..factories import PostmortemFactory, ReviewMeetingFactory, UserFactory
+from ..outbox.support import send_pending
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,8 +52,15 @@ def test_simultaneous_next_presses_move_one_step_each():
 
 def test_two_invite_tasks_at_once_send_each_invite_once(mailoutbox):
     people = [UserFactory(username=f"p{n}") for n in range(6)]
-    meeting = ReviewMeetingFactory(attendees=people)
-    sent = _run_in_threads(lambda: email_meeting_invites(meeting.pk), 2)
+    meetings.schedule_meeting(
+        postmortem=PostmortemFactory(),
+        scheduled_at=people[0].date_joined,
+        facilitator=people[0],
+        attendees=people[1:],
+        scheduled_by=people[0],
+    )
+    assert Dispatch.objects.filter(kind="meeting_invite", state="pending").count() == 6
+    sent = _run_in_threads(lambda: send_pending("meeting_invite"), 2)
     assert sum(sent) == 6 and len(mailoutbox) == 6
     assert sorted(m.to[0] for m in mailoutbox) == sorted(f"p{n}@example.com" for n in range(6))
     assert not MeetingAttendee.objects.filter(invited_at__isnull=True).exists()

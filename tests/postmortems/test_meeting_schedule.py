@@ -9,11 +9,15 @@ from icalendar import Calendar
 
 from actions.calendar import build_calendar
 from incidents.models import Profile
+from outbox.ledger import Key, SendFailed
+from outbox.models import Dispatch
+from outbox.queue import queue_emails
+from outbox.tasks import send_email
 from postmortems import meetings
 from postmortems.models import MeetingAttendee, ReviewMeeting
-from postmortems.tasks import email_meeting_invites
 
 from ..factories import IncidentFactory, PostmortemFactory, ReviewMeetingFactory, UserFactory
+from ..outbox.support import send_pending
 
 pytestmark = pytest.mark.django_db
 
@@ -29,6 +33,10 @@ def _resolved_incident(**kwargs):
         resolved_at=start + timedelta(hours=2),
         **kwargs,
     )
+
+
+def _invite(meeting, people):
+    queue_emails(Key.about(Dispatch.Kind.MEETING_INVITE, u.pk, meeting) for u in people)
 
 
 def _post(client, pm, **data):
@@ -50,7 +58,7 @@ def test_scheduling_stores_utc_from_the_viewers_timezone_and_invites_after_commi
     facilitator = UserFactory(username="fran")
     pm = PostmortemFactory(incident=_resolved_incident(), author=user)
     queued = []
-    monkeypatch.setattr(email_meeting_invites, "delay", lambda pk: queued.append(pk))
+    monkeypatch.setattr(send_email, "delay", queued.append)
     client.force_login(user)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = _post(client, pm, facilitator=facilitator.pk, attendees=[other_user.pk])
@@ -61,7 +69,10 @@ def test_scheduling_stores_utc_from_the_viewers_timezone_and_invites_after_commi
     assert meeting.facilitator == facilitator and meeting.created_by == user
     invited = set(meeting.invites.values_list("user__username", flat=True))
     assert invited == {"bob", "fran"}  # the facilitator is invited too
-    assert len(callbacks) == 1 and queued == [meeting.pk] and mailoutbox == []
+    # One invite each, claimed with the meeting and queued once it is committed: none sent yet.
+    assert len(callbacks) == 1 and len(queued) == 2 and mailoutbox == []
+    rows = Dispatch.objects.filter(pk__in=queued).values_list("recipient__username", "kind")
+    assert set(rows) == {("bob", "meeting_invite"), ("fran", "meeting_invite")}
 
 
 @time_machine.travel(NOW, tick=False)
@@ -79,8 +90,8 @@ def test_the_invite_email_carries_an_ics_and_is_sent_once_per_attendee(
         location="https://meet.example.com/abc",
         scheduled_by=user,
     )
-    assert email_meeting_invites(meeting.pk) == 3
-    assert email_meeting_invites(meeting.pk) == 0  # a retried task sends nothing more
+    assert send_pending() == 3
+    assert send_pending() == 0  # a retried task sends nothing more
     assert sorted(m.to[0] for m in mailoutbox) == [
         "alice@example.com",
         "bob@example.com",
@@ -119,15 +130,18 @@ def test_the_invite_email_carries_an_ics_and_is_sent_once_per_attendee(
 @time_machine.travel(NOW, tick=False)
 def test_an_attendee_added_later_gets_only_their_own_invite(user, other_user, mailoutbox):
     meeting = ReviewMeetingFactory(attendees=[user])
-    assert email_meeting_invites(meeting.pk) == 1
+    _invite(meeting, [user])
+    assert send_pending() == 1
     MeetingAttendee.objects.create(meeting=meeting, user=other_user)
-    assert email_meeting_invites(meeting.pk) == 1
+    _invite(meeting, [user, other_user])  # as a second run of the plan would
+    assert send_pending() == 1
     assert [m.to for m in mailoutbox] == [[user.email], [other_user.email]]
 
 
 @time_machine.travel(NOW, tick=False)
 def test_a_failed_send_leaves_the_invite_unsent_for_the_retry(user, mailoutbox, monkeypatch):
     meeting = ReviewMeetingFactory(attendees=[user])
+    _invite(meeting, [user])
     from smtplib import SMTPException
 
     from django.core.mail import EmailMultiAlternatives
@@ -136,11 +150,14 @@ def test_a_failed_send_leaves_the_invite_unsent_for_the_retry(user, mailoutbox, 
         raise SMTPException("relay down")
 
     monkeypatch.setattr(EmailMultiAlternatives, "send", broken)
-    with pytest.raises(SMTPException):
-        email_meeting_invites(meeting.pk)
+    with pytest.raises(SendFailed, match="relay down"):
+        send_pending()
     assert MeetingAttendee.objects.get(user=user).invited_at is None
+    row = Dispatch.objects.get()
+    assert row.state == "pending" and row.attempts == 1 and "relay down" in row.error
     monkeypatch.undo()
-    assert email_meeting_invites(meeting.pk) == 1
+    assert send_pending() == 1
+    assert MeetingAttendee.objects.get(user=user).invited_at == NOW
 
 
 @time_machine.travel(NOW, tick=False)
