@@ -485,7 +485,7 @@ def capture_factor(
 def capture_item(*, meeting: ReviewMeeting, by, **fields) -> MeetingCapture:
     """Add an action item through the action-items service (history, webhooks and all)."""
     locked = _open(meeting)
-    item = action_services.create_action_item(postmortem=locked.postmortem, created_by=by, **fields)
+    item = action_services.create_action_item(postmortem=locked.postmortem, by=by, **fields)
     after = {
         "title": item.title,
         "owner": _name(item.owner),

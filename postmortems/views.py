@@ -414,7 +414,7 @@ def item_add(request, number: int):
     if form.is_valid():
         try:
             action_services.create_action_item(
-                postmortem=postmortem, created_by=request.user, **_item_fields(form.cleaned_data)
+                postmortem=postmortem, by=request.user, **_item_fields(form.cleaned_data)
             )
         except ValidationError as err:
             form.add_error(None, err)
