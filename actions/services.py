@@ -14,9 +14,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from . import webhooks
 from incidents import permissions
 
+from . import webhooks
 from .models import ActionItem, ActionItemEvent
 
 Status = ActionItem.Status
