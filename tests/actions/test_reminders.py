@@ -204,11 +204,11 @@ def test_a_send_that_keeps_failing_is_marked_failed_and_logged(monkeypatch, capl
     assert "failed for good" in caplog.text
 
 
-def test_items_finished_after_the_claim_are_not_mailed(user):
+def test_items_finished_after_the_claim_are_not_mailed():
     owner = _owner()
     item = _item(owner, -1)
     claim = ledger.claim([p.key for p in reminders.plan_reminders(MONDAY)], now=MONDAY)
-    services.change_status(item=item, status="done", by=user)
+    services.change_status(item=item, status="done", by=owner)
     assert ledger.send(claim.pending_ids[0], reminders.build, final_attempt=True) is None
     assert Dispatch.objects.get().state == "skipped" and not mail.outbox
 
