@@ -24,6 +24,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -36,6 +37,7 @@ from .models import WebhookDelivery, WebhookEndpoint
 
 logger = logging.getLogger(__name__)
 
+DELIVER_TASK = "actions.tasks.deliver_webhook"
 SIGNATURE_VERSION = "v1"
 TIMEOUT_SECONDS = 10
 
@@ -97,10 +99,9 @@ def _deliver_after_commit(ids: list[int]) -> None:
     """Queue the deliveries once the rows are committed, so the worker finds them."""
 
     def enqueue():
-        from .tasks import deliver_webhook
-
+        # By name: tasks.py imports this module, so importing it here would close a circle.
         for pk in ids:
-            deliver_webhook.delay(pk)
+            current_app.send_task(DELIVER_TASK, args=[pk])
 
     transaction.on_commit(enqueue)
 
