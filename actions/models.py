@@ -140,33 +140,6 @@ class ActionItem(models.Model):
                 {"reason": f"Say why the item is {self.get_status_display().lower()}."}
             )
 
-    def can_be_changed_by(self, user, team_ids: set[int]) -> bool:
-        """Owner, creator, the incident's team (members and managers) and admins may change it.
-
-        `team_ids` is the set from `teams_of(user)`, fetched once per page, so a list of rows
-        costs no query per row.
-        """
-        if user.is_superuser or user.pk in (self.owner_id, self.created_by_id):
-            return True
-        return self.postmortem.incident.team_id in team_ids
-
-
-def teams_of(user) -> set[int]:
-    """Ids of the teams the user belongs to or manages."""
-    from incidents.models import Team
-
-    if not user.is_authenticated:
-        return set()
-    return set(Team.objects.filter(Q(members=user) | Q(managers=user)).values_list("pk", flat=True))
-
-
-def managed_teams_of(user) -> set[int]:
-    from incidents.models import Team
-
-    if not user.is_authenticated:
-        return set()
-    return set(Team.objects.filter(managers=user).values_list("pk", flat=True))
-
 
 class ActionItemEvent(models.Model):
     """One recorded change to an action item: who, when, what, and why.

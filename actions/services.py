@@ -1,7 +1,9 @@
 """Every change to an action item goes through here, so each one is recorded and announced.
 
-The postmortem editor calls these too: create, edit, change status, change due date, reassign.
-Rules that need a reason raise ValidationError with a message meant for the person typing.
+The postmortem editor and the meeting capture call these too: create, edit, change status,
+change due date, reassign. Each asks incidents.permissions first (PermissionDenied), so every
+route to the same change gets the same answer. Rules that need a reason raise ValidationError
+with a message meant for the person typing.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from incidents import permissions
+
 from . import webhooks
-from .models import ActionItem, ActionItemEvent, managed_teams_of
+from .models import ActionItem, ActionItemEvent
 
 Status = ActionItem.Status
 EDITABLE_FIELDS = (
@@ -33,6 +37,7 @@ def _reason(reason: str | None) -> str:
 @transaction.atomic
 def create_action_item(*, postmortem, by, **fields) -> ActionItem:
     """Add an item to a postmortem; records who created it and announces it to webhooks."""
+    permissions.require(by, "add_action_item", postmortem)
     status = fields.get("status", Status.OPEN)
     if status in ActionItem.STATUSES_NEEDING_REASON and not _reason(fields.get("reason")):
         raise ValidationError({"reason": "Say why the item is blocked or will not be done."})
@@ -61,6 +66,7 @@ def update_action_item(
 
     A due-date change needs a reason. Status changes go through `change_status`.
     """
+    permissions.require(by, "change_action_item", item)
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"Not editable here: {', '.join(sorted(unknown))}")
@@ -86,6 +92,7 @@ def change_status(*, item: ActionItem, status: str, reason: str = "", by) -> Act
 
     Reopening (done or won't do back to open) is recorded like any other change.
     """
+    permissions.require(by, "change_action_item", item)
     if status not in Status.values:
         raise ValidationError({"status": "Choose one of the listed statuses."})
     reason = _reason(reason)
@@ -122,6 +129,7 @@ def change_due_date(
     *, item: ActionItem, due_on: date, reason: str, by, announce: bool = True
 ) -> ActionItem:
     """Move the due date; the reason is required and the old date kept in the history."""
+    permissions.require(by, "change_action_item", item)
     reason = _reason(reason)
     if due_on == item.due_on:
         return item
@@ -146,6 +154,7 @@ def change_due_date(
 @transaction.atomic
 def reassign(*, item: ActionItem, owner, reason: str = "", by, announce: bool = True):
     """Give the item to another person (one named owner, never a team)."""
+    permissions.require(by, "change_action_item", item)
     if owner.pk == item.owner_id:
         return item
     previous = item.owner_id
@@ -165,18 +174,16 @@ def reassign(*, item: ActionItem, owner, reason: str = "", by, announce: bool = 
 
 
 def _check_bulk(items: list[ActionItem], by, reason: str) -> str:
+    """Bulk changes are for managers, and only of items of the teams they manage."""
+    permissions.require(by, "bulk_change_action_items")
+    foreign = [i for i in items if not permissions.can(by, "bulk_change_action_item", i)]
+    if foreign:
+        raise PermissionDenied(f"You manage none of the teams of {len(foreign)} selected item(s).")
     reason = _reason(reason)
     if not items:
         raise ValidationError("Select at least one item.")
     if not reason:
         raise ValidationError({"reason": "Give a reason: it is recorded on every item."})
-    if not by.is_superuser:
-        managed = managed_teams_of(by)
-        foreign = [i for i in items if i.postmortem.incident.team_id not in managed]
-        if foreign:
-            raise PermissionDenied(
-                f"You manage none of the teams of {len(foreign)} selected item(s)."
-            )
     return reason
 
 

@@ -1,33 +1,36 @@
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from incidents import permissions
 from incidents.paging import paginate, query_without_page
 from postmortems.models import Postmortem
 
 from . import services
 from .filters import ActionItemFilter
 from .forms import ActionItemForm, BulkForm, DueDateForm, StatusForm, hints_for
-from .models import ActionItem, Tracker, managed_teams_of, teams_of, ticket_link
+from .models import ActionItem, Tracker, ticket_link
 
 
-def _decorate(items, user, team_ids, trackers):
-    """Per-row facts the template needs, computed in Python so rows cost no queries."""
+def _decorate(items, user, trackers):
+    """Per-row facts the template needs; the policy caches the user's teams, so rows of public
+    incidents cost no queries."""
+    can_bulk = permissions.can(user, "bulk_change_action_items")
     for item in items:
         item.link = ticket_link(item, trackers)
-        item.changeable = item.can_be_changed_by(user, team_ids)
+        item.changeable = permissions.can(user, "change_action_item", item)
+        item.bulk_changeable = can_bulk and permissions.can(user, "bulk_change_action_item", item)
     return items
 
 
 def _row_context(request, item, *, status_form=None):
-    team_ids = teams_of(request.user)
-    _decorate([item], request.user, team_ids, list(Tracker.objects.all()))
+    _decorate([item], request.user, list(Tracker.objects.all()))
     return {
         "item": item,
         "status_form": status_form,
-        "can_bulk": bool(request.user.is_superuser or managed_teams_of(request.user)),
+        "can_bulk": permissions.can(request.user, "bulk_change_action_items"),
         "statuses": ActionItem.Status.choices,
     }
 
@@ -35,12 +38,11 @@ def _row_context(request, item, *, status_form=None):
 def _render_list(request, queryset, title: str, *, view: str):
     filters = ActionItemFilter(request.GET, queryset=queryset)
     page = paginate(request, filters.qs)
-    team_ids = teams_of(request.user)
-    _decorate(page.object_list, request.user, team_ids, list(Tracker.objects.all()))
+    _decorate(page.object_list, request.user, list(Tracker.objects.all()))
     template = "actions/actionitem_list.html"
     if request.htmx and not request.htmx.boosted:
         template += "#results"
-    can_bulk = request.user.is_superuser or bool(managed_teams_of(request.user))
+    can_bulk = permissions.can(request.user, "bulk_change_action_items")
     context = {
         "filters": filters,
         "page": page,
@@ -68,7 +70,7 @@ def my_actions(request):
 
 @require_GET
 def team_actions(request):
-    items = _visible(request).of_teams(teams_of(request.user)).for_list()
+    items = _visible(request).of_teams(permissions.team_ids(request.user)).for_list()
     return _render_list(request, items, "My teams' action items", view="team")
 
 
@@ -79,13 +81,6 @@ def action_list(request):
 
 def _item(request, pk: int) -> ActionItem:
     return get_object_or_404(_visible(request).for_list(), pk=pk)
-
-
-def _changeable_item(request, pk: int) -> ActionItem:
-    item = _item(request, pk)
-    if not item.can_be_changed_by(request.user, teams_of(request.user)):
-        raise PermissionDenied("Only the owner, the incident's team and admins change this item.")
-    return item
 
 
 def _detail_context(request, item, **forms):
@@ -112,7 +107,7 @@ def action_detail(request, pk: int):
 @require_POST
 def action_status(request, pk: int):
     """Inline status change: from a list row (htmx returns the row) or the item page."""
-    item = _changeable_item(request, pk)
+    item = _item(request, pk)
     form = StatusForm(request.POST)
     in_row = request.htmx and request.POST.get("context") == "row"
     if form.is_valid():
@@ -125,6 +120,8 @@ def action_status(request, pk: int):
             )
         except ValidationError as err:
             _attach(form, err)
+    if form.errors:
+        _may_change(request, item)  # the form with its errors is for who may send it
     if in_row:
         item = _item(request, pk)
         bound = form if form.errors else None
@@ -138,6 +135,11 @@ def action_status(request, pk: int):
     return redirect(item)
 
 
+def _may_change(request, item) -> None:
+    """Forms that change an item are shown only to who may send them (services decide)."""
+    permissions.require(request.user, "change_action_item", item)
+
+
 def _attach(form, err: ValidationError) -> None:
     if hasattr(err, "error_dict"):
         for field, errors in err.error_dict.items():
@@ -148,7 +150,7 @@ def _attach(form, err: ValidationError) -> None:
 
 @require_POST
 def action_due(request, pk: int):
-    item = _changeable_item(request, pk)
+    item = _item(request, pk)
     form = DueDateForm(request.POST)
     if form.is_valid():
         try:
@@ -156,6 +158,7 @@ def action_due(request, pk: int):
         except ValidationError as err:
             _attach(form, err)
     if form.errors:
+        _may_change(request, item)
         context = _detail_context(request, item, due_form=form)
         return render(request, "actions/actionitem_detail.html", context, status=422)
     messages.success(request, f"Due date moved to {item.due_on:%Y-%m-%d}; the history keeps why.")
@@ -165,20 +168,13 @@ def action_due(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def action_done(request, pk: int):
     """The reminder email's "mark done" link: a GET only asks; the button POSTs."""
-    item = _changeable_item(request, pk)
+    item = _item(request, pk)
     if request.method == "POST":
         services.change_status(item=item, status=ActionItem.Status.DONE, by=request.user)
         messages.success(request, f"Marked done: {item.title}")
         return redirect(item)
+    _may_change(request, item)
     return render(request, "actions/actionitem_done.html", {"item": item})
-
-
-def _can_add_to(user, postmortem: Postmortem) -> bool:
-    return (
-        user.is_superuser
-        or postmortem.author_id == user.pk
-        or postmortem.incident.team_id in teams_of(user)
-    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -187,8 +183,6 @@ def action_create(request, number: int):
         Postmortem.objects.visible_to(request.user).select_related("incident"),
         incident__number=number,
     )
-    if not _can_add_to(request.user, postmortem):
-        raise PermissionDenied("Only the incident's team, the author and admins add items.")
     form = ActionItemForm(request.POST or None, initial={"owner": request.user})
     if request.method == "POST" and form.is_valid():
         try:
@@ -200,6 +194,7 @@ def action_create(request, number: int):
         else:
             messages.success(request, f"Action item added to {postmortem.incident.reference}.")
             return redirect(item)
+    permissions.require(request.user, "add_action_item", postmortem)  # the form is for who may
     context = {"form": form, "postmortem": postmortem, "hints": hints_for(form)}
     status = 422 if form.errors else 200
     return render(request, "actions/actionitem_form.html", context, status=status)
@@ -207,7 +202,7 @@ def action_create(request, number: int):
 
 @require_http_methods(["GET", "POST"])
 def action_edit(request, pk: int):
-    item = _changeable_item(request, pk)
+    item = _item(request, pk)
     form = ActionItemForm(request.POST or None, instance=ActionItem.objects.get(pk=item.pk))
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
@@ -218,6 +213,7 @@ def action_edit(request, pk: int):
         else:
             messages.success(request, "Action item saved.")
             return redirect(item)
+    _may_change(request, item)
     context = {"form": form, "item": item, "postmortem": item.postmortem, "hints": hints_for(form)}
     status = 422 if form.errors else 200
     return render(request, "actions/actionitem_form.html", context, status=status)
@@ -226,17 +222,12 @@ def action_edit(request, pk: int):
 @require_POST
 def bulk_change(request):
     """Managers reassign or move the due date of several items at once, with one reason."""
-    managed = managed_teams_of(request.user)
-    allowed = _visible(request).for_list()
-    if not request.user.is_superuser:
-        allowed = allowed.filter(postmortem__incident__team_id__in=managed)
-    form = BulkForm(request.POST, queryset=allowed)
+    form = BulkForm(request.POST, queryset=_visible(request).for_list())
     back = request.POST.get("next") or "actions:list"
     if not url_is_local(back):
         back = "actions:list"
-    if not (request.user.is_superuser or managed):
-        raise PermissionDenied("Bulk changes are for team managers.")
     if not form.is_valid():
+        permissions.require(request.user, "bulk_change_action_items")  # then say what is wrong
         messages.error(request, "Nothing changed: " + _errors_text(form))
         return redirect(back)
     data = form.cleaned_data

@@ -1,43 +1,30 @@
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
+from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from incidents.models import Team
+from incidents import permissions
 from incidents.paging import paginate, query_without_page
 
+from . import webhooks
 from .forms import WebhookForm
-from .models import WebhookDelivery, WebhookEndpoint, managed_teams_of
-from .tasks import deliver_webhook
-
-
-def _endpoints(user):
-    """Admins manage every endpoint; team managers those of their teams."""
-    endpoints = WebhookEndpoint.objects.select_related("team")
-    if user.is_superuser:
-        return endpoints
-    return endpoints.filter(team_id__in=managed_teams_of(user))
-
-
-def _form_teams(user):
-    teams = Team.objects.order_by("name")
-    return teams if user.is_superuser else teams.filter(pk__in=managed_teams_of(user))
+from .models import WebhookDelivery
 
 
 @require_http_methods(["GET", "POST"])
 def webhook_list(request):
-    teams = _form_teams(request.user)
-    if not request.user.is_superuser and not teams.exists():
-        raise PermissionDenied("Webhooks are set up by team managers and admins.")
-    form = WebhookForm(request.POST or None, teams=teams, allow_org=request.user.is_superuser)
+    permissions.require(request.user, "set_up_webhooks")
+    form = WebhookForm(
+        request.POST or None,
+        teams=webhooks.teams_managed_by(request.user),
+        allow_org=permissions.can(request.user, "manage_webhooks", None),
+    )
     if request.method == "POST" and form.is_valid():
-        endpoint = form.save(commit=False)
-        endpoint.created_by = request.user
-        endpoint.save()
+        endpoint = webhooks.create_endpoint(by=request.user, **form.cleaned_data)
         messages.success(request, "Webhook added. Its signing secret is shown on its page.")
         return redirect(endpoint)
-    endpoints = _endpoints(request.user).annotate(
+    endpoints = webhooks.endpoints_managed_by(request.user).annotate(
         failed=Count("deliveries", filter=Q(deliveries__state="failed"))
     )
     status = 422 if form.errors else 200
@@ -48,7 +35,7 @@ def webhook_list(request):
 
 @require_GET
 def webhook_detail(request, pk: int):
-    endpoint = get_object_or_404(_endpoints(request.user), pk=pk)
+    endpoint = get_object_or_404(webhooks.endpoints_managed_by(request.user), pk=pk)
     deliveries = endpoint.deliveries.select_related("item")
     context = {
         "endpoint": endpoint,
@@ -60,21 +47,23 @@ def webhook_detail(request, pk: int):
 
 @require_POST
 def webhook_change(request, pk: int):
-    endpoint = get_object_or_404(_endpoints(request.user), pk=pk)
+    endpoint = get_object_or_404(webhooks.endpoints_managed_by(request.user), pk=pk)
     action = request.POST.get("action")
     if action == "toggle":
-        endpoint.active = not endpoint.active
-        endpoint.save(update_fields=["active"])
+        webhooks.set_endpoint_paused(endpoint=endpoint, paused=endpoint.active, by=request.user)
         messages.success(request, "Webhook " + ("enabled." if endpoint.active else "paused."))
     elif action == "delete":
-        endpoint.delete()
+        webhooks.delete_endpoint(endpoint=endpoint, by=request.user)
         messages.success(request, "Webhook deleted.")
         return redirect("actions:webhooks")
     elif action == "retry":
+        try:
+            delivery_id = int(request.POST.get("delivery", ""))
+        except ValueError:
+            return HttpResponseBadRequest("Which delivery? Its id is a number.")
         delivery = get_object_or_404(
-            endpoint.deliveries, pk=request.POST.get("delivery"), state="failed"
+            endpoint.deliveries, pk=delivery_id, state=WebhookDelivery.State.FAILED
         )
-        WebhookDelivery.objects.filter(pk=delivery.pk).update(state="pending", error="")
-        deliver_webhook.delay(delivery.pk)
+        webhooks.retry_delivery(delivery=delivery, by=request.user)
         messages.success(request, "Delivery queued again.")
     return redirect(endpoint)

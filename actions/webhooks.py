@@ -7,6 +7,10 @@ recomputes the HMAC, rejects timestamps older than a few minutes and remembers
 
 Items of private incidents are never sent: an external tracker cannot apply Debrief's
 membership rule, so the simplest safe rule is that they do not leave Debrief.
+
+Setting endpoints up (create, pause, delete, retry a failed delivery) goes through the service
+functions at the end, which ask incidents.permissions ("manage_webhooks" on the endpoint's team;
+no team means organisation-wide, for admins only).
 """
 
 from __future__ import annotations
@@ -25,6 +29,11 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+
+from incidents import permissions
+from incidents.models import Team
+
+from .models import WebhookDelivery, WebhookEndpoint
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +76,6 @@ def payload_for(item, event: str) -> dict:
 
 def announce(item, event: str) -> int:
     """Queue one delivery per matching active endpoint; each is sent after the commit."""
-    from .models import WebhookDelivery, WebhookEndpoint
-
     incident = item.postmortem.incident
     if incident.private:
         return 0
@@ -84,6 +91,12 @@ def announce(item, event: str) -> int:
         [WebhookDelivery(endpoint=e, event=event, item=item, payload=payload) for e in endpoints]
     )
     ids = [d.pk for d in deliveries]
+    _deliver_after_commit(ids)
+    return len(ids)
+
+
+def _deliver_after_commit(ids: list[int]) -> None:
+    """Queue the deliveries once the rows are committed, so the worker finds them."""
 
     def enqueue():
         # By name: tasks.py imports this module, so importing it here would close a circle.
@@ -91,7 +104,6 @@ def announce(item, event: str) -> int:
             current_app.send_task(DELIVER_TASK, args=[pk])
 
     transaction.on_commit(enqueue)
-    return len(ids)
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -136,8 +148,6 @@ def deliver(delivery_id: int, *, final_attempt: bool) -> bool:
     Returns False when there is nothing to do (already delivered, endpoint gone or disabled),
     so a duplicate task run is harmless.
     """
-    from .models import WebhookDelivery
-
     with transaction.atomic():
         delivery = (
             WebhookDelivery.objects.select_for_update(skip_locked=True)
@@ -185,3 +195,52 @@ def deliver(delivery_id: int, *, final_attempt: bool) -> bool:
         if not final_attempt:
             raise DeliveryFailed(error)
     return not error
+
+
+# --- Setting endpoints up -----------------------------------------------------------------------
+
+
+def teams_managed_by(user):
+    """The teams whose endpoints the user manages: all for admins, else the ones they manage."""
+    teams = Team.objects.order_by("name")
+    return teams if user.is_superuser else teams.filter(pk__in=permissions.managed_team_ids(user))
+
+
+def endpoints_managed_by(user):
+    """Admins manage every endpoint; team managers those of their teams."""
+    endpoints = WebhookEndpoint.objects.select_related("team")
+    if user.is_superuser:
+        return endpoints
+    return endpoints.filter(team_id__in=permissions.managed_team_ids(user))
+
+
+def create_endpoint(*, by, team, url: str, description: str = "", active: bool = True):
+    """Add a receiver for one team's items (or, `team` None, every team's)."""
+    permissions.require(by, "manage_webhooks", team)
+    return WebhookEndpoint.objects.create(
+        team=team, url=url, description=description, active=active, created_by=by
+    )
+
+
+def set_endpoint_paused(*, endpoint, paused: bool, by) -> None:
+    """Pause an endpoint (nothing is sent to it, queued deliveries wait) or enable it again."""
+    permissions.require(by, "manage_webhooks", endpoint.team)
+    endpoint.active = not paused
+    endpoint.save(update_fields=["active"])
+
+
+def delete_endpoint(*, endpoint, by) -> None:
+    """Remove an endpoint and its delivery log."""
+    permissions.require(by, "manage_webhooks", endpoint.team)
+    endpoint.delete()
+
+
+@transaction.atomic
+def retry_delivery(*, delivery, by) -> bool:
+    """Send a failed delivery again; False when it is no longer failed (already retried)."""
+    permissions.require(by, "manage_webhooks", delivery.endpoint.team)
+    failed = WebhookDelivery.objects.filter(pk=delivery.pk, state=WebhookDelivery.State.FAILED)
+    if not failed.update(state=WebhookDelivery.State.PENDING, error=""):
+        return False
+    _deliver_after_commit([delivery.pk])
+    return True

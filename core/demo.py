@@ -1319,6 +1319,7 @@ class _Builder:
         if scenario.private:
             members = [commander, oncall, responder, self.users["elena"]]
         incident = create_incident(
+            by=None,  # demo data: an operator's command
             created_by=oncall,
             services=[self.services[s] for s in scenario.services],
             members=members,

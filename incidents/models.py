@@ -178,6 +178,8 @@ class Incident(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Bumped by every edit through incidents.services, so edits that crossed are refused.
+    version = models.PositiveIntegerField(default=1, editable=False)
 
     objects = IncidentQuerySet.as_manager()
 
@@ -328,6 +330,7 @@ class TimelineEvent(models.Model):
     origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.MANUAL)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=1, editable=False)  # as Incident.version
 
     objects = TimelineEventQuerySet.as_manager()
 

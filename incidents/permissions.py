@@ -99,6 +99,16 @@ def _view(user, obj) -> bool:
     return sees_incident(user, _incident_of(obj))
 
 
+@rule("open_incident", "Only signed-in people open incidents.")
+def _open_incident(user, _obj) -> bool:
+    return True  # anyone signed in and active (checked by can()) may declare an incident
+
+
+@rule("change_preferences", "People change only their own preferences.")
+def _change_preferences(user, profile) -> bool:
+    return profile.user_id == user.pk
+
+
 @rule("edit", "Only people who can see this incident change it or its documents.")
 def _edit(user, obj) -> bool:
     # Widened into roles by the permissions issue; today whoever sees an incident edits it.
@@ -132,6 +142,15 @@ def _bulk_change(user, _obj) -> bool:
     return user.is_superuser or bool(managed_team_ids(user))
 
 
+@rule("bulk_change_action_item", "You manage none of the teams of this item.")
+def _bulk_change_item(user, item) -> bool:
+    """One item of a bulk change: its incident's team is one the user manages."""
+    if user.is_superuser:
+        return True
+    incident = item.postmortem.incident
+    return incident.team_id in managed_team_ids(user) and sees_incident(user, incident)
+
+
 @rule("publish", "Only the author, the incident commander and admins publish this postmortem.")
 def _publish(user, postmortem) -> bool:
     return user.is_superuser or user.pk in (postmortem.author_id, postmortem.incident.commander_id)
@@ -140,6 +159,12 @@ def _publish(user, postmortem) -> bool:
 @rule("drive_meeting", "Only the facilitator or the postmortem's author drives the steps.")
 def _drive_meeting(user, meeting) -> bool:
     return user.is_superuser or user.pk in (meeting.facilitator_id, meeting.postmortem.author_id)
+
+
+@rule("set_up_webhooks", "Webhooks are set up by team managers and admins.")
+def _set_up_webhooks(user, _obj) -> bool:
+    """May open the webhooks page at all: manages some team's endpoints, or all of them."""
+    return user.is_superuser or bool(managed_team_ids(user))
 
 
 @rule("manage_webhooks", "Webhooks are set up by team managers and admins.")

@@ -1,14 +1,35 @@
+"""Every change to incidents, their timelines and a person's preferences goes through here.
+
+Each function takes the acting person as `by` and asks incidents.permissions before it writes,
+so the incident page, the meeting capture, the timeline paste and the import get one answer.
+Edits are decided by the database: the row is updated only if it still has the version the
+editor loaded, otherwise EditConflict carries the row as it is now.
+"""
+
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import F, Max, Model
 from django.utils import timezone
 
-from .models import Incident, Severity, TimelineEvent
+from . import permissions
+from .models import Incident, Profile, Severity, TimelineEvent
 from .policy import PATTERN_WINDOW, decide_postmortem
 
 FIRST_NUMBER = 1001
+TIMELINE_FIELDS = ("occurred_at", "phase", "text", "source", "source_detail")
+PREFERENCE_FIELDS = ("timezone", "notify_due_soon", "reminder_hour")
+
+
+class EditConflict(Exception):
+    """Someone saved the row after the version the editor loaded; `current` is the row now."""
+
+    def __init__(self, current: Model):
+        super().__init__(f"{type(current).__name__} {current.pk} changed meanwhile")
+        self.current = current
 
 
 def _earlier_sev3_same_pattern(incident: Incident) -> int:
@@ -67,11 +88,23 @@ def _save_members(incident: Incident, services, members) -> None:
 
 
 def create_incident(
-    *, created_by: AbstractBaseUser | None, services=None, members=None, **fields
+    *,
+    by: AbstractBaseUser | None = None,
+    services=None,
+    members=None,
+    created_by: AbstractBaseUser | None = None,
+    **fields,
 ) -> Incident:
-    """Open an incident under the next free INC number."""
+    """Open an incident under the next free INC number.
+
+    `by` is who opens it and is asked; None is an operator's command (the Markdown import at
+    the console, demo data), with nobody to ask. `created_by` is who the incident is recorded
+    as opened by when that is someone else (an import on behalf of its author).
+    """
+    if by is not None:
+        permissions.require(by, "open_incident")
     for attempt in range(5):
-        incident = Incident(created_by=created_by, **fields)
+        incident = Incident(created_by=created_by or by, **fields)
         apply_postmortem_policy(incident)
         try:
             with transaction.atomic():
@@ -88,22 +121,108 @@ def create_incident(
     raise AssertionError("unreachable")
 
 
+def _update_if_unchanged(row: Model, version: int | None, **changes) -> None:
+    """UPDATE the row only if it still has `version` (None: whatever it has); bump it.
+
+    Raises EditConflict with the row as it is now when someone saved in between, and
+    `DoesNotExist` when it was deleted meanwhile.
+    """
+    rows = type(row).objects.filter(pk=row.pk)
+    if version is not None:
+        rows = rows.filter(version=version)
+    if not rows.update(**changes, updated_at=timezone.now(), version=F("version") + 1):
+        raise EditConflict(current=type(row).objects.get(pk=row.pk))
+    row.refresh_from_db(fields=["version", "updated_at"])
+
+
 @transaction.atomic
-def update_incident(*, incident: Incident, services=None, members=None) -> Incident:
-    """Save edited fields and keep the postmortem requirement in step with them."""
+def update_incident(
+    *, incident: Incident, by, version: int, services=None, members=None, **fields
+) -> Incident:
+    """Save edited fields if nobody saved since `version`; keep the postmortem policy in step.
+
+    `incident` is the row as loaded (its access is what is asked), `fields` the new values.
+    """
+    permissions.require(by, "edit", incident)
+    for name, value in fields.items():
+        setattr(incident, name, value)
     apply_postmortem_policy(incident)
-    incident.save()
+    changes = {name: getattr(incident, name) for name in fields}
+    changes["postmortem_requirement"] = incident.postmortem_requirement
+    changes["postmortem_reason"] = incident.postmortem_reason
+    _update_if_unchanged(incident, version, **changes)
     _save_members(incident, services, members)
     _refresh_later_same_pattern(incident)
     return incident
 
 
-def add_timeline_event(*, incident: Incident, author, **fields) -> TimelineEvent:
+def add_timeline_event(*, incident: Incident, by, **fields) -> TimelineEvent:
     """Record a fact on the incident's timeline."""
-    return TimelineEvent.objects.create(incident=incident, author=author, **fields)
+    permissions.require(by, "edit", incident)
+    return TimelineEvent.objects.create(incident=incident, author=by, **fields)
 
 
 @transaction.atomic
-def insert_timeline_events(*, incident: Incident, events: list[dict], by) -> list[TimelineEvent]:
-    """Add several events at once (a confirmed paste): all of them or none."""
-    return [add_timeline_event(incident=incident, author=by, **fields) for fields in events]
+def insert_timeline_events(
+    *, incident: Incident, events: Iterable, by, origin: str = TimelineEvent.Origin.PASTE
+) -> list[TimelineEvent]:
+    """Add several facts at once (a pasted timeline): all or none, each fact once.
+
+    `events` have the timeline fields as attributes (incidents.timeline_paste.ParsedEvent).
+    A fact already on the timeline (same moment, same text) is skipped, so confirming a
+    paste twice adds nothing the second time.
+    """
+    permissions.require(by, "edit", incident)
+    seen = set(incident.timeline.values_list("occurred_at", "text"))
+    added = []
+    for event in events:
+        if (event.occurred_at, event.text) in seen:
+            continue
+        seen.add((event.occurred_at, event.text))
+        added.append(
+            TimelineEvent.objects.create(
+                incident=incident,
+                author=by,
+                origin=origin,
+                **{name: getattr(event, name) for name in TIMELINE_FIELDS},
+            )
+        )
+    return added
+
+
+@transaction.atomic
+def update_timeline_event(
+    *, event: TimelineEvent, by, version: int | None, **fields
+) -> TimelineEvent:
+    """Correct a timeline event if nobody saved it since `version`.
+
+    `version` None replaces whatever is there, for callers that locked the row themselves.
+    """
+    permissions.require(by, "edit", event)
+    unknown = set(fields) - set(TIMELINE_FIELDS)
+    if unknown:
+        raise ValueError(f"Not editable here: {', '.join(sorted(unknown))}")
+    _update_if_unchanged(event, version, **fields)
+    for name, value in fields.items():
+        setattr(event, name, value)
+    return event
+
+
+def delete_timeline_event(*, event: TimelineEvent, by) -> None:
+    """Remove a fact from the timeline."""
+    permissions.require(by, "edit", event)
+    event.delete()
+
+
+def save_preferences(*, user, by, **fields) -> Profile:
+    """Save a person's display and email preferences (their profile is made if missing)."""
+    profile = Profile.objects.filter(user=user).first() or Profile(user=user)
+    permissions.require(by, "change_preferences", profile)
+    unknown = set(fields) - set(PREFERENCE_FIELDS)
+    if unknown:
+        raise ValueError(f"Not a preference: {', '.join(sorted(unknown))}")
+    for name, value in fields.items():
+        setattr(profile, name, value)
+    profile.full_clean(exclude=["user"])
+    profile.save()
+    return profile

@@ -1,11 +1,13 @@
+from copy import copy
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
-from . import services
+from . import permissions, services
 from .filters import IncidentFilter
 from .forms import IncidentForm, PreferencesForm, TimelineEventForm
 from .models import Incident, Profile, TimelineEvent
@@ -51,25 +53,27 @@ def incident_detail(request, number: int):
 def incident_create(request):
     form = IncidentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        data = {k: v for k, v in form.cleaned_data.items() if k not in ("services", "members")}
-        incident = services.create_incident(
-            created_by=request.user,
-            services=form.cleaned_data["services"],
-            members=form.cleaned_data["members"],
-            **data,
-        )
+        incident = services.create_incident(by=request.user, **form.cleaned_data)
         messages.success(request, f"{incident.reference} opened.")
         return redirect(incident)
+    permissions.require(request.user, "open_incident")  # the form is for who may send it
     return render(request, "incidents/incident_form.html", {"form": form})
 
 
 @require_http_methods(["GET", "POST"])
 def incident_edit(request, number: int):
     incident = _visible_incident(request, number)
-    form = IncidentForm(request.POST or None, instance=incident)
-    loaded = request.POST.get("loaded_version")
+    # The form gets its own copy: validating writes the typed values onto its instance.
+    form = IncidentForm(request.POST or None, instance=copy(incident))
+    version = _posted_version(request) if request.method == "POST" else incident.version
     if request.method == "POST" and form.is_valid():
-        if loaded != _version(incident):
+        try:
+            services.update_incident(
+                incident=incident, by=request.user, version=version, **form.cleaned_data
+            )
+        except services.EditConflict:
+            # The typed form stays as it is, with the version it was loaded at, so saving again
+            # conflicts again until the editor has looked at the other change.
             form.add_error(
                 None,
                 "Someone else saved this incident while you were editing. Your changes are "
@@ -77,22 +81,19 @@ def incident_edit(request, number: int):
                 "save again.",
             )
         else:
-            services.update_incident(
-                incident=form.save(commit=False),
-                services=form.cleaned_data["services"],
-                members=form.cleaned_data["members"],
-            )
             messages.success(request, f"{incident.reference} saved.")
             return redirect(incident)
-    version = loaded if request.method == "POST" else _version(incident)
+    permissions.require(request.user, "edit", incident)
     context = {"form": form, "incident": incident, "version": version}
     return render(request, "incidents/incident_form.html", context)
 
 
-def _version(obj) -> str:
-    """A token that changes on every save, to spot edits that crossed."""
-    fresh = type(obj).objects.filter(pk=obj.pk).values_list("updated_at", flat=True).first()
-    return fresh.isoformat() if fresh else ""
+def _posted_version(request) -> int:
+    """The version the editor loaded; a missing or garbled one never matches a row."""
+    try:
+        return int(request.POST.get("loaded_version", ""))
+    except ValueError:
+        return 0
 
 
 # --- Timeline: inline add / edit / delete via htmx ----------------------------------------
@@ -125,11 +126,12 @@ def timeline_add(request, number: int):
     incident = _visible_incident(request, number)
     form = TimelineEventForm(request.POST)
     if form.is_valid():
-        services.add_timeline_event(incident=incident, author=request.user, **form.cleaned_data)
+        services.add_timeline_event(incident=incident, by=request.user, **form.cleaned_data)
         if not request.htmx:
             messages.success(request, "Timeline event added.")
             return redirect(incident)
         return _timeline_response(request, incident)
+    permissions.require(request.user, "edit", incident)
     if not request.htmx:
         messages.error(request, "The event was not added: " + _errors_text(form))
         return redirect(incident)
@@ -140,21 +142,28 @@ def timeline_add(request, number: int):
 def timeline_edit(request, number: int, pk: int):
     event = _event(request, number, pk)
     # Its own ids, so the inline edit row never clashes with the add form on the same page.
-    form = TimelineEventForm(request.POST or None, instance=event, auto_id=f"ev{event.pk}_%s")
-    version = request.POST.get("loaded_version") if request.method == "POST" else _version(event)
+    form = TimelineEventForm(request.POST or None, instance=copy(event), auto_id=f"ev{event.pk}_%s")
+    version = _posted_version(request) if request.method == "POST" else event.version
     if request.method == "POST" and form.is_valid():
-        if version == _version(event):
-            form.save()
+        try:
+            services.update_timeline_event(
+                event=event, by=request.user, version=version, **form.cleaned_data
+            )
+        except TimelineEvent.DoesNotExist:
+            raise Http404("This timeline event was deleted meanwhile.") from None
+        except services.EditConflict as conflict:
+            form.add_error(
+                None,
+                "Someone else changed this event meanwhile. Your text is kept here; "
+                "cancel to see theirs, or save again to replace it.",
+            )
+            version = conflict.current.version  # saving again now knowingly replaces theirs
+        else:
             if request.htmx:
                 return _timeline_response(request, event.incident)
             messages.success(request, "Timeline event saved.")
             return redirect(event.incident)
-        form.add_error(
-            None,
-            "Someone else changed this event meanwhile. Your text is kept here; "
-            "cancel to see theirs, or save again to replace it.",
-        )
-        version = _version(event)  # saving again now knowingly replaces their change
+    permissions.require(request.user, "edit", event)
     context = {"event": event, "form": form, "version": version, "incident": event.incident}
     status = 422 if request.method == "POST" else 200
     template = "incidents/timeline_event_form.html"
@@ -168,7 +177,7 @@ def timeline_edit(request, number: int, pk: int):
 def timeline_delete(request, number: int, pk: int):
     event = _event(request, number, pk)
     incident = event.incident
-    event.delete()
+    services.delete_timeline_event(event=event, by=request.user)
     if request.htmx:
         return _timeline_response(request, incident)
     messages.success(request, "Timeline event deleted.")
@@ -189,10 +198,10 @@ def healthz(request):
 
 @require_http_methods(["GET", "POST"])
 def preferences(request):
-    profile, _ = Profile.objects.get_or_create(user=request.user)
+    profile = Profile.objects.filter(user=request.user).first() or Profile(user=request.user)
     form = PreferencesForm(request.POST or None, instance=profile)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        services.save_preferences(user=request.user, by=request.user, **form.cleaned_data)
         messages.success(request, "Preferences saved.")
         return redirect("incidents:preferences")
     return render(request, "incidents/preferences.html", {"form": form})

@@ -22,7 +22,7 @@ from icalendar import Calendar, Event, vCalAddress, vText
 
 from incidents import permissions
 from incidents.models import TimelineEvent
-from incidents.services import add_timeline_event
+from incidents.services import TIMELINE_FIELDS, add_timeline_event, update_timeline_event
 from outbox.ledger import Key
 from outbox.models import Dispatch
 from outbox.queue import queue_emails
@@ -32,7 +32,7 @@ from .models import MeetingAttendee, MeetingCapture, Postmortem, ReviewMeeting
 
 Kind = MeetingCapture.Kind
 AGENDA = ReviewMeeting.AGENDA
-EVENT_FIELDS = ("occurred_at", "phase", "text", "source", "source_detail")
+EVENT_FIELDS = TIMELINE_FIELDS  # what a timeline event has, as the incident page edits it
 EVENT_LABELS = {
     "occurred_at": "Time",
     "phase": "Phase",
@@ -336,7 +336,7 @@ def capture_event(*, meeting: ReviewMeeting, by, **fields) -> MeetingCapture:
     locked = open_for_capture(meeting, by)
     event = add_timeline_event(
         incident=locked.postmortem.incident,
-        author=by,
+        by=by,
         origin=TimelineEvent.Origin.MANUAL,
         **{k: v for k, v in fields.items() if k in EVENT_FIELDS},
     )
@@ -351,13 +351,15 @@ def correct_event(*, meeting: ReviewMeeting, event: TimelineEvent, by, **fields)
         raise ValidationError("That event belongs to another incident.")
     current = TimelineEvent.objects.select_for_update().get(pk=event.pk)
     before = _event_snapshot(current)
-    for name in EVENT_FIELDS:
-        if name in fields:
-            setattr(current, name, fields[name])
+    changes = {name: fields[name] for name in EVENT_FIELDS if name in fields}
+    for name, value in changes.items():
+        setattr(current, name, value)
     after = _event_snapshot(current)
     if after == before:
         return None
-    current.save()
+    # Through the incident's service, so the edit bumps the event's version and an editor
+    # holding the old one is told of the conflict. The row is locked above.
+    update_timeline_event(event=current, by=by, version=None, **changes)
     return record_capture(
         locked, Kind.EVENT_CORRECTED, by, event=current, before=before, after=after
     )

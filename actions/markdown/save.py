@@ -153,7 +153,7 @@ def import_as_new_incident(
 ) -> ImportOutcome:
     """Open an incident for a document that has none yet, then import into it."""
     fields, warnings = incident_fields(result, severity=severity)
-    incident = create_incident(created_by=user, team=team, **fields)
+    incident = create_incident(by=by, created_by=user, team=team, **fields)
     outcome = import_into_incident(
         result,
         incident=incident,

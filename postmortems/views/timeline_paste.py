@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
-from incidents.models import Incident, TimelineEvent
+from incidents.models import Incident
 from incidents.services import insert_timeline_events
 from incidents.timeline_paste import parse_timeline
 
@@ -31,17 +31,6 @@ def _preview_paste(incident, form) -> dict:
     return {"events": rows, "unreadable": parsed.unreadable, "skipped": skipped}
 
 
-def _event_fields(event) -> dict:
-    return {
-        "occurred_at": event.occurred_at,
-        "text": event.text,
-        "source": event.source,
-        "source_detail": event.source_detail,
-        "phase": event.phase,
-        "origin": TimelineEvent.Origin.PASTE,
-    }
-
-
 @require_http_methods(["GET", "POST"])
 def timeline_paste(request, number: int):
     incident = get_object_or_404(Incident.objects.visible_to(request.user), number=number)
@@ -56,9 +45,10 @@ def timeline_paste(request, number: int):
         else:
             preview = _preview_paste(incident, form)
             if request.POST.get("confirm") and preview["events"]:
-                events = [_event_fields(event) for event in preview["events"]]
-                insert_timeline_events(incident=incident, events=events, by=request.user)
-                count = len(events)
+                added = insert_timeline_events(
+                    incident=incident, events=preview["events"], by=request.user
+                )
+                count = len(added)
                 messages.success(
                     request, f"{count} timeline event{'s' if count != 1 else ''} added."
                 )

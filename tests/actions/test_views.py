@@ -239,12 +239,34 @@ def test_bulk_form_refuses_items_of_teams_i_do_not_manage(client, user, other_us
     TeamFactory().managers.add(user)
     foreign = ActionItemFactory()
     client.force_login(user)
-    client.post(
+    response = client.post(
         reverse("actions:bulk"),
         {"action": "reassign", "items": [foreign.pk], "owner": other_user.pk, "reason": "x"},
     )
+    assert response.status_code == 403
     foreign.refresh_from_db()
     assert foreign.owner != other_user
+    assert not foreign.events.exists()
+
+
+def test_the_bulk_checkboxes_are_on_the_items_i_manage_only(client, user):
+    managed, member_of = TeamFactory(), TeamFactory()
+    managed.managers.add(user)
+    member_of.members.add(user)
+    mine = ActionItemFactory(postmortem__incident__team=managed)
+    theirs = ActionItemFactory(postmortem__incident__team=member_of)
+    client.force_login(user)
+    body = client.get(reverse("actions:list")).content.decode()
+    assert f'name="items" value="{mine.pk}"' in body
+    assert f'name="items" value="{theirs.pk}"' not in body
+    # A member may still change the item itself, one at a time.
+    assert f'action="{reverse("actions:status", args=[theirs.pk])}"' in body
+
+
+def test_an_invalid_bulk_form_from_a_non_manager_is_refused_too(client, user):
+    client.force_login(user)
+    response = client.post(reverse("actions:bulk"), {"action": "reassign"})
+    assert response.status_code == 403
 
 
 def test_empty_states_say_what_belongs_there(client, user):
@@ -291,8 +313,10 @@ def test_detail_query_count_does_not_grow_with_history(client, user, django_asse
     for changes in (2, 20):
         item = ActionItemFactory(owner=user)
         for n in range(changes):
+            by = UserFactory()  # a different person each time, as the history shows names
+            item.postmortem.incident.team.members.add(by)
             services.change_due_date(
-                item=item, due_on=item.due_on + timedelta(days=1), reason=f"r{n}", by=UserFactory()
+                item=item, due_on=item.due_on + timedelta(days=1), reason=f"r{n}", by=by
             )
         client.force_login(user)
         client.get(item.get_absolute_url())

@@ -4,6 +4,7 @@ import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from actions import services, webhooks
@@ -141,3 +142,115 @@ def test_other_teams_endpoints_are_hidden(client, user):
     theirs = WebhookEndpoint.objects.create(url="https://x.example.com", team=TeamFactory())
     client.force_login(user)
     assert client.get(theirs.get_absolute_url()).status_code == 404
+
+
+# --- Setting endpoints up: the services ask the policy ----------------------------------------
+
+
+@pytest.fixture
+def managed(user):
+    """Alice manages a team with one endpoint that has one failed delivery."""
+    team = TeamFactory()
+    team.managers.add(user)
+    endpoint = WebhookEndpoint.objects.create(team=team, url="https://t.example.com/h")
+    failed = WebhookDelivery.objects.create(
+        endpoint=endpoint, event="action_item.updated", payload={}, state="failed", error="502"
+    )
+    return endpoint, failed
+
+
+def test_managers_set_up_their_teams_endpoints(user, managed, django_capture_on_commit_callbacks):
+    endpoint, failed = managed
+    created = webhooks.create_endpoint(by=user, team=endpoint.team, url="https://b.example.com")
+    assert created.created_by == user and created.active
+    webhooks.set_endpoint_paused(endpoint=endpoint, paused=True, by=user)
+    endpoint.refresh_from_db()
+    assert not endpoint.active
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert webhooks.retry_delivery(delivery=failed, by=user) is True
+    assert len(callbacks) == 1  # sent again once the retry is committed
+    failed.refresh_from_db()
+    assert (failed.state, failed.error) == ("pending", "")
+    assert webhooks.retry_delivery(delivery=failed, by=user) is False  # no longer failed
+    webhooks.delete_endpoint(endpoint=endpoint, by=user)
+    assert not WebhookEndpoint.objects.filter(pk=endpoint.pk).exists()
+
+
+def test_people_who_do_not_manage_the_team_set_up_nothing(other_user, managed):
+    endpoint, failed = managed
+    TeamFactory().managers.add(other_user)  # manages some other team
+    attempts = [
+        lambda: webhooks.create_endpoint(by=other_user, team=endpoint.team, url="https://x.io"),
+        lambda: webhooks.create_endpoint(by=other_user, team=None, url="https://x.io"),
+        lambda: webhooks.set_endpoint_paused(endpoint=endpoint, paused=True, by=other_user),
+        lambda: webhooks.delete_endpoint(endpoint=endpoint, by=other_user),
+        lambda: webhooks.retry_delivery(delivery=failed, by=other_user),
+    ]
+    for attempt in attempts:
+        with pytest.raises(PermissionDenied):
+            attempt()
+    assert list(WebhookEndpoint.objects.values_list("pk", "active")) == [(endpoint.pk, True)]
+    failed.refresh_from_db()
+    assert failed.state == "failed"
+
+
+def test_organisation_wide_endpoints_are_for_admins(user, admin_user):
+    TeamFactory().managers.add(user)
+    with pytest.raises(PermissionDenied):
+        webhooks.create_endpoint(by=user, team=None, url="https://org.example.com")
+    org = webhooks.create_endpoint(by=admin_user, team=None, url="https://org.example.com")
+    with pytest.raises(PermissionDenied):
+        webhooks.set_endpoint_paused(endpoint=org, paused=True, by=user)
+    webhooks.set_endpoint_paused(endpoint=org, paused=True, by=admin_user)
+    org.refresh_from_db()
+    assert not org.active
+
+
+def test_the_endpoint_page_pauses_enables_retries_and_deletes(client, user, managed):
+    endpoint, failed = managed
+    change = reverse("actions:webhook-change", args=[endpoint.pk])
+    client.force_login(user)
+    client.post(change, {"action": "toggle"})
+    endpoint.refresh_from_db()
+    assert not endpoint.active
+    client.post(change, {"action": "toggle"})
+    endpoint.refresh_from_db()
+    assert endpoint.active
+    response = client.post(change, {"action": "retry", "delivery": failed.pk})
+    assert response.status_code == 302
+    failed.refresh_from_db()
+    assert failed.state == "pending"
+    response = client.post(change, {"action": "delete"})
+    assert response["Location"] == reverse("actions:webhooks")
+    assert not WebhookEndpoint.objects.exists()
+
+
+@pytest.mark.parametrize("delivery", ["abc", "", "1.5", "99999999999999999999999"])
+def test_a_retry_of_a_garbled_or_unknown_delivery_is_refused_not_an_error(
+    client, user, managed, delivery
+):
+    endpoint, failed = managed
+    client.force_login(user)
+    response = client.post(
+        reverse("actions:webhook-change", args=[endpoint.pk]),
+        {"action": "retry", "delivery": delivery},
+    )
+    assert response.status_code in (400, 404)
+    failed.refresh_from_db()
+    assert failed.state == "failed"
+
+
+def test_a_retry_of_another_endpoints_delivery_is_not_found(client, user, managed):
+    endpoint, _ = managed
+    elsewhere = WebhookEndpoint.objects.create(team=endpoint.team, url="https://c.example.com")
+    theirs = WebhookDelivery.objects.create(
+        endpoint=elsewhere, event="action_item.updated", payload={}, state="failed"
+    )
+    client.force_login(user)
+    response = client.post(
+        reverse("actions:webhook-change", args=[endpoint.pk]),
+        {"action": "retry", "delivery": theirs.pk},
+    )
+    assert response.status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.state == "failed"

@@ -104,6 +104,7 @@ def test_an_action_item_added_in_the_meeting_appears_on_a_followers_screen(
 ):
     owner = UserFactory(username="dana", first_name="Dana", last_name="Kim")
     meeting = ReviewMeetingFactory(facilitator=user, attendees=[user, other_user, owner])
+    meeting.postmortem.incident.team.members.add(user)  # items are added by the team
     ActionItemFactory(postmortem=meeting.postmortem, title="Alert on config reload failures")
     ReviewMeeting.objects.filter(pk=meeting.pk).update(step=3)
     facilitator = log_in(new_context().new_page(), user.username)
@@ -170,6 +171,7 @@ def test_the_view_fits_the_screen_with_large_type(new_context, user, size):
 
 def test_captured_items_do_not_animate_for_people_who_ask_for_less_motion(new_context, user):
     meeting = ReviewMeetingFactory(facilitator=user, attendees=[user])
+    meeting.postmortem.incident.team.members.add(user)  # items are added by the team
     ReviewMeeting.objects.filter(pk=meeting.pk).update(step=3)
     page = log_in(new_context(reduced_motion="reduce").new_page(), user.username)
     page.goto(present_url(meeting))

@@ -90,7 +90,7 @@ def test_pattern_window_is_counted_in_the_database():
     def sev3(days):
         start = base + timedelta(days=days)
         return create_incident(
-            created_by=None,
+            by=None,
             title="Cert expired",
             severity=3,
             team=team,
@@ -117,7 +117,7 @@ def test_incident_numbers_are_sequential_and_unique():
     team = TeamFactory()
     numbers = [
         create_incident(
-            created_by=None, title=f"n{i}", severity=3, team=team, started_at=timezone.now()
+            by=None, title=f"n{i}", severity=3, team=team, started_at=timezone.now()
         ).number
         for i in range(3)
     ]

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from incidents import services
 from incidents.models import Incident, TimelineEvent
 
 from ..factories import (
@@ -223,19 +224,28 @@ def test_editing_an_incident_saves_and_reapplies_policy(client, user):
     assert "data loss" in incident.postmortem_reason
 
 
-def test_two_people_editing_an_incident_do_not_overwrite_each_other(client, user):
+def test_two_people_editing_an_incident_do_not_overwrite_each_other(client, user, other_user):
     incident = IncidentFactory(title="Original")
     client.force_login(user)
     version = client.get(reverse("incidents:edit", args=[incident.number])).context["version"]
-    # Someone else saves in between.
-    Incident.objects.filter(pk=incident.pk).update(
-        title="Their title", updated_at=timezone.now() + timedelta(seconds=1)
+    # Someone else saves in between, from the same version.
+    services.update_incident(
+        incident=Incident.objects.get(pk=incident.pk),
+        by=other_user,
+        version=version,
+        title="Their title",
     )
     data = _form_data(incident.team, title="My title", loaded_version=version)
     response = client.post(reverse("incidents:edit", args=[incident.number]), data)
     assert response.status_code == 200
     assert "Someone else saved this incident" in response.content.decode()
     assert 'value="My title"' in response.content.decode()
+    incident.refresh_from_db()
+    assert incident.title == "Their title"
+    # The form keeps the version it was loaded at: saving again still refuses until reloaded.
+    assert response.context["version"] == version
+    response = client.post(reverse("incidents:edit", args=[incident.number]), data)
+    assert "Someone else saved this incident" in response.content.decode()
     incident.refresh_from_db()
     assert incident.title == "Their title"
 
@@ -330,13 +340,13 @@ def test_editing_and_deleting_a_timeline_event(client, user):
     assert not TimelineEvent.objects.exists()
 
 
-def test_crossed_timeline_edits_are_refused(client, user):
+def test_crossed_timeline_edits_are_refused(client, user, other_user):
     event = TimelineEventFactory(text="Original")
     client.force_login(user)
     url = reverse("incidents:timeline-edit", args=[event.incident.number, event.pk])
     version = client.get(url).context["version"]
-    TimelineEvent.objects.filter(pk=event.pk).update(
-        text="Theirs", updated_at=timezone.now() + timedelta(seconds=1)
+    services.update_timeline_event(
+        event=TimelineEvent.objects.get(pk=event.pk), by=other_user, version=version, text="Theirs"
     )
     data = {
         "occurred_at": "2026-03-26T14:10",
@@ -352,6 +362,12 @@ def test_crossed_timeline_edits_are_refused(client, user):
     assert "Mine" in response.content.decode()
     event.refresh_from_db()
     assert event.text == "Theirs"
+    # The form now carries their version: saving again knowingly replaces their change.
+    data["loaded_version"] = response.context["version"]
+    response = client.post(url, data, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    event.refresh_from_db()
+    assert event.text == "Mine"
 
 
 def test_detail_query_count_does_not_grow_with_timeline(

@@ -28,6 +28,7 @@ def _data(owner, **overrides):
 
 def test_adding_an_action_item_inline(client, user):
     pm = PostmortemFactory()
+    pm.incident.team.members.add(user)
     client.force_login(user)
     response = client.post(
         reverse("actions:postmortem-item-add", args=[pm.incident.number]), _data(user), headers=HTMX
@@ -38,8 +39,20 @@ def test_adding_an_action_item_inline(client, user):
     assert "Add a config validation check" in response.content.decode()
 
 
-def test_a_vague_item_without_ticket_gets_hints_beside_it(client, user):
+def test_someone_outside_the_team_cannot_add_an_item_inline(client, user):
+    """The editor refuses what /actions/new/ refuses: the same service asks the same rule."""
     pm = PostmortemFactory()
+    client.force_login(user)
+    for url in (
+        reverse("postmortems:item-add", args=[pm.incident.number]),
+        reverse("actions:create", args=[pm.incident.number]),
+    ):
+        assert client.post(url, _data(user), headers=HTMX).status_code == 403, url
+    assert not ActionItem.objects.exists()
+
+
+def test_a_vague_item_without_ticket_gets_hints_beside_it(client, user):
+    pm = PostmortemFactory(author=user)
     client.force_login(user)
     response = client.post(
         reverse("actions:postmortem-item-add", args=[pm.incident.number]),
@@ -61,7 +74,7 @@ def test_more_than_five_items_is_pointed_out(client, user):
 
 
 def test_an_item_without_owner_is_refused_with_a_message(client, user):
-    pm = PostmortemFactory()
+    pm = PostmortemFactory(author=user)
     client.force_login(user)
     response = client.post(
         reverse("actions:postmortem-item-add", args=[pm.incident.number]),
@@ -75,6 +88,7 @@ def test_an_item_without_owner_is_refused_with_a_message(client, user):
 
 def test_editing_an_item_inline_and_moving_its_date_needs_a_reason(client, user):
     item = ActionItemFactory(title="Old title")
+    item.postmortem.incident.team.members.add(user)
     number = item.postmortem.incident.number
     url = reverse("actions:postmortem-item-edit", args=[number, item.pk])
     client.force_login(user)
@@ -107,3 +121,19 @@ def test_non_members_cannot_add_or_edit_items_of_a_private_postmortem(client, us
     assert client.post(edit, _data(user, title="changed")).status_code == 404
     item.refresh_from_db()
     assert item.title == "secret item" and pm.action_items.count() == 1
+
+
+def test_someone_outside_the_team_cannot_edit_an_item_inline(client, user):
+    """The editor refuses what /actions/<pk>/edit/ refuses, and nothing changes."""
+    item = ActionItemFactory(title="Old title")
+    later = (item.due_on + timedelta(days=7)).isoformat()
+    data = _data(item.owner, title="New title", due_on=later, reason="Waiting on vendor")
+    client.force_login(user)
+    for url in (
+        reverse("postmortems:item-edit", args=[item.postmortem.incident.number, item.pk]),
+        reverse("actions:edit", args=[item.pk]),
+    ):
+        assert client.post(url, data, headers=HTMX).status_code == 403, url
+    item.refresh_from_db()
+    assert item.title == "Old title" and item.due_on.isoformat() != later
+    assert not item.events.exists()

@@ -147,6 +147,7 @@ def test_adding_a_factor_goes_through_the_postmortem_service(client, other_user,
 
 def test_adding_an_action_item_records_its_history(client, user, other_user, meeting):
     ReviewMeeting.objects.filter(pk=meeting.pk).update(step=3)
+    meeting.postmortem.incident.team.members.add(user)  # items are added by the team
     client.force_login(user)
     response = client.post(
         reverse("actions:meeting-item", args=[meeting.postmortem.incident.number, meeting.pk]),
@@ -261,6 +262,7 @@ def test_the_close_step_summarises_and_the_summary_is_emailed_once(
     monkeypatch,
 ):
     owner = UserFactory(username="dana", first_name="Dana", last_name="Kim")
+    meeting.postmortem.incident.team.members.add(user)  # items are added by the team
     event = TimelineEventFactory(incident=meeting.postmortem.incident, text="Alert fired")
     m = fresh(meeting)
     meeting_items.capture_item(

@@ -217,6 +217,7 @@ def test_the_state_endpoint_sends_the_new_step_and_highlights_what_was_captured(
     client, user, other_user, meeting
 ):
     ReviewMeeting.objects.filter(pk=meeting.pk).update(step=3)
+    meeting.postmortem.incident.team.members.add(user)  # items are added by the team
     seen = fresh(meeting).version
     item = meeting_items.capture_item(
         meeting=fresh(meeting),
