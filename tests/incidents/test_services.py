@@ -48,8 +48,8 @@ def test_an_inactive_or_anonymous_person_cannot_open_an_incident():
     assert not Incident.objects.exists()
 
 
-def test_the_old_created_by_keyword_still_names_the_opener(user):
-    incident = services.create_incident(created_by=user, **_fields())
+def test_an_operator_import_records_who_the_incident_is_opened_for(user):
+    incident = services.create_incident(by=None, created_by=user, **_fields())
     assert incident.created_by == user
 
 

@@ -233,16 +233,16 @@ ROUTES = [
             "reason": "Reorg",
         },
     ),
-    Route("postmortems:item-add", "post", lambda w: [w.public.number], 403, _item_form),
+    Route("actions:postmortem-item-add", "post", lambda w: [w.public.number], 403, _item_form),
     Route(
-        "postmortems:item-edit",
+        "actions:postmortem-item-edit",
         "post",
         lambda w: [w.public.number, w.items["public"].pk],
         403,
         _item_edit_form,
     ),
     Route(
-        "postmortems:meeting-item",
+        "actions:meeting-item",
         "post",
         lambda w: [w.public.number, w.meeting.pk],
         403,
@@ -257,7 +257,7 @@ ROUTES = [
         404,
         lambda w: {"status": "done"},
     ),
-    Route("postmortems:item-add", "post", lambda w: [w.secret.number], 404, _item_form),
+    Route("actions:postmortem-item-add", "post", lambda w: [w.secret.number], 404, _item_form),
     # Webhooks: set up by the team's managers; other teams' endpoints are invisible.
     Route("actions:webhooks", "get", lambda w: [], 403),
     Route(

@@ -77,7 +77,7 @@ def test_monthly_digests():
 
 def test_review_invitations(user, other_user):
     pm = PostmortemFactory(author=user)
-    services.request_review(postmortem=pm, reviewers=[other_user], requested_by=user)
+    services.request_review(postmortem=pm, reviewers=[other_user], by=user)
     assert send_pending() == 1
     [row] = _sent_once(Kind.REVIEW_INVITATION, 1)
     invitation = ReviewInvitation.objects.get()
@@ -86,7 +86,7 @@ def test_review_invitations(user, other_user):
     assert send_pending() == 0 and _reclaim([row]).already_settled == 1
     assert len(mail.outbox) == 1
     # A new review round is a new invitation, so a new email.
-    services.request_review(postmortem=pm, reviewers=[other_user], requested_by=user)
+    services.request_review(postmortem=pm, reviewers=[other_user], by=user)
     assert send_pending() == 1 and len(mail.outbox) == 2
 
 

@@ -56,7 +56,7 @@ def test_every_link_in_every_kind_of_email_starts_with_the_site_url(settings, us
     jobs.run_reminders(MONDAY)  # a reminder and a manager note
     jobs.run_digests(Period.month("2026-10"))
     pm = PostmortemFactory(author=user)
-    services.request_review(postmortem=pm, reviewers=[other_user], requested_by=user)
+    services.request_review(postmortem=pm, reviewers=[other_user], by=user)
     meeting = meetings.schedule_meeting(
         postmortem=pm,
         scheduled_at=MONDAY,

@@ -44,7 +44,7 @@ def test_someone_outside_the_team_cannot_add_an_item_inline(client, user):
     pm = PostmortemFactory()
     client.force_login(user)
     for url in (
-        reverse("postmortems:item-add", args=[pm.incident.number]),
+        reverse("actions:postmortem-item-add", args=[pm.incident.number]),
         reverse("actions:create", args=[pm.incident.number]),
     ):
         assert client.post(url, _data(user), headers=HTMX).status_code == 403, url
@@ -130,7 +130,7 @@ def test_someone_outside_the_team_cannot_edit_an_item_inline(client, user):
     data = _data(item.owner, title="New title", due_on=later, reason="Waiting on vendor")
     client.force_login(user)
     for url in (
-        reverse("postmortems:item-edit", args=[item.postmortem.incident.number, item.pk]),
+        reverse("actions:postmortem-item-edit", args=[item.postmortem.incident.number, item.pk]),
         reverse("actions:edit", args=[item.pk]),
     ):
         assert client.post(url, data, headers=HTMX).status_code == 403, url
