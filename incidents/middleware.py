@@ -1,6 +1,6 @@
-import zoneinfo
-
 from django.utils import timezone
+
+from .zones import zone_of
 
 
 class ViewerTimezoneMiddleware:
@@ -10,16 +10,7 @@ class ViewerTimezoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        name = "UTC"
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
-            profile = getattr(user, "profile", None)
-            if profile is not None:
-                name = profile.timezone
-        try:
-            timezone.activate(zoneinfo.ZoneInfo(name))
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            timezone.activate(zoneinfo.ZoneInfo("UTC"))
+        timezone.activate(zone_of(getattr(request, "user", None)))
         try:
             return self.get_response(request)
         finally:

@@ -9,6 +9,8 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 
+from .zones import UTC_NAME, zone_named
+
 User = settings.AUTH_USER_MODEL
 
 TIMEZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
@@ -43,7 +45,7 @@ class Profile(models.Model):
     """Per-user preferences: where times are shown and which emails arrive."""
 
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="profile")
-    timezone = models.CharField(max_length=64, choices=TIMEZONE_CHOICES, default="UTC")
+    timezone = models.CharField(max_length=64, choices=TIMEZONE_CHOICES, default=UTC_NAME)
     notify_due_soon = models.BooleanField(
         default=True, help_text="Email me about items due in the next few days, not only overdue."
     )
@@ -53,6 +55,11 @@ class Profile(models.Model):
 
     def __str__(self) -> str:
         return f"Profile of {self.user}"
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """The zone this person sees times in (UTC if the stored name is unknown)."""
+        return zone_named(self.timezone)
 
     def clean(self):
         if self.reminder_hour > 23:

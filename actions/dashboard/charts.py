@@ -79,6 +79,55 @@ def ticks(top: float, *, whole: bool = False, count: int = 4) -> list[float]:
     return [round(i * step, 6) for i in range(steps + 1)]
 
 
+@dataclass(frozen=True)
+class Axis:
+    """The value axis of a chart: its ticks from 0, and where a value sits between `start`
+    (the position of 0) and `end` (the position of the last tick), in user units."""
+
+    ticks: list[float]
+    start: float
+    end: float
+
+    @property
+    def ceiling(self) -> float:
+        return self.ticks[-1]
+
+    def at(self, value: float) -> float:
+        return round(self.start + (self.end - self.start) * value / self.ceiling, 1)
+
+    def grid(self, unit: Unit, coordinate: str) -> list[dict]:
+        """One grid line per tick, labelled in the chart's unit; `coordinate` is "x" or "y"."""
+        return [{coordinate: self.at(t), "label": unit.format(t)} for t in self.ticks]
+
+
+def totals(series: list[Series], values: dict[str, list[float | None]], count: int) -> list:
+    """Each category's stacked total; None when no series has a value for it."""
+    return [
+        sum(values[s.key][i] or 0 for s in series) if _has(values, series, i) else None
+        for i in range(count)
+    ]
+
+
+def axis(
+    stacked: list[float | None],
+    *,
+    unit: Unit,
+    start: float,
+    end: float,
+    top: float | None = None,
+    references: list[tuple[float, str]] = (),
+    markers: tuple[Series, list[float | None]] | None = None,
+) -> Axis:
+    """The axis every chart kind uses: up to `top` if given, else up to the largest of the
+    stacked totals, reference lines and markers (so none is drawn off the chart)."""
+    if top is None:
+        candidates = [t for t in stacked if t is not None] + [r for r, _ in references]
+        if markers:
+            candidates += [m for m in markers[1] if m is not None]
+        top = max(candidates, default=0)
+    return Axis(ticks(top, whole=unit.whole), start, end)
+
+
 @dataclass
 class Chart:
     """Everything the SVG template draws, in user units of a WIDTH-wide viewBox."""
@@ -125,18 +174,11 @@ def columns(
     # Reference lines are labelled in the right margin, clear of the bars.
     left, right, top_pad, bottom = 56, 84 if references else 16, 20, 46
     x0, x1, y0, y1 = left, width - right, top_pad, height - bottom
-    totals = [
-        sum(values[s.key][i] or 0 for s in series) if _has(values, series, i) else None
-        for i in range(len(categories))
-    ]
-    candidates = [t for t in totals if t is not None] + [r for r, _ in references]
-    if markers:
-        candidates += [m for m in markers[1] if m is not None]
-    axis = ticks(top if top is not None else max(candidates, default=0), whole=unit.whole)
-    ceiling = axis[-1]
-
-    def y(value: float) -> float:
-        return round(y1 - (y1 - y0) * value / ceiling, 1)
+    stacked = totals(series, values, len(categories))
+    scale = axis(
+        stacked, unit=unit, start=y1, end=y0, top=top, references=references, markers=markers
+    )
+    y = scale.at
 
     slot = (x1 - x0) / max(len(categories), 1)
     bar = round(min(slot * 0.62, 56), 1)
@@ -159,7 +201,7 @@ def columns(
             "label_y": height - 6,
         },
     )
-    chart.grid = [{"y": y(t), "label": unit.format(t)} for t in axis]
+    chart.grid = scale.grid(unit, "y")
     # Narrow slots (a year of months in a small chart): label every few months, and leave
     # the values to the hover titles and the table.
     every = max(1, math.ceil(44 / slot))
@@ -170,7 +212,7 @@ def columns(
         href = hrefs[i] if hrefs else ""
         if i % every == 0:
             chart.categories.append({"x": round(centre, 1), "y": y1 + 16, "text": name})
-        if totals[i] is None:
+        if stacked[i] is None:
             chart.labels.append({"x": round(centre, 1), "y": y1 - 6, "text": "–"})
             continue
         base = 0.0
@@ -193,7 +235,7 @@ def columns(
             base += value
         if show_values:
             chart.labels.append(
-                {"x": round(centre, 1), "y": y(totals[i]) - 5, "text": unit.format(totals[i])}
+                {"x": round(centre, 1), "y": y(stacked[i]) - 5, "text": unit.format(stacked[i])}
             )
     if markers:
         marker, marks = markers
@@ -237,18 +279,11 @@ def bars(
     x0, x1 = label_width, WIDTH - right
     height = top_pad + row * len(rows) + 40
     y0, y1 = top_pad, top_pad + row * len(rows)
-    totals = [
-        sum(values[s.key][i] or 0 for s in series) if _has(values, series, i) else None
-        for i in range(len(rows))
-    ]
-    candidates = [t for t in totals if t is not None] + [r for r, _ in references]
-    if markers:
-        candidates += [m for m in markers[1] if m is not None]
-    axis = ticks(top if top is not None else max(candidates, default=0), whole=unit.whole)
-    ceiling = axis[-1]
-
-    def x(value: float) -> float:
-        return round(x0 + (x1 - x0) * value / ceiling, 1)
+    stacked = totals(series, values, len(rows))
+    scale = axis(
+        stacked, unit=unit, start=x0, end=x1, top=top, references=references, markers=markers
+    )
+    x = scale.at
 
     chart = Chart(
         "bars",
@@ -267,13 +302,13 @@ def bars(
             "label_y": height - 4,
         },
     )
-    chart.grid = [{"x": x(t), "label": unit.format(t)} for t in axis]
+    chart.grid = scale.grid(unit, "x")
     thickness = 15
     for i, name in enumerate(rows):
         top_y = y0 + row * i + (row - thickness) / 2
         chart.categories.append({"x": x0 - 8, "y": round(top_y + thickness - 3, 1), "text": name})
         href = hrefs[i] if hrefs else ""
-        if totals[i] is None:
+        if stacked[i] is None:
             chart.labels.append({"x": x0 + 4, "y": round(top_y + thickness - 3, 1), "text": "–"})
             continue
         base = 0.0
@@ -294,9 +329,9 @@ def bars(
                 }
             )
             base += value
-        text = unit.format(totals[i]) + (f" {notes[i]}" if notes and notes[i] else "")
+        text = unit.format(stacked[i]) + (f" {notes[i]}" if notes and notes[i] else "")
         chart.labels.append(
-            {"x": x(totals[i]) + 5, "y": round(top_y + thickness - 3, 1), "text": text}
+            {"x": x(stacked[i]) + 5, "y": round(top_y + thickness - 3, 1), "text": text}
         )
     if markers:
         marker, marks = markers

@@ -1,0 +1,222 @@
+"""The dashboard of one period and scope for one viewer: the metrics it reads (each at most
+once), the links its numbers carry, and its figures in sections. Each figure is built by a
+function in a module of its family (completion.py, open_items.py, ...) from this board."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import cached_property
+from urllib.parse import urlencode
+
+from django.urls import reverse
+
+from ... import metrics
+from ..params import Selection
+from . import completion, headlines, incident_trends, item_mix, open_items, publishing, slippage
+from .shapes import LIST_LIMIT, Figure, Headline, Section
+
+# Each figure's key (its anchor, CSV and URL name) and the function that builds it.
+FIGURES = {
+    "completion-month": completion.completion_month,
+    "completion-team": completion.completion_team,
+    "overdue-team": open_items.overdue_team,
+    "owners": open_items.owners,
+    "priority-leverage": item_mix.priority_leverage,
+    "no-prevention": item_mix.no_prevention,
+    "cycle-month": publishing.cycle_month,
+    "owed-list": publishing.owed_list,
+    "severity-month": incident_trends.severity_month,
+    "response-month": incident_trends.response_month,
+    "recurrence-month": incident_trends.recurrence_month,
+    "slippage-team": slippage.slippage_team,
+}
+
+
+class Dashboard:
+    """The figures of one period and scope for one viewer; each metric runs at most once."""
+
+    # The CSV of a list figure has every row; the page only the first few (see full()).
+    every_row = False
+
+    def __init__(self, selection: Selection, viewer, local_today: date, sorts=None):
+        self.s = selection
+        self.viewer = viewer
+        # Overdue uses the viewer's local day, like the action item list the counts link to.
+        self.local_today = local_today
+        self.sorts = sorts or {}
+        self.period = selection.period
+        self.scope = selection.scope
+
+    # Links -------------------------------------------------------------------------------
+
+    def list_url(self, *, team: str | None = None, **params) -> str:
+        """The action item list with exactly the filters it understands."""
+        pairs = self.s.list_filter()
+        if team and not any(name == "team" for name, _ in pairs):
+            pairs.append(("team", team))
+        for name, value in params.items():
+            values = value if isinstance(value, list) else [value]
+            pairs += [(name, str(v)) for v in values]
+        return f"{self.list_path}?{urlencode(pairs)}"
+
+    @cached_property
+    def list_path(self) -> str:
+        return reverse("actions:list")  # once: an owners table links thousands of counts
+
+    def rows_url(self, kind: str, **extra) -> str:
+        return f"{reverse('actions:dashboard-rows', args=[kind])}?{self.s.query(**extra)}"
+
+    def scoped_url(self, scope_key: str) -> str:
+        params = [(k, v) for k, v in self.s.params() if k != "scope"] + [("scope", scope_key)]
+        return f"{reverse('actions:dashboard')}?{urlencode(params)}"
+
+    # Metrics, each computed once ---------------------------------------------------------
+
+    @cached_property
+    def judged(self):
+        return self.s.judged
+
+    @cached_property
+    def grid(self) -> list[dict]:
+        """Items due in the judged period and the one before, per team and month: the one
+        read behind completion (headline, by month, by team) and slippage's due items."""
+        if not self.judged:
+            return []
+        return metrics.completion_grid(self.judged, self.scope, self.viewer)
+
+    @cached_property
+    def completion(self) -> dict:
+        """completion_by_due_date, summed from the grid (a test holds them equal)."""
+        current = [r for r in self.grid if r["current"]]
+        figures = {
+            "due": sum(r["due"] for r in current),
+            "on_time": sum(r["on_time"] for r in current),
+        }
+        rate = figures["on_time"] / figures["due"] if figures["due"] else None
+        return figures | {"rate": rate, "band": metrics.health_band(rate)}
+
+    @cached_property
+    def completion_teams(self) -> list[dict]:
+        if not self.judged:
+            return []
+        return metrics.completion_by_team(self.judged, self.scope, self.viewer, grid=self.grid)
+
+    @cached_property
+    def completion_months(self) -> list[dict]:
+        if not self.judged:
+            return []
+        return metrics.completion_by_month(self.judged, self.scope, self.viewer, grid=self.grid)
+
+    @cached_property
+    def open_grid(self) -> list[dict]:
+        return metrics.open_items_grid(self.scope, self.viewer, self.local_today)
+
+    @cached_property
+    def open_teams(self) -> list[dict]:
+        return metrics.open_by_team(self.scope, self.viewer, self.local_today, self.open_grid)
+
+    @cached_property
+    def open_owners(self) -> list[dict]:
+        return metrics.open_by_owner(self.scope, self.viewer, self.local_today, self.open_grid)
+
+    @cached_property
+    def owed(self):
+        return metrics.postmortems_owed(self.s.today, self.scope, self.viewer)
+
+    @cached_property
+    def owed_count(self) -> int:
+        return self.owed.count()
+
+    @cached_property
+    def owed_first(self) -> list:
+        return list(self.owed[:LIST_LIMIT])
+
+    @cached_property
+    def cycle(self) -> dict:
+        return metrics.cycle_times(self.period, self.scope, self.viewer)
+
+    @cached_property
+    def severity_rows(self) -> list[dict]:
+        return metrics.incidents_by_severity_by_month(self.period, self.scope, self.viewer)
+
+    # Headline figures --------------------------------------------------------------------
+
+    def headlines(self) -> list[Headline]:
+        return [
+            headlines.completion_headline(self),
+            headlines.overdue_headline(self),
+            headlines.owed_headline(self),
+            headlines.cycle_headline(self),
+        ]
+
+    # Figures -----------------------------------------------------------------------------
+
+    def sections(self) -> list[Section]:
+        f = self.figure
+        return [
+            Section(
+                "Follow-through",
+                [f("completion-month"), f("completion-team"), f("overdue-team")],
+            ),
+            Section("Load and slippage", [f("owners"), f("slippage-team")]),
+            Section("What the items are", [f("priority-leverage"), f("no-prevention")]),
+            Section("Postmortems", [f("cycle-month"), f("owed-list")]),
+            Section(
+                "Incidents",
+                [f("severity-month"), f("response-month"), self.later("recurrence-month")],
+            ),
+        ]
+
+    # Figures the page asks for after it has loaded (htmx), each from its own URL: finding
+    # repeats means sorting a year of incidents by pattern and by service and factor, the
+    # slowest figure by far (0.2-0.6 s org-wide at 20,000 incidents), so the rest of the page
+    # does not wait for it. Without JavaScript the placeholder links to the figure's page.
+    LATER = {"recurrence-month": "Recurring incidents, by month"}
+
+    def later(self, key: str) -> Figure:
+        url = f"{reverse('actions:dashboard-figure', args=[key])}?{self.s.query()}"
+        return Figure(key, self.LATER[key], "", [], [], later_url=url)
+
+    def figure(self, key: str) -> Figure | None:
+        build = FIGURES.get(key)
+        if not build:
+            return None
+        figure = build(self)
+        self._sort(figure)
+        self._headers(figure)
+        return figure
+
+    def _headers(self, figure: Figure) -> None:
+        """Column heads; a sortable one links to the page sorted by it (again: reversed)."""
+        others = [(f"{k}_sort", v) for k, v in self.sorts.items() if k != figure.key]
+        base = self.s.params() + others
+        current, descending = figure.sort.lstrip("-"), figure.sort.startswith("-")
+        figure.table_open = figure.key in self.sorts
+        for column in figure.columns:
+            head = {"label": column.label, "num": column.num, "href": "", "aria": ""}
+            if column.key:
+                if column.key == current:
+                    head["aria"] = "descending" if descending else "ascending"
+                    wanted = column.key if descending else f"-{column.key}"
+                else:  # numbers biggest first, names A to Z
+                    wanted = f"-{column.key}" if column.num else column.key
+                query = urlencode([*base, (f"{figure.key}_sort", wanted)])
+                head["href"] = f"?{query}#fig-{figure.key}"
+            figure.headers.append(head)
+
+    def _sort(self, figure: Figure) -> None:
+        wanted = self.sorts.get(figure.key) or figure.sort
+        keys = [c.key for c in figure.columns]
+        name = wanted.lstrip("-")
+        if not name or name not in keys:
+            return
+        index = keys.index(name)
+        figure.sort = wanted
+        present = [r for r in figure.rows if r[index].sort is not None]
+        missing = [r for r in figure.rows if r[index].sort is None]
+        present.sort(key=lambda r: r[index].sort, reverse=wanted.startswith("-"))
+        figure.rows = present + missing  # rows without a value always last
+
+    def full(self) -> Dashboard:
+        self.every_row = True
+        return self

@@ -1,0 +1,142 @@
+"""What a dashboard figure is made of (a finding, a table of cells, a chart) and the small
+formatting helpers every figure shares."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from ...metrics import HEALTHY_RATE, THEATRE_RATE
+from ...models import ActionItem
+from .. import charts
+from .definitions import DEFINITIONS
+
+BAND_LABELS = {"healthy": "Healthy", "at_risk": "At risk", "theatre": "Theatre", None: "—"}
+LIST_LIMIT = 10  # rows of a list figure shown on the page; the CSV has them all
+OWNER_LIMIT = 25
+CHART_ROWS = 15
+REFERENCES = [(HEALTHY_RATE * 100, "80% healthy"), (THEATRE_RATE * 100, "50% theatre")]
+OPEN_STATUSES = [str(s) for s in ActionItem.OPEN_STATUSES]
+
+
+@dataclass
+class Cell:
+    value: object = None  # what the CSV gets
+    text: str | None = None  # what the page shows (default: the value)
+    link: str | Callable[[], str] = ""  # a URL, or a function making it when shown
+    num: bool = False
+    sort: object = None
+    mono: bool = False  # references and dates: monospace, never wrapped
+
+    @property
+    def href(self) -> str:
+        # Built on demand: a table of 2,000 owners shows 25 rows, the CSV has no links.
+        return self.link() if callable(self.link) else self.link
+
+    def __str__(self) -> str:
+        if self.text is not None:
+            return self.text
+        return "—" if self.value is None else str(self.value)
+
+
+@dataclass
+class Column:
+    label: str
+    key: str = ""  # sortable when set
+    num: bool = False
+    unit: str = ""  # of the CSV value, when the page shows it formatted ("5 d 2 h")
+
+    @property
+    def csv_label(self) -> str:
+        return f"{self.label} ({self.unit})" if self.unit else self.label
+
+
+@dataclass
+class Figure:
+    key: str
+    heading: str
+    finding: str
+    columns: list[Column]
+    rows: list[list[Cell]]
+    chart: charts.Chart | None = None
+    small_charts: list[tuple[str, charts.Chart, str]] = field(default_factory=list)
+    empty: str = ""
+    limit: int | None = None
+    sort: str = ""  # "<column key>" or "-<column key>"
+    more: tuple[str, str] | None = None  # (label, href) of the full list
+    headers: list[dict] = field(default_factory=list)  # column heads with their sort links
+    table_open: bool = False  # just re-sorted: show the table, not only the chart
+    wide: bool = False  # a list: spans the whole row so its columns stay readable
+    later_url: str = ""  # drawn by a second request once the page is shown (see Dashboard.later)
+
+    @property
+    def definition(self) -> str:
+        return DEFINITIONS[self.key]
+
+    @property
+    def shown(self) -> list[list[Cell]]:
+        return self.rows[: self.limit] if self.limit else self.rows
+
+    @property
+    def hidden_count(self) -> int:
+        return max(len(self.rows) - len(self.shown), 0)
+
+    @property
+    def sortable(self) -> bool:
+        return any(c.key for c in self.columns)
+
+
+@dataclass
+class Headline:
+    key: str
+    label: str
+    value: str
+    detail: str
+    href: str
+    link_label: str
+    band: str | None = None
+    band_label: str = ""
+    change: str = ""
+
+    @property
+    def definition(self) -> str:
+        return DEFINITIONS[self.key]
+
+
+@dataclass
+class Section:
+    title: str
+    figures: list[Figure]
+
+
+def percent(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate:.0%}"
+
+
+def person(first: str, last: str, username: str) -> str:
+    return f"{first} {last}".strip() or username
+
+
+def as_share(rate: float | None) -> float | None:
+    return None if rate is None else round(rate, 4)
+
+
+def signed_points(points: int | None) -> str:
+    return "—" if points is None else f"{points:+d}" if points else "0"
+
+
+def iso_day(day: date | None) -> str:
+    return day.isoformat() if day else ""
+
+
+def in_units(value: timedelta | None, seconds: float) -> float | None:
+    return None if value is None else value.total_seconds() / seconds
+
+
+def as_hours(value: timedelta | None) -> float | None:
+    return None if value is None else round(value.total_seconds() / 3600, 2)
+
+
+def as_minutes(value: timedelta | None) -> float | None:
+    return None if value is None else round(value.total_seconds() / 60, 1)
