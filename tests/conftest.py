@@ -5,6 +5,7 @@ from django.conf import settings
 
 from .browser import BROWSER_USED
 from .factories import UserFactory
+from .races import DESCRIPTION as RACES
 
 
 def _backends() -> str:
@@ -21,7 +22,10 @@ def _backends() -> str:
         if broker.startswith("redis")
         else ("embedded filesystem broker")
     )
-    return f"Debrief test backends: database = {database}; Celery broker = {broker}"
+    return (
+        f"Debrief test backends: database = {database}; Celery broker = {broker}; "
+        f"concurrency tests = {RACES}"
+    )
 
 
 def _browser_chosen() -> str:
