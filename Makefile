@@ -10,7 +10,7 @@ SCALE ?= 0.05
 # The locks are compiled from pyproject.toml by this uv, in a throwaway venv of its own.
 UV_VERSION := 0.13.9
 LOCK_TOOL := var/lock-tool
-LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --custom-compile-command "make lock"
+LOCK_FLAGS := --quiet --universal --python-version 3.11 --generate-hashes --custom-compile-command "make lock"
 
 # Local-friendly defaults; production sets these in the environment instead.
 export DEBUG ?= true
