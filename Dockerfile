@@ -10,9 +10,11 @@ RUN groupadd --system debrief && useradd --system --gid debrief --no-create-home
 
 WORKDIR /app
 
-# Dependencies before the code, so a code change reuses this layer.
+# Dependencies before the code, so a code change reuses this layer. Only the production lock:
+# the test and lint tools of requirements-dev.lock stay out of the image. Its hashes make pip
+# check every download (--require-hashes says so outright).
 COPY requirements.lock .
-RUN pip install -r requirements.lock
+RUN pip install --require-hashes -r requirements.lock
 
 COPY . .
 

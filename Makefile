@@ -2,49 +2,77 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# One stamp per lock: each is installed again only when its lock changes.
+PROD := $(VENV)/.installed-prod
+DEV := $(VENV)/.installed-dev
 PORT ?= 8000
 SCALE ?= 0.05
+# The locks are compiled from pyproject.toml by this uv, in a throwaway venv of its own.
+UV_VERSION := 0.13.9
+LOCK_TOOL := var/lock-tool
+LOCK_FLAGS := --quiet --universal --python-version 3.11 --generate-hashes --custom-compile-command "make lock"
 
 # Local-friendly defaults; production sets these in the environment instead.
 export DEBUG ?= true
 export DJANGO_SETTINGS_MODULE ?= config.settings
 
-.PHONY: run test lint format bench install clean
+.PHONY: run test lint format bench install browser lock clean
 
-$(STAMP): requirements.lock
+$(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Debrief needs Python 3.11 or newer")'
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# The locks carry hashes, so pip checks every download against them (--require-hashes).
+$(PROD): requirements.lock | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements.lock
-	touch $(STAMP)
+	touch $@
 
-install: $(STAMP)
+# requirements-dev.lock is the production lock plus the test and lint tools.
+$(DEV): requirements-dev.lock requirements.lock | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
+	touch $@ $(PROD)
 
-run: $(STAMP)
+install: $(DEV)
+
+run: $(PROD)
 	mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --once
 	$(BIN)/python manage.py run_all --port $(PORT)
 
-test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+# Finds or installs Chromium first (its one line is the first of the run), then the suite.
+test: $(DEV)
+	@browser="$$($(BIN)/python scripts/ensure_browser.py)" && \
+	  CHROMIUM_PATH="$$browser" $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP)
+browser: $(DEV)
+	@$(BIN)/python scripts/ensure_browser.py >/dev/null
+
+lint: $(DEV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: $(STAMP)
+format: $(DEV)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 # Without DATABASE_URL the benchmark gets its own SQLite file, so its thousands of generated
 # incidents never appear in the demo site.
 bench: export DATABASE_URL ?= sqlite:///$(CURDIR)/var/bench.sqlite3
-bench: $(STAMP)
+bench: $(DEV)
 	mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py bench --scale $(SCALE)
+
+# Recompiles both locks from pyproject.toml, keeping today's pins where they still fit; pass
+# LOCK_ARGS=--upgrade to move them. The dev lock is held to the production lock's versions.
+lock:
+	test -x $(LOCK_TOOL)/bin/python || $(PYTHON) -m venv $(LOCK_TOOL)
+	$(LOCK_TOOL)/bin/python -m pip install --quiet uv==$(UV_VERSION)
+	$(LOCK_TOOL)/bin/uv pip compile pyproject.toml $(LOCK_FLAGS) $(LOCK_ARGS) -o requirements.lock
+	$(LOCK_TOOL)/bin/uv pip compile pyproject.toml --extra dev -c requirements.lock \
+	  $(LOCK_FLAGS) $(LOCK_ARGS) -o requirements-dev.lock
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache

@@ -3,7 +3,9 @@ import os
 import pytest
 from django.conf import settings
 
+from .browser import BROWSER_USED
 from .factories import UserFactory
+from .races import DESCRIPTION as RACES
 
 
 def _backends() -> str:
@@ -20,15 +22,26 @@ def _backends() -> str:
         if broker.startswith("redis")
         else ("embedded filesystem broker")
     )
-    return f"Debrief test backends: database = {database}; Celery broker = {broker}"
+    return (
+        f"Debrief test backends: database = {database}; Celery broker = {broker}; "
+        f"concurrency tests = {RACES}"
+    )
+
+
+def _browser_chosen() -> str:
+    path = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    found = "" if os.path.exists(path) else " (missing: browser tests will fail)"
+    return f"browser = Chromium at {path}{found}"
 
 
 def pytest_report_header(config):
-    return _backends()
+    return f"{_backends()}; {_browser_chosen()}"
 
 
 def pytest_terminal_summary(terminalreporter):
-    terminalreporter.write_line(_backends())
+    used = terminalreporter.config.stash.get(BROWSER_USED, None)
+    browser = f"browser = {used}" if used else "browser = none launched (no browser test ran)"
+    terminalreporter.write_line(f"{_backends()}; {browser}")
 
 
 @pytest.fixture

@@ -41,6 +41,7 @@ def step_of(meeting) -> int:
 def test_the_facilitator_steps_with_the_keyboard_and_pauses_the_timer_with_t(page, user):
     meeting = ReviewMeetingFactory(facilitator=user, attendees=[user])
     TimelineEventFactory(incident=meeting.postmortem.incident, text="Deploy 4411 rolled out")
+    page.clock.install()  # the page's clock runs as usual until the test moves it on
     log_in(page, user.username)
     page.goto(present_url(meeting))
     heading = page.locator("h1")
@@ -56,7 +57,8 @@ def test_the_facilitator_steps_with_the_keyboard_and_pauses_the_timer_with_t(pag
     page.keyboard.press("t")  # pause
     expect(timer).to_contain_text("Paused")
     paused_at = timer.locator(".timer-value").inner_text()
-    page.wait_for_timeout(1500)
+    page.clock.run_for(5_000)  # five seconds of the page's timers, at once
+    page.wait_for_function("!document.querySelector('.htmx-request')")  # its polls answered
     assert timer.locator(".timer-value").inner_text() == paused_at  # a paused clock stands still
     page.keyboard.press("t")  # resume
     expect(timer).not_to_contain_text("Paused")
@@ -198,7 +200,13 @@ def test_quick_presses_each_move_a_step(page, user):
     page.keyboard.press("ArrowLeft")
     page.keyboard.press("ArrowLeft")
     expect(page.locator("h1")).to_contain_text("Timeline walk-through")
-    page.wait_for_timeout(300)
+    # No press is still on its way, and the screen shows the server's latest version.
+    page.wait_for_function(
+        """() => !document.querySelector("#controls.htmx-request")
+                 && document.getElementById("deck").dataset.step === "2" """
+    )
+    shown = int(page.locator("#deck").get_attribute("data-version"))
+    assert ReviewMeeting.objects.get(pk=meeting.pk).version == shown
     assert step_of(meeting) == 1
 
 

@@ -144,7 +144,7 @@ def test_the_dockerfile_and_compose_agree_on_the_web_server_and_its_port():
 def test_the_image_is_slim_runs_unprivileged_and_builds_its_static_files():
     assert dockerfile_instruction("FROM") == "python:3.11-slim"
     assert dockerfile_instruction("USER") not in {"root", "0"}
-    assert "pip install -r requirements.lock" in DOCKERFILE
+    assert "pip install --require-hashes -r requirements.lock" in DOCKERFILE
     (collectstatic,) = [line for line in DOCKERFILE.splitlines() if "collectstatic" in line]
     assert collectstatic.startswith("RUN ") and "SECRET_KEY=" in collectstatic
     # The build's throwaway key lives only in that RUN step, never in the image's environment.
@@ -175,3 +175,38 @@ def test_env_example_lists_exactly_the_variables_settings_reads():
 def test_every_env_example_variable_is_explained():
     for name, comment in _env_example().items():
         assert comment.startswith("# "), f"{name} needs a comment line above it"
+
+
+def _pins(lock: str) -> dict[str, str]:
+    """Package name -> pinned version, from a compiled lock."""
+    text = (BASE_DIR / lock).read_text()
+    return dict(re.findall(r"^([a-z0-9][a-z0-9._-]*)==([^\s;]+)", text, flags=re.MULTILINE))
+
+
+def test_the_image_installs_only_the_production_lock():
+    instructions = [line for line in DOCKERFILE.splitlines() if not line.startswith("#")]
+    installs = [line for line in instructions if "pip install" in line]
+    assert installs == ["RUN pip install --require-hashes -r requirements.lock"]
+    assert not [line for line in instructions if "requirements-dev" in line]
+    # `COPY . .` brings the rest: the development lock is kept out of that too.
+    assert "requirements-dev.lock" in (BASE_DIR / ".dockerignore").read_text().split()
+
+
+def test_the_production_lock_holds_no_test_or_lint_tool():
+    prod = _pins("requirements.lock")
+    assert {"django", "celery", "gunicorn", "psycopg"} <= set(prod)
+    tools = {"pytest", "pytest-django", "pytest-timeout", "playwright", "ruff", "factory-boy"}
+    tools |= {"faker", "time-machine", "pyyaml", "pre-commit"}
+    assert tools & set(prod) == set()
+    # The development lock is the production one plus the tools, at the same versions.
+    dev = _pins("requirements-dev.lock")
+    assert tools <= set(dev)
+    assert {name: dev.get(name) for name in prod} == prod
+
+
+def test_every_pin_of_both_locks_carries_hashes():
+    for lock in ("requirements.lock", "requirements-dev.lock"):
+        text = (BASE_DIR / lock).read_text()
+        blocks = re.split(r"\n(?=[a-z0-9])", text.split("\n", 2)[2])
+        pinned = [block for block in blocks if "==" in block.split("\n", 1)[0]]
+        assert pinned and all("--hash=sha256:" in block for block in pinned), lock

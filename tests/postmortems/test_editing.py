@@ -1,9 +1,7 @@
-import threading
-import time
 from datetime import timedelta
 
 import pytest
-from django.db import OperationalError, connection
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -20,6 +18,7 @@ from ..factories import (
     TimelineEventFactory,
     UserFactory,
 )
+from ..races import REAL, race, report, run_together
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -131,48 +130,34 @@ def test_a_tampered_form_is_refused(client, user):
     assert pm.revisions.count() == 0
 
 
+@race
 @pytest.mark.django_db(transaction=True)
-def test_two_simultaneous_saves_on_the_same_base_let_exactly_one_win():
+def test_two_simultaneous_saves_on_the_same_base_let_exactly_one_win(race_mode, capsys):
     pm = PostmortemFactory(summary="")
-    authors = [UserFactory(), UserFactory()]
-    barrier = threading.Barrier(2)
-    outcomes = []
+    authors = iter([UserFactory(), UserFactory()])  # next() on it is atomic
+    texts = iter(["text 0", "text 1"])
 
-    def attempt(author, text):
-        barrier.wait()
+    def attempt():
         try:
-            for _ in range(50):
-                try:
-                    services.save_section(
-                        postmortem=Postmortem.objects.get(pk=pm.pk),
-                        section="summary",
-                        text=text,
-                        base=0,
-                        by=author,
-                    )
-                    outcomes.append("saved")
-                    return
-                except services.SectionConflict:
-                    outcomes.append("conflict")
-                    return
-                except OperationalError:
-                    # SQLite's shared in-memory test database reports "table is locked"
-                    # instead of waiting like a file database does; wait and try again.
-                    time.sleep(0.02)
-        finally:
-            connection.close()
+            services.save_section(
+                postmortem=Postmortem.objects.get(pk=pm.pk),
+                section="summary",
+                text=next(texts),
+                base=0,
+                by=next(authors),
+            )
+        except services.SectionConflict:
+            return "conflict"
+        return "saved"
 
-    threads = [
-        threading.Thread(target=attempt, args=(a, f"text {i}")) for i, a in enumerate(authors)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(outcomes) == ["conflict", "saved"]
+    run = run_together(attempt)
+    assert sorted(run.results) == ["conflict", "saved"]
+    if not REAL:
+        assert run.results == ["saved", "conflict"]  # the second turn saw the first's save
     assert SectionRevision.objects.filter(postmortem=pm).count() == 1
     pm.refresh_from_db()
     assert pm.summary == SectionRevision.objects.get(postmortem=pm).text
+    report(capsys, f"two saves on one base: {run.results}; calls overlapped: {run.overlapped}")
 
 
 def test_history_shows_who_changed_what_with_a_diff(client, user, other_user):
