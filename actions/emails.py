@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, timedelta
 
+from incidents.zones import zone_of
 from outbox import ledger
 from outbox.models import Dispatch
 
 from .models import ActionItem, Digest
-from .reminders import due_soon_days, local_now, manager_threshold_days
+from .reminders import due_soon_days, manager_threshold_days
 
 Kind = Dispatch.Kind
 
@@ -85,8 +86,7 @@ def reminder(dispatch: Dispatch) -> ledger.Message | None:
 @ledger.builder(Kind.MANAGER_NOTE)
 def manager_note(dispatch: Dispatch) -> ledger.Message | None:
     manager = dispatch.recipient
-    profile = getattr(manager, "profile", None)
-    today = local_now(dispatch.created_at, profile.timezone if profile else "UTC").date()
+    today = dispatch.created_at.astimezone(zone_of(manager)).date()
     cutoff = today - timedelta(days=manager_threshold_days())
     items = (
         ActionItem.objects.visible_to(manager)

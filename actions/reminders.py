@@ -12,7 +12,6 @@ applied to the recipient), so a reminder never reveals a private incident to a n
 
 from __future__ import annotations
 
-import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -22,6 +21,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q
 
 from incidents.models import Incident, Team
+from incidents.zones import zone_named
 from outbox.ledger import Key
 from outbox.models import Dispatch
 
@@ -39,15 +39,8 @@ def manager_threshold_days() -> int:
     return settings.DEBRIEF_MANAGER_OVERDUE_DAYS
 
 
-def _zone(name: str | None) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(name or "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
-
-
 def local_now(now: datetime, tz_name: str | None) -> datetime:
-    return now.astimezone(_zone(tz_name))
+    return now.astimezone(zone_named(tz_name))
 
 
 def iso_week(day: date) -> str:

@@ -17,17 +17,13 @@ from django.utils import timezone
 from incidents import permissions
 
 from . import webhooks
+from .forms import ActionItemForm
 from .models import ActionItem, ActionItemEvent
 
 Status = ActionItem.Status
-EDITABLE_FIELDS = (
-    "title",
-    "description",
-    "priority",
-    "leverage",
-    "ticket_key",
-    "ticket_url",
-)
+# The one list of what a person types for an item is the form's; owner and due date have
+# their own services because changing them is recorded with a reason.
+EDITABLE_FIELDS = tuple(f for f in ActionItemForm.Meta.fields if f not in ("owner", "due_on"))
 
 
 def _reason(reason: str | None) -> str:

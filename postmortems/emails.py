@@ -9,11 +9,11 @@ after the commit: once per recipient and review round or meeting.
 from __future__ import annotations
 
 from datetime import UTC
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone
 
+from incidents.zones import zone_of
 from outbox import ledger
 from outbox.models import Dispatch
 
@@ -21,14 +21,6 @@ from .meetings import AGENDA, invite_ics, meeting_summary
 from .models import MeetingAttendee, ReviewInvitation, ReviewMeeting
 
 Kind = Dispatch.Kind
-
-
-def _zone(user) -> ZoneInfo:
-    profile = getattr(user, "profile", None)
-    try:
-        return ZoneInfo(profile.timezone if profile else "UTC")
-    except (KeyError, ValueError):
-        return ZoneInfo("UTC")
 
 
 @ledger.builder(Kind.REVIEW_INVITATION)
@@ -77,7 +69,7 @@ def meeting_invite(dispatch: Dispatch) -> ledger.Message | None:
     user = dispatch.recipient
     incident = meeting.postmortem.incident
     attendees = [i.user for i in meeting.invites.select_related("user").order_by("pk")]
-    zone = _zone(user)
+    zone = zone_of(user)
     local = meeting.scheduled_at.astimezone(zone)
     return ledger.render(
         to=user.email,
