@@ -165,11 +165,34 @@ def test_the_base_app_names_the_published_status_as_postmortems_do():
 
 
 def _imported_names(node) -> list[str]:
+    """Dotted names an import statement can bring in (`from django import test` included)."""
     if isinstance(node, ast.Import):
         return [alias.name for alias in node.names]
-    if isinstance(node, ast.ImportFrom):
-        return [node.module or ""]
+    if isinstance(node, ast.ImportFrom) and not node.level:
+        return [node.module or "", *(f"{node.module}.{alias.name}" for alias in node.names)]
     return []
+
+
+def _is_test_tooling(name: str) -> bool:
+    return name == "django.test" or name.startswith("django.test.")
+
+
+def _names_in(source: str) -> list[str]:
+    return [n for node in ast.walk(ast.parse(source)) for n in _imported_names(node)]
+
+
+@pytest.mark.parametrize(
+    "source, caught",
+    [
+        ("from django.test import Client", True),
+        ("import django.test.utils", True),
+        ("from django import test", True),
+        ("def f():\n    from django.test.utils import override_settings", True),
+        ("from django.testing_aid import x\nimport django.template", False),
+    ],
+)
+def test_the_test_client_check_sees_every_way_of_importing_it(source, caught):
+    assert any(_is_test_tooling(n) for n in _names_in(source)) is caught
 
 
 def test_shipped_code_never_imports_the_test_client():
@@ -177,6 +200,23 @@ def test_shipped_code_never_imports_the_test_client():
         f"{path.relative_to(ROOT)}:{node.lineno}"
         for path in SOURCES.values()
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
-        if any(n == "django.test" or n.startswith("django.test.") for n in _imported_names(node))
+        if any(_is_test_tooling(n) for n in _imported_names(node))
     ]
     assert offenders == []
+
+
+def test_only_views_and_the_outbox_queue_import_a_tasks_module():
+    """Tasks import the domain; the domain enqueues through outbox.queue or by task name, so
+    a service and its task never import each other."""
+
+    def may_import_tasks(module: str) -> bool:
+        last = module.rpartition(".")[2]
+        return module == "outbox.queue" or last == "views" or last.endswith("_views")
+
+    importers = [
+        f"{module} imports {target}"
+        for module, edges in GRAPH.items()
+        for target, _ in edges
+        if target.endswith(".tasks") and target != module and not may_import_tasks(module)
+    ]
+    assert importers == []
