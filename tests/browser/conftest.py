@@ -182,3 +182,12 @@ def log_in(page, username: str, password: str = PASSWORD):
 def logged_in_page(page, user):
     """A page logged in through the real login form as `user` (alice)."""
     return log_in(page, user.username)
+
+
+def htmx_idle(page) -> None:
+    """Wait until htmx has no request in flight and has settled the last swap, so the next
+    key press or change lands on content htmx has already wired up."""
+    page.wait_for_function(
+        "() => window.htmx && !document.querySelector("
+        "'.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+    )

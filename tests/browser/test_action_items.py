@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 from actions.models import ActionItem
 
 from ..factories import ActionItemFactory
+from .conftest import htmx_idle
 
 
 def test_changing_status_inline_updates_the_row_without_a_reload(logged_in_page, user):
@@ -26,6 +27,7 @@ def test_changing_status_inline_updates_the_row_without_a_reload(logged_in_page,
     row.get_by_role("button", name="Save").click()
     expect(row.get_by_text("Why: Waiting for the vendor's API v3")).to_be_visible()
     expect(row.get_by_label(f"Status of {item.title}")).to_have_value("blocked")
+    htmx_idle(page)
 
     row.get_by_label(f"Status of {item.title}").select_option("done")
     expect(row.get_by_text("Why:")).to_have_count(0)
