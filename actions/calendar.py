@@ -9,13 +9,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib import messages
-from django.contrib.auth.decorators import login_not_required
-from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.db import transaction
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods
 from icalendar import Calendar, Event
+
+from incidents import permissions
+from postmortems.meetings import calendar_events
 
 from .models import ActionItem, CalendarFeed
 
@@ -48,38 +47,29 @@ def build_calendar(user) -> bytes:
         event.add("transp", "TRANSPARENT")  # a deadline, not a meeting: keep the day free
         cal.add_component(event)
     # Review meetings the user facilitates or attends sit beside their deadlines.
-    from postmortems.meetings import calendar_events
-
     for event in calendar_events(user, stamp=stamp):
         cal.add_component(event)
     return cal.to_ical()
 
 
-@login_not_required
-@require_GET
-def calendar_feed(request, token: str):
-    feed = CalendarFeed.objects.select_related("user").filter(token=token).first()
+def feed_for_token(token: str) -> CalendarFeed | None:
+    """The active feed behind a token, marked as used (None for an unknown or dead one)."""
+    feed = CalendarFeed.objects.select_related("user").filter(token=token[:200]).first()
     if feed is None or not feed.user.is_active:
-        raise Http404("No such calendar feed.")
+        return None
     CalendarFeed.objects.filter(pk=feed.pk).update(last_used_at=timezone.now())
-    response = HttpResponse(build_calendar(feed.user), content_type="text/calendar; charset=utf-8")
-    response["Cache-Control"] = "private, max-age=300"
-    return response
+    return feed
 
 
-@require_http_methods(["GET", "POST"])
-def calendar_settings(request):
-    feed = CalendarFeed.objects.filter(user=request.user).first()
-    if request.method == "POST":
-        action = request.POST.get("action")
-        if action in ("create", "reset"):
-            CalendarFeed.objects.filter(user=request.user).delete()
-            CalendarFeed.objects.create(user=request.user)
-            note = "The old address stops working now." if action == "reset" else ""
-            messages.success(request, f"Your calendar address is ready. {note}".strip())
-        elif action == "revoke":
-            CalendarFeed.objects.filter(user=request.user).delete()
-            messages.success(request, "Calendar feed turned off; its address no longer works.")
-        return redirect("actions:calendar")
-    url = settings.SITE_URL + feed.get_absolute_url() if feed else ""
-    return render(request, "actions/calendar.html", {"feed": feed, "url": url})
+@transaction.atomic
+def open_calendar_feed(*, user, by) -> CalendarFeed:
+    """Give the user a feed under a new secret address; any old address stops working."""
+    permissions.require(by, "manage_calendar_feed", user)
+    CalendarFeed.objects.filter(user=user).delete()
+    return CalendarFeed.objects.create(user=user)
+
+
+def revoke_calendar_feed(*, user, by) -> None:
+    """Turn the user's feed off; its address answers 404 from now on."""
+    permissions.require(by, "manage_calendar_feed", user)
+    CalendarFeed.objects.filter(user=user).delete()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import calendar, digest_views, postmortem_views, views, webhook_views
+from . import calendar_views, digest_views, postmortem_views, views, webhook_views
 from .dashboard import views as dashboard_views
 
 app_name = "actions"
@@ -19,8 +19,8 @@ urlpatterns = [
     path("digests/", digest_views.digest_list, name="digests"),
     path("digests/<int:pk>/", digest_views.digest_detail, name="digest"),
     path("sent/", digest_views.dispatch_list, name="dispatches"),
-    path("calendar/", calendar.calendar_settings, name="calendar"),
-    path("calendar/<str:token>.ics", calendar.calendar_feed, name="calendar-feed"),
+    path("calendar/", calendar_views.calendar_settings, name="calendar"),
+    path("calendar/<str:token>.ics", calendar_views.calendar_feed, name="calendar-feed"),
 ]
 
 # Action items on postmortem pages (editor panel, meeting capture) and Markdown export/import.

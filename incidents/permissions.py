@@ -109,6 +109,11 @@ def _change_preferences(user, profile) -> bool:
     return profile.user_id == user.pk
 
 
+@rule("manage_calendar_feed", "People turn on, reset and revoke only their own calendar feed.")
+def _manage_calendar_feed(user, owner) -> bool:
+    return owner.pk == user.pk
+
+
 @rule("edit", "Only people who can see this incident change it or its documents.")
 def _edit(user, obj) -> bool:
     # Widened into roles by the permissions issue; today whoever sees an incident edits it.

@@ -1,10 +1,12 @@
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar
 
+from actions import calendar
 from actions.models import CalendarFeed
 
 from ..factories import ActionItemFactory, IncidentFactory
@@ -54,3 +56,14 @@ def test_resetting_or_revoking_kills_the_old_address(client, user):
 
 def test_a_guessed_token_finds_nothing(client, db):
     assert client.get(reverse("actions:calendar-feed", args=["not-a-token"])).status_code == 404
+
+
+def test_only_the_owner_opens_or_revokes_their_feed(user, other_user):
+    feed = calendar.open_calendar_feed(user=user, by=user)
+    with pytest.raises(PermissionDenied):
+        calendar.open_calendar_feed(user=user, by=other_user)
+    with pytest.raises(PermissionDenied):
+        calendar.revoke_calendar_feed(user=user, by=other_user)
+    assert CalendarFeed.objects.get(user=user).token == feed.token
+    calendar.revoke_calendar_feed(user=user, by=user)
+    assert not CalendarFeed.objects.filter(user=user).exists()
