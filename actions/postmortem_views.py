@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from incidents import permissions
 from incidents.models import Incident
 from postmortems.forms import MarkdownImportForm
 from postmortems.models import Postmortem
@@ -37,10 +38,10 @@ def _items_response(request, postmortem, status=200, **kwargs):
     context = items_panel_context(postmortem, **kwargs)
     if request.htmx:
         return render(request, "actions/postmortem_items.html", context, status=status)
-    if status == 200:
+    if status == 200 and request.method == "POST":
         return redirect(reverse("postmortems:edit", args=[postmortem.incident.number]) + "#actions")
-    # Without JavaScript a failed form re-renders the whole editor; the panel tag reads the
-    # failed form from this context.
+    # Without JavaScript a failed form, or the edit form opened by its link, re-renders the
+    # whole editor; the panel tag reads the form from this context.
     page = {**edit_context(request, postmortem), **context}
     return render(request, "postmortems/postmortem_edit.html", page, status=status)
 
@@ -67,6 +68,8 @@ def item_add(request, number: int):
 def item_edit(request, number: int, pk: int):
     postmortem = postmortem_for(request, number)
     item = get_object_or_404(postmortem.action_items.select_related("owner"), pk=pk)
+    # The form is not offered to whoever may not save it (the service refuses the save too).
+    permissions.require(request.user, "change_action_item", item)
     form = ActionItemForm(request.POST or None, instance=item)
     if request.method == "POST" and form.is_valid():
         try:

@@ -14,8 +14,9 @@ def _factors_response(request, postmortem, status=200, **kwargs):
     context = factors_context(postmortem, system_names(postmortem.incident), **kwargs)
     if request.htmx:
         return render(request, "postmortems/postmortem_edit.html#factors", context, status=status)
-    if status == 200:
+    if status == 200 and request.method == "POST":
         return redirect(reverse("postmortems:edit", args=[postmortem.incident.number]) + "#factors")
+    # Without JavaScript the edit link, or a failed form, opens the whole editor with it.
     page = {**edit_context(request, postmortem), **context}
     return render(request, "postmortems/postmortem_edit.html", page, status=status)
 

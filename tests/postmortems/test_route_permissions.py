@@ -281,6 +281,27 @@ def test_an_outsider_who_can_see_the_incident_is_refused_and_changes_nothing(cli
     assert _fingerprint(w) == before
 
 
+def test_an_outsider_is_not_offered_the_item_edit_form(client):
+    w = _world(private=False)
+    client.force_login(UserFactory())
+    url = reverse("actions:postmortem-item-edit", args=[w["incident"].number, w["item"].pk])
+    assert client.get(url).status_code == 403
+    client.force_login(w["insider"])
+    page = client.get(url)  # without JavaScript: the whole editor, this item's form open
+    assert page.status_code == 200
+    assert 'action="/actions/postmortems/' in page.content.decode()
+    assert f'value="{w["item"].title}"' in page.content.decode()
+
+
+def test_without_javascript_the_factor_edit_link_opens_the_form_in_the_editor(client):
+    w = _world(private=False)
+    client.force_login(w["insider"])
+    url = reverse("postmortems:factor-edit", args=[w["incident"].number, w["factor"].pk])
+    page = client.get(url)
+    assert page.status_code == 200
+    assert f'action="{url}"' in page.content.decode()
+
+
 @pytest.mark.parametrize(
     "name", ["actions:postmortem-item-add", "actions:meeting-item", "actions:postmortem-import"]
 )
