@@ -1177,7 +1177,7 @@ class _Builder:
             facilitator=demo,
             attendees=[*attendees, *postmortem.reviewers.all()],
             location="Video call",
-            scheduled_by=demo,
+            by=demo,
         )
         return 1
 

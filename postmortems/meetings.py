@@ -83,9 +83,10 @@ def schedule_meeting(
     facilitator: AbstractBaseUser,
     attendees: list,
     location: str = "",
-    scheduled_by: AbstractBaseUser,
+    by: AbstractBaseUser,
 ) -> ReviewMeeting:
     """Schedule a review and email each attendee (the facilitator too) an invite after commit."""
+    permissions.require(by, "edit", postmortem)
     people = {u.pk: u for u in [facilitator, *attendees]}
     incident = postmortem.incident
     unseeing = [u for u in people.values() if not incident.is_visible_to(u)]
@@ -99,7 +100,7 @@ def schedule_meeting(
         scheduled_at=scheduled_at,
         facilitator=facilitator,
         location=location.strip(),
-        created_by=scheduled_by,
+        created_by=by,
         step_times=[[0, 0] for _ in AGENDA],
     )
     MeetingAttendee.objects.bulk_create(

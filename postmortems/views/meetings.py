@@ -103,7 +103,7 @@ def meeting_schedule(request, number: int):
                         facilitator=data["facilitator"],
                         attendees=list(data["attendees"]),
                         location=data["location"],
-                        scheduled_by=request.user,
+                        by=request.user,
                     )
                 except ValidationError as err:
                     form.add_error(None, err)

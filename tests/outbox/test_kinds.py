@@ -97,7 +97,7 @@ def test_meeting_invites_with_their_calendar_file(user, other_user):
         scheduled_at=MONDAY + timedelta(days=1),
         facilitator=user,
         attendees=[other_user, UserFactory(username="nomail", email="")],
-        scheduled_by=user,
+        by=user,
     )
     assert send_pending() == 2  # the person without an address is not claimed
     rows = _sent_once(Kind.MEETING_INVITE, 2)
@@ -116,7 +116,7 @@ def test_meeting_summaries(user, other_user):
             scheduled_at=MONDAY,
             facilitator=user,
             attendees=[other_user],
-            scheduled_by=user,
+            by=user,
         )
         send_pending(Kind.MEETING_INVITE)
         mail.outbox.clear()

@@ -62,7 +62,7 @@ def test_every_link_in_every_kind_of_email_starts_with_the_site_url(settings, us
         scheduled_at=MONDAY,
         facilitator=user,
         attendees=[other_user],
-        scheduled_by=user,
+        by=user,
     )
     for action in ("start", "end"):
         meeting = meetings.drive_meeting(meeting=meeting, action=action, by=user)

@@ -64,7 +64,7 @@ def test_two_invite_tasks_at_once_send_each_invite_once(race_mode, capsys, mailo
         scheduled_at=people[0].date_joined,
         facilitator=people[0],
         attendees=people[1:],
-        scheduled_by=people[0],
+        by=people[0],
     )
     assert Dispatch.objects.filter(kind="meeting_invite", state="pending").count() == 6
     run = run_together(lambda: send_pending("meeting_invite"), 2)

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from icalendar import Calendar
 
@@ -88,7 +89,7 @@ def test_the_invite_email_carries_an_ics_and_is_sent_once_per_attendee(
         facilitator=facilitator,
         attendees=[user, other_user],
         location="https://meet.example.com/abc",
-        scheduled_by=user,
+        by=user,
     )
     assert send_pending() == 3
     assert send_pending() == 0  # a retried task sends nothing more
@@ -294,3 +295,16 @@ def test_the_document_and_the_editor_link_to_scheduling_and_presenting(client, u
     present = reverse("postmortems:meeting-present", args=[number, meeting.pk])
     page = client.get(reverse("postmortems:detail", args=[number])).content.decode()
     assert present in page and ">Present<" in page  # the author can drive
+
+
+def test_only_someone_who_sees_the_incident_schedules_its_review(user, other_user):
+    postmortem = PostmortemFactory(incident=IncidentFactory(private=True, members=[user]))
+    with pytest.raises(PermissionDenied):
+        meetings.schedule_meeting(
+            postmortem=postmortem,
+            scheduled_at=datetime(2030, 1, 7, 10, tzinfo=UTC),
+            facilitator=user,
+            attendees=[user],
+            by=other_user,
+        )
+    assert not ReviewMeeting.objects.exists() and not Dispatch.objects.exists()
