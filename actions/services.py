@@ -31,21 +31,28 @@ def _reason(reason: str | None) -> str:
 
 
 @transaction.atomic
-def create_action_item(*, postmortem, by, **fields) -> ActionItem:
-    """Add an item to a postmortem; records who created it and announces it to webhooks."""
-    permissions.require(by, "add_action_item", postmortem)
+def create_action_item(*, postmortem, by, created_by=None, **fields) -> ActionItem:
+    """Add an item to a postmortem; records who created it and announces it to webhooks.
+
+    `by` is who adds it and is asked; None is an operator's command (a Markdown import at the
+    console), with nobody to ask. `created_by` is who the item is recorded as created by when
+    that is someone else (the author an import names).
+    """
+    if by is not None:
+        permissions.require(by, "add_action_item", postmortem)
+    author = created_by or by
     status = fields.get("status", Status.OPEN)
     if status in ActionItem.STATUSES_NEEDING_REASON and not _reason(fields.get("reason")):
         raise ValidationError({"reason": "Say why the item is blocked or will not be done."})
-    item = ActionItem(postmortem=postmortem, created_by=by, **fields)
+    item = ActionItem(postmortem=postmortem, created_by=author, **fields)
     if item.status == Status.DONE:
-        item.completed_at, item.completed_by = timezone.now(), by
+        item.completed_at, item.completed_by = timezone.now(), author
     item.full_clean(exclude=["postmortem", "owner", "created_by", "completed_by"])
     item.save()
     ActionItemEvent.objects.create(
         item=item,
         kind=ActionItemEvent.Kind.CREATED,
-        by=by,
+        by=author,
         to_status=item.status,
         to_due=item.due_on,
         to_owner=item.owner,

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from actions import services
 from actions.models import ActionItem
 from incidents import permissions
 from incidents.models import Incident, Team, TimelineEvent
@@ -298,8 +299,6 @@ def _add_factors(outcome: ImportOutcome, result: ImportResult) -> None:
 
 def _add_action_items(outcome, result, user, by, owner_fallback, default_due) -> None:
     postmortem = outcome.postmortem
-    if result.action_items and by is not None:
-        permissions.require(by, "add_action_item", postmortem)
     seen = {
         title.strip().lower() for title in postmortem.action_items.values_list("title", flat=True)
     }
@@ -311,11 +310,18 @@ def _add_action_items(outcome, result, user, by, owner_fallback, default_due) ->
         owner = _as_user(item.owner) or _as_user(owner_fallback)
         if owner is None:
             raise ValidationError(f"line {item.line_no} {item.title!r}: the owner is not a user.")
-        ActionItem.objects.create(**_item_fields(outcome, item, user, owner, default_due))
+        # Through the items' own service: the permission, the "created" history entry and the
+        # webhook announcement are the same as for an item typed in the editor.
+        services.create_action_item(
+            postmortem=postmortem,
+            by=by,
+            created_by=user,
+            **_item_fields(outcome, item, owner, default_due),
+        )
         outcome.action_items_created += 1
 
 
-def _item_fields(outcome, item: ParsedActionItem, user, owner, default_due) -> dict:
+def _item_fields(outcome, item: ParsedActionItem, owner, default_due) -> dict:
     status = item.status
     reason = item.reason
     if status in ActionItem.STATUSES_NEEDING_REASON and not reason:
@@ -329,7 +335,6 @@ def _item_fields(outcome, item: ParsedActionItem, user, owner, default_due) -> d
         outcome.warnings.append(f"line {item.line_no}: ticket link too long to keep.")
         url = ""
     return {
-        "postmortem": outcome.postmortem,
         "title": item.title[:200],
         "owner": owner,
         "due_on": item.due or default_due(item),
@@ -339,8 +344,6 @@ def _item_fields(outcome, item: ParsedActionItem, user, owner, default_due) -> d
         "reason": reason,
         "ticket_key": item.ticket_key[:100],
         "ticket_url": url,
-        "completed_at": timezone.now() if status == ActionItem.Status.DONE else None,
-        "created_by": user,
     }
 
 

@@ -14,7 +14,7 @@ from actions.markdown import (
     import_into_incident,
     parse_postmortem_markdown,
 )
-from actions.models import ActionItem
+from actions.models import ActionItem, ActionItemEvent
 from incidents.models import Incident, TimelineEvent
 from postmortems.models import Postmortem
 from tests.factories import (
@@ -1027,7 +1027,11 @@ def test_importing_fills_an_empty_postmortem_in_one_go(people):
     fallback = items["Review TTLs on internal zones (platform team)"]
     assert (fallback.owner, fallback.due_on) == (people[1], date(2026, 4, 19))
     done = items["Pin resolver image digest in the Helm chart"]
-    assert done.completed_at is not None
+    assert done.completed_at is not None and done.completed_by == importer
+    # Through the items' service: each has its "created" history entry, by the importer.
+    created = ActionItemEvent.objects.filter(item__in=items.values(), kind="created")
+    assert sorted(e.item.title for e in created) == sorted(items)
+    assert {e.by for e in created} == {importer}
     assert done.ticket_url == "https://jira.example.com/browse/NET-305"
     assert items["Evaluate a managed resolver"].reason == "waiting on vendor pricing"
     assert outcome.related_linked == []  # INC-1042 is this incident, INC-1047 does not exist
