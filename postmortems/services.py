@@ -105,6 +105,20 @@ def save_section(
     return revision
 
 
+def record_imported_sections(*, postmortem: Postmortem, texts: dict[str, str], author) -> None:
+    """Record sections an import wrote as their next revisions, so history shows where the
+    text came from (the import asked the policy before writing)."""
+    for section, text in texts.items():
+        newest = _newest(postmortem, section)
+        SectionRevision.objects.create(
+            postmortem=postmortem,
+            section=section,
+            number=(newest.number if newest else 0) + 1,
+            text=text.replace("\r\n", "\n"),
+            author=author,
+        )
+
+
 def restore_revision(*, revision: SectionRevision, by: AbstractBaseUser) -> SectionRevision:
     """Bring an old revision's text back as a new revision; history is never rewritten."""
     newest = _newest(revision.postmortem, revision.section)

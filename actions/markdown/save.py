@@ -19,6 +19,7 @@ from incidents import permissions
 from incidents.models import Incident, Team, TimelineEvent
 from incidents.services import create_incident
 from postmortems.models import ContributingFactor, Postmortem
+from postmortems.services import record_imported_sections
 
 from .parse import TEXT_FIELDS, ImportResult, ParsedActionItem
 
@@ -244,6 +245,7 @@ def _fill_postmortem(postmortem: Postmortem, result: ImportResult, user, *, crea
     if not created:
         postmortem.version += 1
     postmortem.save()
+    record_imported_sections(postmortem=postmortem, texts=result.sections, author=user)
     reviewers = [_as_user(person) for person in result.reviewer_users]
     postmortem.reviewers.add(*[person for person in reviewers if person is not None])
 

@@ -1016,6 +1016,9 @@ def test_importing_fills_an_empty_postmortem_in_one_go(people):
     postmortem = incident.postmortem
     assert outcome.postmortem == postmortem
     assert postmortem.summary.startswith("For 25 minutes a bad resolver image")
+    # Each imported section is a revision in the history, attributed to the importer.
+    summary = postmortem.revisions.get(section="summary")
+    assert (summary.number, summary.author, summary.text) == (1, importer, postmortem.summary)
     assert postmortem.author.username == "alice"
     assert postmortem.status == "draft"
     events = list(incident.timeline.all())
