@@ -10,8 +10,9 @@ from .forms import ActionItemForm
 from .quality import action_item_hints, postmortem_item_hints
 
 
-def item_rows(postmortem: Postmortem) -> tuple[list[dict], list]:
-    items = list(postmortem.action_items.select_related("owner"))
+def item_rows(postmortem: Postmortem, items: list | None = None) -> tuple[list[dict], list]:
+    if items is None:
+        items = list(postmortem.action_items.select_related("owner"))
     teams = list(Team.objects.values_list("name", flat=True))
     rows = [
         {
@@ -31,8 +32,11 @@ def item_rows(postmortem: Postmortem) -> tuple[list[dict], list]:
     return rows, postmortem_item_hints(items)
 
 
-def items_panel_context(postmortem: Postmortem, form=None, editing=None, edit_form=None) -> dict:
-    rows, set_hints = item_rows(postmortem)
+def items_panel_context(
+    postmortem: Postmortem, form=None, editing=None, edit_form=None, items=None
+) -> dict:
+    """`items`: the postmortem's items when the page has read them already."""
+    rows, set_hints = item_rows(postmortem, items)
     return {
         "postmortem": postmortem,
         "incident": postmortem.incident,

@@ -15,8 +15,8 @@ from .models import ActionItem, Tracker, ticket_link
 
 
 def _decorate(items, user, trackers):
-    """Per-row facts the template needs; the policy caches the user's teams, so rows of public
-    incidents cost no queries."""
+    """Per-row facts the template needs; the policy reads the user's teams and private
+    memberships once, so rows cost no queries."""
     can_bulk = permissions.can(user, "bulk_change_action_items")
     for item in items:
         item.link = ticket_link(item, trackers)

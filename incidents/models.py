@@ -82,6 +82,19 @@ def visible_incident_q(user, prefix: str = "") -> Q:
     return Q(**{f"{prefix}private": False}) | Q(Exists(membership))
 
 
+def member_incident_ids(user) -> set[int]:
+    """Ids of the incidents `user` is a member of, read once per user object: a list of rows
+    asks about each row's incident and must not cost a query per private one."""
+    if not user.is_authenticated:
+        return set()
+    cached = getattr(user, "_debrief_member_incident_ids", None)
+    if cached is None:
+        through = Incident.members.through.objects.filter(user_id=user.pk)
+        cached = set(through.values_list("incident_id", flat=True))
+        user._debrief_member_incident_ids = cached
+    return cached
+
+
 class Severity(models.IntegerChoices):
     SEV1 = 1, "SEV1"
     SEV2 = 2, "SEV2"
@@ -289,9 +302,10 @@ class Incident(models.Model):
         return [label for field, label in names if getattr(self, field)]
 
     def is_visible_to(self, user) -> bool:
+        """The privacy rule for one loaded incident (the queryset form is `visible_incident_q`)."""
         if user.is_superuser or not self.private:
             return True
-        return self.members.filter(pk=user.pk).exists()
+        return self.pk in member_incident_ids(user)
 
 
 class TimelineEventQuerySet(models.QuerySet):

@@ -73,13 +73,6 @@ def managed_team_ids(user) -> set[int]:
     return cached
 
 
-def sees_incident(user, incident: Incident) -> bool:
-    """The privacy rule for one loaded incident (the queryset form is `visible_incident_q`)."""
-    if user.is_superuser or not incident.private:
-        return True
-    return incident.members.filter(pk=user.pk).exists()
-
-
 def _incident_of(obj) -> Incident:
     """The incident an object belongs to: itself, or its `incident`/`postmortem.incident`."""
     if isinstance(obj, Incident):
@@ -96,7 +89,7 @@ def _incident_of(obj) -> Incident:
 
 @rule("view", "This incident is private to its members.")
 def _view(user, obj) -> bool:
-    return sees_incident(user, _incident_of(obj))
+    return _incident_of(obj).is_visible_to(user)
 
 
 @rule("open_incident", "Only signed-in people open incidents.")
@@ -117,12 +110,12 @@ def _manage_calendar_feed(user, owner) -> bool:
 @rule("edit", "Only people who can see this incident change it or its documents.")
 def _edit(user, obj) -> bool:
     # Widened into roles by the permissions issue; today whoever sees an incident edits it.
-    return sees_incident(user, _incident_of(obj))
+    return _incident_of(obj).is_visible_to(user)
 
 
 @rule("add_action_item", "Only the incident's team, the postmortem's author and admins add items.")
 def _add_action_item(user, postmortem) -> bool:
-    if not sees_incident(user, postmortem.incident):
+    if not postmortem.incident.is_visible_to(user):
         return False
     return (
         user.is_superuser
@@ -139,7 +132,7 @@ def _change_action_item(user, item) -> bool:
     if user.is_superuser or user.pk in (item.owner_id, item.created_by_id):
         return True
     incident = item.postmortem.incident
-    return incident.team_id in team_ids(user) and sees_incident(user, incident)
+    return incident.team_id in team_ids(user) and incident.is_visible_to(user)
 
 
 @rule("bulk_change_action_items", "Bulk changes are for team managers.")
@@ -153,7 +146,7 @@ def _bulk_change_item(user, item) -> bool:
     if user.is_superuser:
         return True
     incident = item.postmortem.incident
-    return incident.team_id in managed_team_ids(user) and sees_incident(user, incident)
+    return incident.team_id in managed_team_ids(user) and incident.is_visible_to(user)
 
 
 @rule("publish", "Only the author, the incident commander and admins publish this postmortem.")

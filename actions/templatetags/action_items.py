@@ -24,6 +24,7 @@ def postmortem_items_panel(context) -> dict:
         form=context.get("item_form"),
         editing=context.get("editing_item"),
         edit_form=context.get("item_edit_form"),
+        items=context.get("items"),  # the editor's document context read them already
     )
 
 

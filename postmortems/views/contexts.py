@@ -49,7 +49,7 @@ def document_context(postmortem: Postmortem, user) -> dict:
         # The reverse relation of actions.ActionItem: read here without importing actions.
         "items": list(postmortem.action_items.select_related("owner")),
         "services": list(incident.services.all()),
-        "related": list(incident.related.visible_to(user).order_by("-started_at")),
+        "related": _related(incident, user),
     }
 
 
@@ -131,12 +131,16 @@ def review_context(request, postmortem: Postmortem) -> dict:
     }
 
 
-def related_context(request, postmortem: Postmortem) -> dict:
+def _related(incident, user) -> list:
+    return list(incident.related.visible_to(user).order_by("-started_at"))
+
+
+def related_context(request, postmortem: Postmortem, related: list | None = None) -> dict:
     incident = postmortem.incident
     return {
         "postmortem": postmortem,
         "incident": incident,
-        "related": list(incident.related.visible_to(request.user).order_by("-started_at")),
+        "related": _related(incident, request.user) if related is None else related,
         "suggestions": suggest_related(incident, request.user),
     }
 
@@ -154,10 +158,11 @@ def edit_context(request, postmortem: Postmortem) -> dict:
     review = review_context(request, postmortem)
     for section in sections:
         section["comments"] = review["comments"].get(section["field"], [])
+    document = document_context(postmortem, request.user)
     return {
-        **document_context(postmortem, request.user),
+        **document,
         **factors_context(postmortem, names),
         **review,
-        **related_context(request, postmortem),
+        **related_context(request, postmortem, related=document["related"]),
         "edit_sections": sections,
     }

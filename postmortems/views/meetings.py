@@ -21,16 +21,7 @@ from .. import meetings
 from ..forms import FactorForm
 from ..meeting_forms import MeetingForm, NoteForm, PublishDateForm
 from ..models import Postmortem, ReviewMeeting
-
-
-def _postmortem(request, number: int) -> Postmortem:
-    """The postmortem of a visible incident, or 404: private incidents never reveal themselves."""
-    return get_object_or_404(
-        Postmortem.objects.visible_to(request.user).select_related(
-            "incident", "incident__commander", "author"
-        ),
-        incident__number=number,
-    )
+from .contexts import postmortem_for
 
 
 def meeting_for(request, number: int, pk: int) -> ReviewMeeting:
@@ -82,7 +73,7 @@ def _warnings_for(form: MeetingForm, postmortem: Postmortem) -> list[str]:
 
 @require_http_methods(["GET", "POST"])
 def meeting_schedule(request, number: int):
-    postmortem = _postmortem(request, number)
+    postmortem = postmortem_for(request, number)
     zone = timezone.get_current_timezone_name()
     initial = {
         "scheduled_at": _suggested_time(postmortem),
@@ -127,7 +118,7 @@ def meeting_schedule(request, number: int):
 @require_GET
 def meeting_warnings(request, number: int):
     """The schedule form's warnings, live as the time and facilitator are chosen (htmx)."""
-    postmortem = _postmortem(request, number)
+    postmortem = postmortem_for(request, number)
     form = MeetingForm(request.GET, zone_name=timezone.get_current_timezone_name())
     form.is_valid()  # only the fields that parsed are looked at
     context = {"form": form, "warnings": _warnings_for(form, postmortem)}

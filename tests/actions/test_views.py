@@ -287,15 +287,20 @@ def test_list_paginates(client, user, settings):
     assert page.number == 3 and len(page.object_list) == 2
 
 
+@pytest.mark.parametrize("private", [False, True], ids=["public", "private"])
 @pytest.mark.parametrize("view", ["actions:list", "actions:mine", "actions:team"])
-def test_list_query_count_does_not_grow(client, user, django_assert_max_num_queries, view):
+def test_list_query_count_does_not_grow(client, user, django_assert_max_num_queries, view, private):
     team = TeamFactory()
     team.members.add(user)
     team.managers.add(user)
     counts = []
     for rows in (5, 50):
         ActionItemFactory.create_batch(
-            rows - (sum([5, 50][: len(counts)])), owner=user, postmortem__incident__team=team
+            rows - (sum([5, 50][: len(counts)])),
+            owner=user,
+            postmortem__incident__team=team,
+            postmortem__incident__private=private,
+            postmortem__incident__members=[user] if private else [],
         )
         client.force_login(user)
         client.get(reverse(view))
