@@ -179,15 +179,10 @@ def insert_timeline_events(
         if (event.occurred_at, event.text) in seen:
             continue
         seen.add((event.occurred_at, event.text))
-        added.append(
-            TimelineEvent.objects.create(
-                incident=incident,
-                author=by,
-                origin=origin,
-                **{name: getattr(event, name) for name in TIMELINE_FIELDS},
-            )
-        )
-    return added
+        fields = {name: getattr(event, name) for name in TIMELINE_FIELDS}
+        added.append(TimelineEvent(incident=incident, author=by, origin=origin, **fields))
+    # One INSERT for the whole paste, not one per line.
+    return TimelineEvent.objects.bulk_create(added)
 
 
 @transaction.atomic
