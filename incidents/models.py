@@ -52,6 +52,10 @@ class Profile(models.Model):
     reminder_hour = models.PositiveSmallIntegerField(
         default=9, help_text="Hour of the day (in my timezone) reminders are sent."
     )
+    # A stakeholder (support, leadership) who reads what they may see and changes nothing.
+    read_only = models.BooleanField(
+        default=False, help_text="Read-only viewer: reads visible incidents, changes nothing."
+    )
 
     def __str__(self) -> str:
         return f"Profile of {self.user}"

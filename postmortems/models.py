@@ -61,6 +61,7 @@ class Postmortem(models.Model):
     author = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="authored_postmortems"
     )
+    co_authors = models.ManyToManyField(User, related_name="co_authored_postmortems", blank=True)
     reviewers = models.ManyToManyField(User, related_name="reviewing_postmortems", blank=True)
 
     summary = models.TextField(blank=True)
@@ -104,6 +105,16 @@ class Postmortem(models.Model):
     @property
     def is_published(self) -> bool:
         return self.status == self.Status.PUBLISHED
+
+    def author_ids(self) -> set[int]:
+        """The lead author and the co-authors (reads the co-authors once per object)."""
+        cached = getattr(self, "_author_ids", None)
+        if cached is None:
+            cached = set(self.co_authors.values_list("pk", flat=True))
+            if self.author_id:
+                cached.add(self.author_id)
+            self._author_ids = cached
+        return cached
 
     def section_text(self, section: str) -> str:
         if section not in self.SECTION_LABELS:
