@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from incidents.forms import UserChoiceField
 from incidents.models import Team
 
+from . import destinations
 from .models import ActionItem, WebhookEndpoint
 from .quality import action_item_hints
 
@@ -160,8 +161,10 @@ class WebhookForm(forms.ModelForm):
 
     def clean_url(self):
         url = self.cleaned_data["url"]
-        if not url.startswith(("https://", "http://")):
-            raise forms.ValidationError("Use an http:// or https:// address.")
+        try:
+            destinations.check_url(url)
+        except destinations.RefusedDestination as err:
+            raise forms.ValidationError(str(err)) from err
         return url
 
 

@@ -14,6 +14,8 @@ from django.utils import timezone
 from incidents.models import visible_incident_q
 from postmortems.models import Postmortem
 
+from . import destinations
+
 User = settings.AUTH_USER_MODEL
 
 
@@ -343,6 +345,13 @@ class WebhookEndpoint(models.Model):
 
     def __str__(self) -> str:
         return self.url
+
+    def clean(self):
+        # The admin's form reaches here too, so no route saves an internal address.
+        try:
+            destinations.check_url(self.url)
+        except destinations.RefusedDestination as err:
+            raise ValidationError({"url": str(err)}) from err
 
     def get_absolute_url(self) -> str:
         return reverse("actions:webhook", args=[self.pk])

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import logging
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from celery import current_app
 from django.conf import settings
@@ -33,6 +33,8 @@ from django.utils import timezone
 from incidents import permissions
 from incidents.models import Team
 
+from . import destinations
+from .destinations import RefusedDestination
 from .models import WebhookDelivery, WebhookEndpoint
 
 logger = logging.getLogger(__name__)
@@ -129,13 +131,23 @@ class Response:
 
 
 def post(url: str, body: bytes, headers: dict[str, str]) -> Response:
-    """The one network call; tests replace it or point it at a local server."""
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    """The one network call. It follows no redirect (a 3xx is an answer like any other, so a
+    public receiver cannot bounce the request inward) and connects only to addresses that
+    `destinations` allows, checked on the connection itself."""
+    parts = urlsplit(url)
+    destinations.host_of(url)
+    kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    connection = kind(parts.hostname, parts.port, timeout=TIMEOUT_SECONDS)
+    connection._create_connection = destinations.guarded_connect  # the hook connect() calls
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
-            return Response(response.status, response.read(2000).decode(errors="replace"))
-    except urllib.error.HTTPError as err:
-        return Response(err.code, err.read(2000).decode(errors="replace"))
+        connection.request("POST", path, body=body, headers=headers)
+        response = connection.getresponse()
+        return Response(response.status, response.read(2000).decode(errors="replace"))
+    finally:
+        connection.close()
 
 
 class DeliveryFailed(Exception):
@@ -170,17 +182,22 @@ def deliver(delivery_id: int, *, final_attempt: bool) -> bool:
             "X-Debrief-Signature": sign(delivery.endpoint.secret, timestamp, body),
         }
         delivery.attempts += 1
+        refused = False
         try:
             response = post(delivery.endpoint.url, body, headers)
             error = "" if 200 <= response.status < 300 else f"HTTP {response.status}"
             delivery.response_status = response.status
-        except (OSError, ValueError) as err:  # refused, DNS, timeout, bad URL
+        except RefusedDestination as err:
+            # Nothing was sent, so there is no answer to show and nothing a retry would change.
+            error, refused = f"Refused: {err}", True
+            delivery.response_status = None
+        except (OSError, ValueError, http.client.HTTPException) as err:  # refused, DNS, timeout
             error = f"{type(err).__name__}: {err}"
             delivery.response_status = None
         delivery.error = error[:2000]
         if not error:
             delivery.state, delivery.delivered_at = WebhookDelivery.State.DELIVERED, timezone.now()
-        elif final_attempt:
+        elif final_attempt or refused:
             delivery.state = WebhookDelivery.State.FAILED
         delivery.save()
     if error:
@@ -192,7 +209,7 @@ def deliver(delivery_id: int, *, final_attempt: bool) -> bool:
             delivery.attempts,
             error,
         )
-        if not final_attempt:
+        if not (final_attempt or refused):
             raise DeliveryFailed(error)
     return not error
 
@@ -217,6 +234,7 @@ def endpoints_managed_by(user):
 def create_endpoint(*, by, team, url: str, description: str = "", active: bool = True):
     """Add a receiver for one team's items (or, `team` None, every team's)."""
     permissions.require(by, "manage_webhooks", team)
+    destinations.check_url(url)  # raises RefusedDestination with the reason
     return WebhookEndpoint.objects.create(
         team=team, url=url, description=description, active=active, created_by=by
     )

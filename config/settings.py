@@ -243,3 +243,6 @@ DEBRIEF_REMINDER_DUE_SOON_DAYS = env_int("DEBRIEF_REMINDER_DUE_SOON_DAYS", 3)
 DEBRIEF_MANAGER_OVERDUE_DAYS = env_int("DEBRIEF_MANAGER_OVERDUE_DAYS", 14)
 # Attempts per email (of any kind) before the ledger marks it failed.
 DEBRIEF_EMAIL_MAX_ATTEMPTS = env_int("DEBRIEF_EMAIL_MAX_ATTEMPTS", 5)
+# Webhooks reach public addresses only; these hosts or networks (CIDR) are let through for
+# on-premise trackers, e.g. "jira.corp.example,10.20.0.0/16".
+DEBRIEF_WEBHOOK_ALLOWED_HOSTS = env_list("DEBRIEF_WEBHOOK_ALLOWED_HOSTS")

@@ -16,6 +16,13 @@ from ..factories import ActionItemFactory, IncidentFactory, TeamFactory
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def allow_loopback(settings):
+    """Loopback is refused by default (test_webhook_destinations.py); these tests allow it as
+    an operator allows an on-premise tracker, to talk to a real local receiver."""
+    settings.DEBRIEF_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+
+
 @pytest.fixture
 def receiver():
     """A real HTTP server on 127.0.0.1 that records requests; `status` sets its answer."""
