@@ -5,6 +5,7 @@ from incidents.models import Team
 from incidents.paging import paginate, query_without_page
 from outbox.models import Dispatch
 
+from . import digests
 from .models import Digest
 
 
@@ -27,7 +28,9 @@ def digest_list(request):
 @require_GET
 def digest_detail(request, pk: int):
     digest = get_object_or_404(Digest.objects.select_related("team"), pk=pk)
-    return render(request, "actions/digest_detail.html", {"digest": digest})
+    figures, hidden = digests.figures_seen_by(digest, request.user)
+    context = {"digest": digest, "figures": figures, "hidden": hidden}
+    return render(request, "actions/digest_detail.html", context)
 
 
 @require_GET

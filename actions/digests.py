@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
 
-from incidents.models import Team
+from incidents.models import Incident, Team
 from outbox import ledger
 from outbox.models import Dispatch
 
@@ -88,6 +88,41 @@ def compute_figures(period: Period, scope: Scope) -> dict:
             for item in metrics.oldest_open_items(scope, viewer, LIST_LIMIT)
         ],
     }
+
+
+# The lists of a digest whose rows each name an incident by its reference.
+LISTS = ("decisions", "repeats", "oldest_open")
+
+
+def figures_seen_by(digest: Digest, viewer) -> tuple[dict, int]:
+    """The stored figures with every listed row about an incident the viewer may not see now
+    left out, and how many rows were left out.
+
+    Figures are built from public incidents, but an incident can be made private after the
+    digest was stored; the page must not keep showing it. Counts stay as they were built: they
+    name no incident.
+    """
+    figures = {**digest.figures}
+    owed = figures.get("postmortems_owed") or {}
+    lists = {key: figures.get(key) or [] for key in LISTS}
+    lists["owed"] = owed.get("rows") or []
+    numbers = {_number(row) for rows in lists.values() for row in rows} - {None}
+    visible = set(
+        Incident.objects.visible_to(viewer)
+        .filter(number__in=numbers)
+        .values_list("number", flat=True)
+    )
+    kept = {key: [row for row in rows if _number(row) in visible] for key, rows in lists.items()}
+    hidden = sum(len(rows) - len(kept[key]) for key, rows in lists.items())
+    figures.update({key: kept[key] for key in LISTS if key in figures})
+    if owed:
+        figures["postmortems_owed"] = {**owed, "rows": kept["owed"]}
+    return figures, hidden
+
+
+def _number(row: dict) -> int | None:
+    digits = str(row.get("reference", "")).removeprefix("INC-")
+    return int(digits) if digits.isdigit() else None
 
 
 def recipients(team: Team | None) -> list[int]:

@@ -117,7 +117,8 @@ def meeting_item(request, number: int, pk: int):
 def markdown_export(request, number: int):
     postmortem = postmortem_for(request, number)
     response = HttpResponse(
-        markdown.export_postmortem(postmortem), content_type="text/markdown; charset=utf-8"
+        markdown.export_postmortem(postmortem, reader=request.user),
+        content_type="text/markdown; charset=utf-8",
     )
     disposition = "inline" if request.GET.get("view") else "attachment"
     filename = markdown.export_filename(postmortem)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from django.utils.text import slugify
 
 from actions.models import ActionItem
-from incidents.models import TimelineEvent
+from incidents.models import TimelineEvent, visible_incident_q
 from postmortems.models import ContributingFactor, Postmortem
 
 # Filenames stay short enough to read in a directory listing.
@@ -28,8 +28,12 @@ def export_filename(postmortem: Postmortem) -> str:
     return f"{_utc(incident.started_at):%Y-%m-%d}-{slug}.md"
 
 
-def export_postmortem(postmortem: Postmortem) -> str:
-    """The whole document as Markdown: header, every section (even empty), tables for rows."""
+def export_postmortem(postmortem: Postmortem, *, reader) -> str:
+    """The whole document as Markdown: header, every section (even empty), tables for rows.
+
+    `reader` is who downloads it: related incidents they may not see are left out, as on the
+    page. None is the console operator, who sees everything.
+    """
     incident = postmortem.incident
     parts = [f"# {_one_line(incident.title)}", _header(postmortem)]
     texts = dict(_section_texts(postmortem))
@@ -42,7 +46,7 @@ def export_postmortem(postmortem: Postmortem) -> str:
     for name in ("detection", "went_well", "went_poorly", "lessons"):
         parts.append(_section(headings[name], texts[name]))
     parts.append(_section("Action items", _action_items(postmortem)))
-    parts.append(_section("Related incidents", _related(incident)))
+    parts.append(_section("Related incidents", _related(incident, reader)))
     return "\n\n".join(part.rstrip("\n") for part in parts) + "\n"
 
 
@@ -215,13 +219,11 @@ def _ticket(item: ActionItem) -> str:
     return item.ticket_key or item.ticket_url
 
 
-def _related(incident) -> str:
-    lines = []
-    for other in incident.related.order_by("number"):
-        # A private incident's title is for its responders; its reference is harmless.
-        title = "" if other.private else f": {_one_line(other.title)}"
-        lines.append(f"- {other.reference}{title}")
-    return "\n".join(lines)
+def _related(incident, reader) -> str:
+    related = incident.related.order_by("number")
+    if reader is not None:
+        related = related.filter(visible_incident_q(reader))
+    return "\n".join(f"- {other.reference}: {_one_line(other.title)}" for other in related)
 
 
 def _one_line(text: str) -> str:

@@ -182,6 +182,33 @@ def test_a_digest_never_counts_a_private_incident():
     assert "INCIDENTS: 0" in mail.outbox[0].body
 
 
+def test_a_stored_digest_hides_an_incident_made_private_after_it_was_built(client):
+    team, member, manager = _team_with_people()
+    owed = IncidentFactory(
+        team=team, severity=1, title="Ledger drift", started_at=_at(1), resolved_at=_at(1, hour=14)
+    )
+    pm = PostmortemFactory(incident=owed)
+    _item(postmortem=pm, due=date(2026, 10, 12), status="blocked", reason="Vendor firmware")
+    ActionItem.objects.filter(status="blocked").update(updated_at=_at(12))
+    jobs.run_digests(OCTOBER, team="payments")
+    digest = Digest.objects.get(scope="team:payments")
+    client.force_login(member)
+    page = client.get(digest.get_absolute_url()).content.decode()
+    assert "Ledger drift" in page and "Vendor firmware" in page
+
+    owed.private = True
+    owed.save(update_fields=["private"])
+    owed.members.add(manager)
+    page = client.get(digest.get_absolute_url()).content.decode()
+    assert "Ledger drift" not in page and owed.reference not in page
+    assert "Vendor firmware" not in page
+    assert "made private since this digest was built" in page
+    # A member of the now-private incident still sees what was built.
+    client.force_login(manager)
+    page = client.get(digest.get_absolute_url()).content.decode()
+    assert "Ledger drift" in page and "made private" not in page
+
+
 def test_a_missed_first_of_the_month_is_caught_up_by_the_daily_tick():
     _team_with_people()
     with time_machine.travel(datetime(2026, 11, 4, 6, 20, tzinfo=UTC), tick=False):

@@ -183,7 +183,7 @@ def test_export_filename_does_not_cut_a_word_in_half(db):
 
 
 def test_export_header_lines(postmortem):
-    text = export_postmortem(postmortem)
+    text = export_postmortem(postmortem, reader=None)
     reference = postmortem.incident.reference
     assert text.startswith("# Checkout outage\n\n")
     for line in [
@@ -199,7 +199,7 @@ def test_export_header_lines(postmortem):
 
 
 def test_export_has_every_section_in_order_even_when_empty(db):
-    text = export_postmortem(PostmortemFactory(summary=""))
+    text = export_postmortem(PostmortemFactory(summary=""), reader=None)
     headings = [line for line in text.splitlines() if line.startswith("## ")]
     assert headings == [
         "## Summary",
@@ -218,7 +218,7 @@ def test_export_has_every_section_in_order_even_when_empty(db):
 
 def test_export_tables_and_grouped_factors(postmortem):
     add_rows(postmortem)
-    text = export_postmortem(postmortem)
+    text = export_postmortem(postmortem, reader=None)
     assert "| Time (UTC) | Phase | Event | Source |" in text
     assert "| 14:02 | Trigger | Deploy started for config cfg-8812 | deploy: argo #812 |" in text
     assert "| 14:05:20 | Detection | Checkout 5xx alert fired \\| p99 > 2s | alert |" in text
@@ -257,20 +257,26 @@ def test_export_timeline_rows_carry_dates_when_the_incident_crosses_midnight(db)
     incident = IncidentFactory(started_at=late)
     TimelineEventFactory(incident=incident, occurred_at=late, text="Alert fired")
     TimelineEventFactory(incident=incident, occurred_at=late + timedelta(minutes=20), text="Paged")
-    text = export_postmortem(PostmortemFactory(incident=incident))
+    text = export_postmortem(PostmortemFactory(incident=incident), reader=None)
     assert "| 2026-03-26 23:50 | Detection | Alert fired |" in text
     assert "| 2026-03-27 00:10 | Detection | Paged |" in text
 
 
-def test_export_does_not_show_the_title_of_a_private_related_incident(postmortem):
+def test_export_leaves_out_related_incidents_the_reader_may_not_see(postmortem):
     incident = postmortem.incident
     public = IncidentFactory(title="Earlier checkout blip")
     private = IncidentFactory(title="Credential leak", private=True)
     incident.related.set([public, private])
-    text = export_postmortem(postmortem)
+    outsider, member = UserFactory(), UserFactory()
+    private.members.add(member)
+
+    text = export_postmortem(postmortem, reader=outsider)
     assert f"- {public.reference}: Earlier checkout blip" in text
-    assert f"- {private.reference}\n" in text + "\n"
-    assert "Credential leak" not in text
+    assert private.reference not in text and "Credential leak" not in text
+
+    # A member of the private incident gets what the page shows them: the link and its title.
+    text = export_postmortem(postmortem, reader=member)
+    assert f"- {private.reference}: Credential leak" in text
 
 
 # --- Round trip ------------------------------------------------------------------------------
@@ -283,7 +289,7 @@ def test_an_exported_postmortem_reads_back_as_the_same_document(postmortem):
     incident.related.add(related)
     users = list(type(postmortem.author).objects.all())
 
-    result = parse_postmortem_markdown(export_postmortem(postmortem), users=users)
+    result = parse_postmortem_markdown(export_postmortem(postmortem, reader=None), users=users)
 
     assert result.unmapped == []
     assert result.warnings == []
@@ -326,7 +332,7 @@ def test_a_round_trip_keeps_seconds_dates_and_open_incidents(db):
         status=Incident.Status.INVESTIGATING,
     )
     TimelineEventFactory(incident=incident, occurred_at=late + timedelta(minutes=25), text="x")
-    result = parse(export_postmortem(PostmortemFactory(incident=incident)))
+    result = parse(export_postmortem(PostmortemFactory(incident=incident), reader=None))
     assert result.started_at == late
     assert result.ended_at is None
     assert result.timeline_events[0].occurred_at == late + timedelta(minutes=25)
@@ -335,14 +341,14 @@ def test_a_round_trip_keeps_seconds_dates_and_open_incidents(db):
 def test_importing_an_export_into_a_new_incident_exports_the_same_file(postmortem):
     add_rows(postmortem)
     postmortem.incident.related.add(IncidentFactory(title="Earlier blip"))
-    first = export_postmortem(postmortem)
+    first = export_postmortem(postmortem, reader=None)
     users = list(type(postmortem.author).objects.all())
 
     outcome = import_as_new_incident(
         parse(first, users=users), by=None, team=TeamFactory(), user=None
     )
 
-    second = export_postmortem(outcome.incident.postmortem)
+    second = export_postmortem(outcome.incident.postmortem, reader=None)
     old_ref, new_ref = postmortem.incident.reference, outcome.incident.reference
     assert second == first.replace(f"**Incident:** {old_ref}", f"**Incident:** {new_ref}")
 
