@@ -151,3 +151,19 @@ document.addEventListener("htmx:responseError", (e) =>
   document.addEventListener("DOMContentLoaded", start);
   document.addEventListener("htmx:load", start);
 })();
+
+// Read-only fields holding something to copy (the calendar feed address) select their whole
+// text on focus. A listener here, not an onfocus attribute: the Content-Security-Policy forbids
+// inline handlers.
+document.addEventListener("focusin", (event) => {
+  if (event.target.matches && event.target.matches("input[data-select-on-focus]")) {
+    event.target.select();
+  }
+});
+
+// Selects that apply themselves (the digest scope): submit their form on change.
+document.addEventListener("change", (event) => {
+  if (event.target.matches && event.target.matches("select[data-submit-on-change]")) {
+    event.target.form.requestSubmit();
+  }
+});

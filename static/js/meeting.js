@@ -57,6 +57,20 @@
   }
   setInterval(tick, 250);
 
+  // Agenda segments are sized from data attributes through the CSS object model: the
+  // Content-Security-Policy forbids style attributes in the markup, not styles set by script.
+  function sizeProgress() {
+    document.querySelectorAll("#progress .seg[data-grow]").forEach((seg) => {
+      seg.style.flexGrow = seg.dataset.grow;
+    });
+    document.querySelectorAll("#progress .fill[data-fill]").forEach((fill) => {
+      fill.style.width = `${Number(fill.dataset.fill) || 0}%`;
+      delete fill.dataset.fill; // from now on tick() moves the current step's fill
+    });
+  }
+  sizeProgress();
+  document.addEventListener("htmx:afterSettle", sizeProgress);
+
   // --- Capture panel --------------------------------------------------------------------------
   const STEP_SLOTS = { timeline: "event", factors: "factor", actions: "item" };
   function defaultSlot() {

@@ -1,0 +1,68 @@
+"""The Content-Security-Policy and the other security headers, and the templates it relies on:
+no inline script, style element, style attribute, event handler or javascript: link in any
+page template (emails are exempt: mail clients need inline styles and run no script)."""
+
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(settings.BASE_DIR)
+INLINE = {
+    "inline script": re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I),
+    "style element": re.compile(r"<style\b", re.I),
+    "style attribute": re.compile(r"\sstyle=", re.I),
+    "event handler attribute": re.compile(r"\son[a-z]+\s*=", re.I),
+    "javascript: link": re.compile(r"""(href|src|action)\s*=\s*["']?\s*javascript:""", re.I),
+}
+
+
+def page_templates():
+    for path in sorted(ROOT.glob("**/templates/**/*.html")):
+        relative = path.relative_to(ROOT)
+        if relative.parts[0] in (".venv", "var", "staticfiles") or "email" in relative.parts:
+            continue
+        yield relative
+
+
+def test_the_scan_sees_the_templates():
+    names = {str(p) for p in page_templates()}
+    assert "templates/base.html" in names
+    assert "postmortems/templates/postmortems/meeting_present.html" in names
+
+
+@pytest.mark.parametrize("template", list(page_templates()), ids=str)
+def test_no_page_template_needs_unsafe_inline(template):
+    text = (ROOT / template).read_text()
+    found = [kind for kind, pattern in INLINE.items() if pattern.search(text)]
+    assert not found, f"{template} has {', '.join(found)}; move it to a static file"
+
+
+@pytest.mark.django_db
+def test_every_page_carries_the_policy_and_the_other_headers(client, user):
+    client.force_login(user)
+    for url in ("/login/", "/incidents/", "/actions/dashboard/"):
+        response = client.get(url)
+        policy = response.headers["Content-Security-Policy"]
+        directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))
+        assert directives["script-src"] == "'self'"
+        assert directives["style-src"] == "'self'"
+        assert directives["object-src"] == "'none'"
+        assert directives["frame-ancestors"] == "'none'"
+        assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+        assert "camera=()" in response.headers["Permissions-Policy"]
+        assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_htmx_is_told_not_to_inject_styles_or_evaluate_code():
+    for template in (
+        "templates/base.html",
+        "postmortems/templates/postmortems/meeting_present.html",
+    ):
+        text = (ROOT / template).read_text()
+        assert '"includeIndicatorStyles":false' in text
+        assert '"allowEval":false' in text
