@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "config.headers.PermissionsPolicyMiddleware",
+    "config.headers.HtmxVaryMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "incidents.middleware.ViewerTimezoneMiddleware",
 ]

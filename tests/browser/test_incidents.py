@@ -71,3 +71,26 @@ def test_adding_a_timeline_event_without_a_page_reload(logged_in_page):
         "Text that must survive"
     )
     assert TimelineEvent.objects.count() == 1
+
+
+def test_back_after_filtering_shows_the_whole_page_not_the_fragment(logged_in_page):
+    """The list and its htmx fragment share a URL; Back must bring the styled page back."""
+    page = logged_in_page
+    payments = TeamFactory(name="Payments", slug="payments")
+    card = IncidentFactory(title="Card auth timeouts", severity=1, team=payments)
+    IncidentFactory(title="Search index lag", severity=3)
+    page.goto("/incidents/")
+    page.get_by_label("SEV1").check()
+    expect(page.locator("#results")).not_to_contain_text("Search index lag")
+    filtered = page.url
+    page.get_by_role("link", name="Card auth timeouts").click()
+    page.wait_for_url(f"**{card.get_absolute_url()}")
+    page.go_back()
+    page.wait_for_url(filtered)
+    expect(page.get_by_role("navigation", name="Main")).to_be_visible()
+    expect(page.locator("#incident-filters")).to_be_visible()
+    expect(page.locator("#results")).to_contain_text("Card auth timeouts")
+    expect(page.locator("#results")).not_to_contain_text("Search index lag")
+    # Reloading the pushed URL is the same whole page.
+    page.reload()
+    expect(page.get_by_role("navigation", name="Main")).to_be_visible()

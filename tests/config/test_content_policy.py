@@ -66,3 +66,15 @@ def test_htmx_is_told_not_to_inject_styles_or_evaluate_code():
         text = (ROOT / template).read_text()
         assert '"includeIndicatorStyles":false' in text
         assert '"allowEval":false' in text
+
+
+@pytest.mark.django_db
+def test_pages_that_answer_htmx_with_a_fragment_say_they_vary_on_it(client, user):
+    """Back/Forward must not get the fragment from the cache (README tour: filter, open, back)."""
+    client.force_login(user)
+    for url in ("/incidents/?severity=1", "/actions/?status=open", "/actions/dashboard/"):
+        full = client.get(url)
+        fragment = client.get(url, headers={"HX-Request": "true"})
+        for response in (full, fragment):
+            assert "HX-Request" in response.headers["Vary"], url
+        assert b"<html" in full.content and b"<html" not in fragment.content, url
