@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 
 import pytest
@@ -67,7 +68,11 @@ def test_saving_a_section_records_a_revision_and_answers_with_its_state(client, 
     assert response.status_code == 200
     body = response.content.decode()
     assert 'id="base-summary"' in body and 'value="1"' in body
-    assert "Saved at" in body and "r1" in body
+    assert "Saved at" in body and "version 1" in body
+    # The time is one element with its UTC form on hover, not markup inside an attribute.
+    assert not re.search(r'title="[^"]*<', body)
+    editor = client.get(reverse("postmortems:edit", args=[pm.incident.number])).content.decode()
+    assert "Saved at" in editor and not re.search(r'title="[^"]*<', editor)
     pm.refresh_from_db()
     assert pm.summary == "Checkout failed for **42 minutes**."
     assert pm.version == 2
