@@ -1,6 +1,8 @@
+import re
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -339,3 +341,21 @@ def test_the_item_form_shows_quality_hints(client, user):
     body = response.content.decode()
     assert response.status_code == 422
     assert "Before you save" in body and "cannot be finished" in body
+
+
+def test_the_status_form_works_without_javascript_under_csrf_checks(user):
+    """No htmx: the row's own form posts with its token and the change is made."""
+    item = ActionItemFactory(owner=user, title="Rotate the signing key")
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+    page = browser.get(reverse("actions:mine")).content.decode()
+    form = page[page.index(f'action="{reverse("actions:status", args=[item.pk])}"') :]
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form[: form.index("</form>")])
+    assert token, "the status form carries no CSRF token"
+    response = browser.post(
+        reverse("actions:status", args=[item.pk]),
+        {"csrfmiddlewaretoken": token.group(1), "context": "row", "status": "in_progress"},
+    )
+    assert response.status_code in (200, 302)
+    item.refresh_from_db()
+    assert item.status == "in_progress"
