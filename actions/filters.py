@@ -43,12 +43,14 @@ class ActionItemFilter(django_filters.FilterSet):
         queryset=Team.objects.order_by("name"),
         field_name="postmortem__incident__team",
         to_field_name="slug",
+        label="Team",
         empty_label="Any team",
     )
     service = django_filters.ModelChoiceFilter(
         queryset=Service.objects.order_by("name"),
         method="filter_service",
         to_field_name="slug",
+        label="Service",
         empty_label="Any service",
     )
     priority = django_filters.MultipleChoiceFilter(

@@ -1,3 +1,5 @@
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
@@ -35,8 +37,8 @@ def _row_context(request, item, *, status_form=None):
     }
 
 
-def _render_list(request, queryset, title: str, *, view: str):
-    filters = ActionItemFilter(request.GET, queryset=queryset)
+def _render_list(request, queryset, title: str, *, view: str, data=None):
+    filters = ActionItemFilter(data if data is not None else request.GET, queryset=queryset)
     page = paginate(request, filters.qs)
     _decorate(page.object_list, request.user, list(Tracker.objects.all()))
     template = "actions/actionitem_list.html"
@@ -54,6 +56,8 @@ def _render_list(request, queryset, title: str, *, view: str):
         "bulk_form": BulkForm() if can_bulk else None,
         "statuses": ActionItem.Status.choices,
         "today": timezone.localdate(),
+        "finished_hidden": data is not None,
+        "every_status": urlencode([("status", value) for value in ActionItem.Status.values]),
     }
     return render(request, template, context)
 
@@ -65,7 +69,13 @@ def _visible(request):
 @require_GET
 def my_actions(request):
     items = _visible(request).filter(owner=request.user).for_list()
-    return _render_list(request, items, "My action items", view="mine")
+    data = None
+    if not request.GET:
+        # A fresh visit shows what is still to do; the ticked status boxes say so, and
+        # ticking others (or "Show finished items too") brings done and won't-do back.
+        data = request.GET.copy()
+        data.setlist("status", list(ActionItem.OPEN_STATUSES))
+    return _render_list(request, items, "My action items", view="mine", data=data)
 
 
 @require_GET

@@ -359,3 +359,29 @@ def test_the_status_form_works_without_javascript_under_csrf_checks(user):
     assert response.status_code in (200, 302)
     item.refresh_from_db()
     assert item.status == "in_progress"
+
+
+def test_every_filter_has_a_label_people_read(client, user):
+    client.force_login(user)
+    page = client.get(reverse("actions:list")).content.decode()
+    labels = re.findall(r"<label[^>]*>([^<]+)</label>", page)
+    assert "Team" in [label.strip().rstrip(":") for label in labels]
+    assert "Service" in [label.strip().rstrip(":") for label in labels]
+    assert "[invalid name]" not in page and "Postmortem incident team" not in page
+
+
+def test_mine_shows_what_is_still_to_do_until_asked_for_finished_items(client, user):
+    todo = ActionItemFactory(owner=user, status="open")
+    blocked = ActionItemFactory(owner=user, status="blocked", reason="Vendor")
+    done = ActionItemFactory(owner=user, status="done", completed_at=timezone.now())
+    client.force_login(user)
+    response = client.get(reverse("actions:mine"))
+    assert sorted(_ids(response)) == sorted([todo.pk, blocked.pk])
+    page = response.content.decode()
+    assert "Show finished items too" in page
+    assert re.search(r'value="open"[^>]*checked', page)
+    assert not re.search(r'value="done"[^>]*checked', page)
+    everything = client.get(reverse("actions:mine") + "?" + response.context["every_status"])
+    assert done.pk in _ids(everything)
+    # Any filter chosen by the person replaces the default.
+    assert done.pk in _ids(client.get(reverse("actions:mine"), {"status": "done"}))
