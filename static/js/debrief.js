@@ -167,3 +167,16 @@ document.addEventListener("change", (event) => {
     event.target.form.requestSubmit();
   }
 });
+
+// After a refused submission, focus moves to the summary of what to fix, so keyboard and
+// screen-reader users start there instead of at the top of the page (full pages and swaps).
+function focusErrorSummary(root) {
+  const summary = root.querySelector && root.querySelector(".form-errors");
+  if (!summary || summary.closest("[hidden]")) return;
+  if (!summary.hasAttribute("tabindex")) summary.setAttribute("tabindex", "-1");
+  summary.focus();
+}
+document.addEventListener("DOMContentLoaded", () => focusErrorSummary(document));
+document.addEventListener("htmx:afterSwap", (event) => {
+  if (event.detail.xhr && event.detail.xhr.status === 422) focusErrorSummary(event.detail.target);
+});

@@ -94,3 +94,12 @@ def test_back_after_filtering_shows_the_whole_page_not_the_fragment(logged_in_pa
     # Reloading the pushed URL is the same whole page.
     page.reload()
     expect(page.get_by_role("navigation", name="Main")).to_be_visible()
+
+
+def test_a_refused_form_puts_focus_on_what_to_fix(logged_in_page):
+    page = logged_in_page
+    page.goto("/incidents/new/")
+    page.get_by_role("button", name="Open incident").click()
+    summary = page.locator(".form-errors")
+    expect(summary).to_be_visible()
+    expect(summary).to_be_focused()
