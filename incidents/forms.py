@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.validators import MinValueValidator
 from django.utils import timezone
 
 from .models import Incident, Profile, Service, Team, TimelineEvent
@@ -82,13 +83,21 @@ class IncidentForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = Team.objects.order_by("name")
         self.fields["services"].queryset = Service.objects.order_by("name")
+        # No preselected severity: a new incident's is chosen, never left at SEV1 by default.
         self.fields["severity"].choices = [
+            ("", "Choose the severity…"),
             (1, "SEV1 · P0 — customer-facing outage"),
             (2, "SEV2 · P1 — degraded service"),
             (3, "SEV3 · P2 — minor impact"),
         ]
         if self.instance.pk:
             self.fields["members"].initial = self.instance.members.all()
+        for name in ("requests_failed", "users_affected", "revenue_estimate"):
+            field = self.fields[name]
+            field.validators = [
+                v for v in field.validators if not isinstance(v, MinValueValidator)
+            ] + [MinValueValidator(0, "Use a count of zero or more.")]
+            field.widget.attrs["min"] = 0
 
     def clean(self):
         cleaned = super().clean()

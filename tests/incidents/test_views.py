@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 
 import pytest
@@ -398,3 +399,26 @@ def test_preferences_change_the_timezone(client, user):
 
 def test_healthz_needs_no_login(client, db):
     assert client.get("/healthz").content == b"ok"
+
+
+def test_a_new_incident_has_no_preselected_severity_and_refuses_negative_counts(client, user):
+    team = TeamFactory()
+    client.force_login(user)
+    form = client.get(reverse("incidents:create")).content.decode()
+    select = form[
+        form.index('name="severity"') : form.index("</select>", form.index('name="severity"'))
+    ]
+    assert re.search(r'<option value="" selected>Choose the severity', select)
+    assert not re.search(r'value="1"[^>]*selected', select)
+
+    response = client.post(reverse("incidents:create"), _form_data(team, severity=""))
+    assert response.status_code == 200 and not Incident.objects.exists()
+    response = client.post(
+        reverse("incidents:create"),
+        _form_data(team, requests_failed="-45000", users_affected="-3", revenue_estimate="-1"),
+    )
+    body = response.content.decode()
+    assert body.count("Use a count of zero or more.") == 3
+    assert "greater than or equal" not in body  # one clear message per field, not two
+    assert 'value="-45000"' in body  # what was typed stays to be corrected
+    assert not Incident.objects.exists()
