@@ -1,11 +1,13 @@
+from django.http import Http404
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from incidents.models import Team
 from incidents.paging import paginate, query_without_page
 from outbox.models import Dispatch
 
-from . import digests
+from . import digests, metrics
 from .models import Digest
 
 
@@ -30,6 +32,25 @@ def digest_detail(request, pk: int):
     digest = get_object_or_404(Digest.objects.select_related("team"), pk=pk)
     figures, hidden = digests.figures_seen_by(digest, request.user)
     context = {"digest": digest, "figures": figures, "hidden": hidden}
+    return render(request, "actions/digest_detail.html", context)
+
+
+@require_GET
+def digest_preview(request):
+    """This month so far, for a scope: computed now from the same definitions, neither stored
+    nor emailed, so a team can see its digest take shape (and a fresh install has one)."""
+    scope_key = request.GET.get("scope", "org")
+    if scope_key == "org":
+        scope = metrics.ORG
+    elif scope_key.startswith("team:"):
+        scope = metrics.Scope(team=get_object_or_404(Team, slug=scope_key.removeprefix("team:")))
+    else:
+        raise Http404("Choose the organisation or a team.")
+    today = timezone.localdate()
+    period = metrics.Period(today.replace(day=1), today)
+    figures = digests.compute_figures(period, scope)
+    preview = Digest(period=period.label, team=scope.team, scope=scope.key, figures=figures)
+    context = {"digest": preview, "figures": figures, "hidden": 0, "preview": True}
     return render(request, "actions/digest_detail.html", context)
 
 

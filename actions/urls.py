@@ -18,6 +18,7 @@ urlpatterns = [
     path("<int:pk>/done/", views.action_done, name="done"),
     path("digests/", digest_views.digest_list, name="digests"),
     path("digests/<int:pk>/", digest_views.digest_detail, name="digest"),
+    path("digests/preview/", digest_views.digest_preview, name="digest-preview"),
     path("sent/", digest_views.dispatch_list, name="dispatches"),
     path("calendar/", calendar_views.calendar_settings, name="calendar"),
     path("calendar/<str:token>.ics", calendar_views.calendar_feed, name="calendar-feed"),

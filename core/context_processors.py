@@ -9,6 +9,7 @@ ACTIONS_SECTIONS = {
     "dashboard-rows": "dashboard",
     "digests": "digests",
     "digest": "digests",
+    "digest-preview": "digests",
     "dispatches": "digests",
 }
 

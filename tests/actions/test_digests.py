@@ -278,3 +278,26 @@ def test_due_dates_are_not_shifted_by_the_viewers_timezone():
     _item(postmortem=pm, due=date(2026, 10, 10), done_at=datetime(2026, 10, 10, 23, 30, tzinfo=UTC))
     with timezone.override("Asia/Tokyo"):
         assert metrics.completion_by_due_date(OCTOBER, ORG, PUBLIC_ONLY)["on_time"] == 1
+
+
+def test_this_months_digest_can_be_previewed_without_storing_or_sending(client):
+    team, member, manager = _team_with_people()
+    with time_machine.travel(datetime(2026, 10, 20, 9, tzinfo=UTC), tick=False):
+        IncidentFactory(team=team, severity=2, title="Queue backlog", started_at=_at(3))
+        IncidentFactory(team=team, private=True, title="Key leak", started_at=_at(4))
+        client.force_login(member)
+        listing = client.get(reverse("actions:digests")).content.decode()
+        assert "Preview this month so far" in listing
+        page = client.get(reverse("actions:digest-preview"), {"scope": "team:payments"})
+        body = page.content.decode()
+        assert page.status_code == 200
+        assert "Payments review" in body and "October 2026" in body
+        assert "Preview of this month so far" in body and "2026-10-01 to 2026-10-20" in body
+        assert "SEV2 1" in body and "Key leak" not in body
+        org = client.get(reverse("actions:digest-preview")).content.decode()
+        assert "Organisation review" in org
+        assert (
+            client.get(reverse("actions:digest-preview"), {"scope": "team:nope"}).status_code == 404
+        )
+        assert client.get(reverse("actions:digest-preview"), {"scope": "x"}).status_code == 404
+    assert not Digest.objects.exists() and not mail.outbox
