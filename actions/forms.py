@@ -112,13 +112,20 @@ class DueDateForm(forms.Form):
 
 
 class BulkForm(forms.Form):
-    ACTIONS = [("reassign", "Reassign to"), ("due", "Move due date to")]
+    ACTIONS = [
+        ("status", "Change status to"),
+        ("reassign", "Reassign to"),
+        ("due", "Move due date to"),
+    ]
 
     action = forms.ChoiceField(choices=ACTIONS, label="Bulk action")
     items = forms.ModelMultipleChoiceField(
         queryset=ActionItem.objects.none(),
         widget=forms.MultipleHiddenInput,
         error_messages={"required": "Select at least one item."},
+    )
+    status = forms.ChoiceField(
+        choices=[("", "—"), *ActionItem.Status.choices], required=False, label="New status"
     )
     owner = UserChoiceField(queryset=_active_users(), required=False, label="New owner")
     due_on = forms.DateField(required=False, label="New due date", widget=DateInput())
@@ -134,6 +141,8 @@ class BulkForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        if data.get("action") == "status" and not data.get("status"):
+            self.add_error("status", "Choose the new status.")
         if data.get("action") == "reassign" and not data.get("owner"):
             self.add_error("owner", "Choose who takes the items over.")
         if data.get("action") == "due" and not data.get("due_on"):

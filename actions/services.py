@@ -201,6 +201,17 @@ def bulk_reassign(*, items: list[ActionItem], owner, reason: str, by) -> int:
 
 
 @transaction.atomic
+def bulk_change_status(*, items: list[ActionItem], status: str, reason: str, by) -> int:
+    """Move several items to one status at once (managers only); each keeps its own history,
+    and blocked or won't do take the one reason given."""
+    reason = _check_bulk(items, by, reason)
+    moved = [i for i in items if i.status != status]
+    for item in moved:
+        change_status(item=item, status=status, reason=reason, by=by)
+    return len(moved)
+
+
+@transaction.atomic
 def bulk_change_due_date(*, items: list[ActionItem], due_on: date, reason: str, by) -> int:
     """Move several items' due date at once (managers only); each keeps its own history."""
     reason = _check_bulk(items, by, reason)

@@ -2,6 +2,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -45,6 +46,7 @@ def _render_list(request, queryset, title: str, *, view: str, data=None):
     if request.htmx and not request.htmx.boosted:
         template += "#results"
     can_bulk = permissions.can(request.user, "bulk_change_action_items")
+    draft_form, ticked = _bulk_draft(request) if can_bulk else (None, set())
     context = {
         "filters": filters,
         "page": page,
@@ -53,7 +55,8 @@ def _render_list(request, queryset, title: str, *, view: str, data=None):
         "view": view,
         "mine": view == "mine",
         "can_bulk": can_bulk,
-        "bulk_form": BulkForm() if can_bulk else None,
+        "bulk_form": (draft_form or BulkForm()) if can_bulk else None,
+        "ticked": ticked,
         "statuses": ActionItem.Status.choices,
         "today": timezone.localdate(),
         "finished_hidden": data is not None,
@@ -238,12 +241,16 @@ def bulk_change(request):
         back = "actions:list"
     if not form.is_valid():
         permissions.require(request.user, "bulk_change_action_items")  # then say what is wrong
-        messages.error(request, "Nothing changed: " + _errors_text(form))
-        return redirect(back)
+        return _refused_bulk(request, back, _errors_text(form))
     data = form.cleaned_data
     items = list(data["items"])
     try:
-        if data["action"] == "reassign":
+        if data["action"] == "status":
+            count = services.bulk_change_status(
+                items=items, status=data["status"], reason=data["reason"], by=request.user
+            )
+            what = f"set to {ActionItem.Status(data['status']).label.lower()}"
+        elif data["action"] == "reassign":
             count = services.bulk_reassign(
                 items=items, owner=data["owner"], reason=data["reason"], by=request.user
             )
@@ -254,10 +261,38 @@ def bulk_change(request):
             )
             what = f"moved to {data['due_on']:%Y-%m-%d}"
     except ValidationError as err:
-        messages.error(request, "Nothing changed: " + " ".join(err.messages))
-        return redirect(back)
+        return _refused_bulk(request, back, " ".join(err.messages))
     messages.success(request, f"{count} of {len(items)} item(s) {what}.")
     return redirect(back)
+
+
+# The fields of a refused bulk change kept for the list it returns to (ticks included).
+BULK_DRAFT = "bulk_draft"
+BULK_FIELDS = ("action", "status", "owner", "due_on", "reason")
+
+
+def _refused_bulk(request, back: str, problem: str):
+    """Back to the list with the ticked rows and everything typed still there."""
+    draft = {name: request.POST.get(name, "") for name in BULK_FIELDS}
+    draft["items"] = request.POST.getlist("items")
+    request.session[BULK_DRAFT] = draft
+    messages.error(request, "Nothing changed: " + problem)
+    return redirect(back)
+
+
+def _bulk_draft(request) -> tuple[BulkForm | None, set[str]]:
+    """The refused bulk change, bound again so its fields show what was typed and what is
+    wrong, and the rows that were ticked."""
+    draft = request.session.pop(BULK_DRAFT, None)
+    if not draft:
+        return None, set()
+    data = QueryDict(mutable=True)
+    for name in BULK_FIELDS:
+        data[name] = draft.get(name, "")
+    data.setlist("items", draft.get("items", []))
+    form = BulkForm(data, queryset=_visible(request).for_list())
+    form.is_valid()  # fills form.errors for the page
+    return form, set(data.getlist("items"))
 
 
 def url_is_local(url: str) -> bool:

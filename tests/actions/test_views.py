@@ -385,3 +385,54 @@ def test_mine_shows_what_is_still_to_do_until_asked_for_finished_items(client, u
     assert done.pk in _ids(everything)
     # Any filter chosen by the person replaces the default.
     assert done.pk in _ids(client.get(reverse("actions:mine"), {"status": "done"}))
+
+
+def test_bulk_status_change_from_the_list(client, user):
+    team = TeamFactory()
+    team.managers.add(user)
+    items = ActionItemFactory.create_batch(2, postmortem__incident__team=team)
+    client.force_login(user)
+    page = client.get(reverse("actions:list")).content.decode()
+    assert 'value="status"' in page and 'name="status"' in page
+    response = client.post(
+        reverse("actions:bulk"),
+        {
+            "action": "status",
+            "status": "blocked",
+            "items": [i.pk for i in items],
+            "reason": "Waiting on the vendor's firmware",
+            "next": reverse("actions:list"),
+        },
+    )
+    assert response.status_code == 302
+    for item in items:
+        item.refresh_from_db()
+        assert (item.status, item.reason) == ("blocked", "Waiting on the vendor's firmware")
+        assert item.events.filter(kind="status", to_status="blocked").exists()
+
+
+def test_a_refused_bulk_change_keeps_the_ticked_rows_and_what_was_typed(client, user):
+    team = TeamFactory()
+    team.managers.add(user)
+    first, second, untouched = ActionItemFactory.create_batch(3, postmortem__incident__team=team)
+    client.force_login(user)
+    response = client.post(
+        reverse("actions:bulk"),
+        {
+            "action": "due",
+            "items": [first.pk, second.pk],
+            "reason": "Quarter planning moved",
+            "next": reverse("actions:list"),
+        },
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "Nothing changed" in page and "Choose the new due date." in page
+    for item in (first, second):
+        assert re.search(rf'name="items" value="{item.pk}"[^>]*checked', page)
+    assert not re.search(rf'name="items" value="{untouched.pk}"[^>]*checked', page)
+    assert 'value="Quarter planning moved"' in page
+    assert re.search(r'<option value="due" selected', page)
+    # Shown once: the next visit is a fresh list.
+    again = client.get(reverse("actions:list")).content.decode()
+    assert not re.search(r'name="items" value="\d+"[^>]*checked', again)
