@@ -16,6 +16,7 @@ urlpatterns = [
     path("<int:pk>/status/", views.action_status, name="status"),
     path("<int:pk>/due/", views.action_due, name="due"),
     path("<int:pk>/done/", views.action_done, name="done"),
+    path("hints/", views.item_hints, name="hints"),
     path("digests/", digest_views.digest_list, name="digests"),
     path("digests/<int:pk>/", digest_views.digest_detail, name="digest"),
     path("digests/preview/", digest_views.digest_preview, name="digest-preview"),

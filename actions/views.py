@@ -1,6 +1,8 @@
+from datetime import date
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -8,6 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from incidents import permissions
+from incidents.models import Team
 from incidents.paging import paginate, query_without_page
 from postmortems.models import Postmortem
 
@@ -15,6 +18,9 @@ from . import services
 from .filters import ActionItemFilter
 from .forms import ActionItemForm, BulkForm, DueDateForm, StatusForm, hints_for
 from .models import ActionItem, Tracker, ticket_link
+from .quality import action_item_hints
+
+User = get_user_model()
 
 
 def _decorate(items, user, trackers):
@@ -301,3 +307,35 @@ def url_is_local(url: str) -> bool:
 
 def _errors_text(form) -> str:
     return " ".join(" ".join(errors) for errors in form.errors.values())
+
+
+def _typed(data, name: str) -> str:
+    """A field of an item form, whatever prefix the page gave the form."""
+    for key, value in data.items():
+        if key == name or key.endswith("-" + name):
+            return value.strip()
+    return ""
+
+
+@require_POST
+def item_hints(request):
+    """The quality hints for what is typed in an item form, before it is saved (htmx)."""
+    owner_text = _typed(request.POST, "owner").lstrip("@")
+    owner = User.objects.filter(username=owner_text, is_active=True).first() if owner_text else None
+    try:
+        due_on = date.fromisoformat(_typed(request.POST, "due_on"))
+    except ValueError:
+        due_on = None
+    title = _typed(request.POST, "title")
+    hints = []
+    if title:
+        hints = action_item_hints(
+            title=title,
+            description=_typed(request.POST, "description"),
+            owner=owner,
+            owner_text="" if owner else owner_text,
+            due_on=due_on,
+            ticket_key=_typed(request.POST, "ticket_key") or _typed(request.POST, "ticket_url"),
+            team_names=Team.objects.values_list("name", flat=True),
+        )
+    return render(request, "actions/includes/live_hints.html", {"hints": hints})

@@ -436,3 +436,27 @@ def test_a_refused_bulk_change_keeps_the_ticked_rows_and_what_was_typed(client, 
     # Shown once: the next visit is a fresh list.
     again = client.get(reverse("actions:list")).content.decode()
     assert not re.search(r'name="items" value="\d+"[^>]*checked', again)
+
+
+def test_quality_hints_answer_what_is_typed_before_saving(client, user):
+    TeamFactory(name="Payments")
+    client.force_login(user)
+    url = reverse("actions:hints")
+    vague = client.post(url, {"title": "Improve monitoring", "owner": "Payments"})
+    text = vague.content.decode()
+    assert "Say what will exist when this is done" in text
+    assert "Name one person as owner" in text
+    assert "Set a due date" in text and "Link a ticket" in text
+    # Prefixed forms (the editor's panel) are read the same way.
+    good = client.post(
+        url,
+        {
+            "item-7-title": "Add an alert on checkout 5xx rate above 2% for 5 minutes",
+            "item-7-owner": user.username,
+            "item-7-due_on": (timezone.localdate() + timedelta(days=10)).isoformat(),
+            "item-7-ticket_key": "SRE-412",
+        },
+    )
+    assert "Before you save" not in good.content.decode()
+    assert client.post(url, {}).content.decode().strip() == ""
+    assert client.get(url).status_code == 405

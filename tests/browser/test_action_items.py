@@ -36,3 +36,16 @@ def test_changing_status_inline_updates_the_row_without_a_reload(logged_in_page,
     assert re.search(r"/actions/mine/$", page.url)
     item.refresh_from_db()
     assert item.status == ActionItem.Status.DONE and item.completed_by == user
+
+
+def test_quality_hints_show_while_typing_before_saving(logged_in_page, user):
+    page = logged_in_page
+    item = ActionItemFactory(owner=user, title="Add a canary stage", ticket_key="SRE-1")
+    page.goto(f"/actions/{item.pk}/edit/")
+    hints = page.locator(".live-hints")
+    page.get_by_label("What will be delivered").fill("Investigate the outage")
+    expect(hints).to_contain_text("Say what will exist when this is done")
+    page.get_by_label("What will be delivered").fill(
+        "Add a canary stage that halts on 5xx above 2%"
+    )
+    expect(hints).not_to_contain_text("Say what will exist")
