@@ -1,8 +1,19 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 
 from incidents import views as incident_views
+
+
+@login_not_required
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page links; point them at the real icon
+    (resolved per request, so the hashed production name is used)."""
+    return HttpResponsePermanentRedirect(static("img/favicon.svg"))
+
 
 urlpatterns = [
     path("", incident_views.home, name="home"),
@@ -13,4 +24,5 @@ urlpatterns = [
     path("actions/", include("actions.urls")),
     path("admin/", admin.site.urls),
     path("healthz", incident_views.healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
 ]

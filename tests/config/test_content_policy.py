@@ -78,3 +78,12 @@ def test_pages_that_answer_htmx_with_a_fragment_say_they_vary_on_it(client, user
         for response in (full, fragment):
             assert "HX-Request" in response.headers["Vary"], url
         assert b"<html" in full.content and b"<html" not in fragment.content, url
+
+
+@pytest.mark.django_db
+def test_there_is_a_favicon_for_pages_and_for_browsers_that_ask_anyway(client, user):
+    response = client.get("/favicon.ico")  # no login needed: the login page shows it too
+    assert response.status_code == 301 and response["Location"].endswith("img/favicon.svg")
+    client.force_login(user)
+    assert 'rel="icon"' in client.get("/incidents/").content.decode()
+    assert (ROOT / "static/img/favicon.svg").read_text().startswith("<svg")
