@@ -440,6 +440,40 @@ _CHAT_LINE = re.compile(
     rf"(?P<text>\S.*)$"
 )
 _MARKUP_AROUND = re.compile(r"^(?:#+\s*)?[*_]*\s*|\s*[*_]*:?\s*$")
+# A speaker after the time, as chat clients copy out: "<alice> text" (IRC), "@alice: text",
+# "alice: text" or "Alice Ng: text".
+_SPEAKER = re.compile(
+    r"^(?:<(?P<nick>[\w.\-|]+)>\s+|(?P<handle>@[\w.\-]+):?\s+"
+    r"|(?P<name>[A-Za-z][\w.\-]*(?: [A-Z][\w.\-]*)?):\s+)(?P<text>\S.*)$"
+)
+# Words that begin ordinary notes ("Alert: CPU high"), never a person's name.
+_NOT_SPEAKERS = {
+    "action",
+    "alert",
+    "cause",
+    "customer",
+    "decision",
+    "deploy",
+    "error",
+    "fix",
+    "impact",
+    "info",
+    "issue",
+    "log",
+    "mitigation",
+    "note",
+    "problem",
+    "question",
+    "reason",
+    "resolved",
+    "result",
+    "rollback",
+    "status",
+    "summary",
+    "todo",
+    "update",
+    "warning",
+}
 
 
 @dataclass
@@ -471,9 +505,15 @@ def _line_row(line: str) -> _Row | None:
     if found:
         stamp, rest = found
         text = _SEPARATOR_AFTER_STAMP.sub("", rest, count=1).strip()
-        if re.search(r"\w", text):
-            return _Row(stamp, text)
-        return None
+        if not re.search(r"\w", text):
+            return None
+        speaker = _SPEAKER.match(text)
+        if speaker:
+            name = speaker["nick"] or speaker["handle"] or speaker["name"]
+            if name.lower() not in _NOT_SPEAKERS and guess_source(name) == Source.MANUAL:
+                handle = name if name.startswith("@") else "@" + name.replace(" ", ".").lower()
+                return _Row(stamp, speaker["text"].strip(), chat_name=handle)
+        return _Row(stamp, text)
     return _chat_row(body)
 
 

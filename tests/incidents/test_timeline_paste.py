@@ -344,3 +344,25 @@ def test_phases_are_guessed_only_from_clear_phrases(text, phase):
 )
 def test_loose_dates(text, expected):
     assert parse_loose_date(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "speaker", "text"),
+    [
+        ("14:02 <alice> rolling back now", "@alice", "rolling back now"),
+        ("[14:02] @bob: canary is green", "@bob", "canary is green"),
+        ("14:02 carol: paged the database on-call", "@carol", "paged the database on-call"),
+        ("2:02 PM Dana Ito: restarting the pods", "@dana.ito", "restarting the pods"),
+    ],
+)
+def test_chat_lines_with_a_speaker_after_the_time_are_chat_from_that_person(line, speaker, text):
+    event = only_event(line)
+    assert (event.source, event.source_detail, event.text) == ("chat", speaker, text)
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["14:02 Alert: CPU above 90%", "14:02 Note: customers see 502s", "14:02 PagerDuty: paged"],
+)
+def test_a_label_before_a_colon_is_not_taken_for_a_person(line):
+    assert only_event(line).source != "chat"

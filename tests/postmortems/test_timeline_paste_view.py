@@ -92,3 +92,11 @@ def test_non_members_cannot_paste_into_a_private_incident(client, user, other_us
     assert client.get(url).status_code == 404
     assert _post(client, incident, confirm="1").status_code == 404
     assert not TimelineEvent.objects.exists()
+
+
+def test_pasting_the_same_lines_again_says_they_are_already_there(client, user, incident):
+    client.force_login(user)
+    _post(client, incident, confirm="1")
+    body = _post(client, incident, preview="1").content.decode()
+    assert "Nothing new to add" in body and "is already on the timeline" in body
+    assert "No line had a time" not in body
