@@ -108,11 +108,17 @@ def _event(request, number: int, pk: int) -> TimelineEvent:
 
 
 def _timeline_context(incident: Incident, form=None) -> dict:
-    """What the timeline partial needs, on the full page and after each htmx change."""
+    """What the timeline partial needs, on the full page and after each htmx change.
+
+    A new event starts at the latest one's time: a timeline is written in order, so the next
+    entry is near the last, not back at the incident's start.
+    """
+    latest = incident.timeline.order_by("-occurred_at").values_list("occurred_at", flat=True)
+    start = latest.first() or incident.started_at
     return {
         "incident": incident,
         "events": incident.timeline.select_related("author"),
-        "event_form": form or TimelineEventForm(initial={"occurred_at": incident.started_at}),
+        "event_form": form or TimelineEventForm(initial={"occurred_at": start}),
     }
 
 

@@ -1,5 +1,5 @@
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse
@@ -422,3 +422,22 @@ def test_a_new_incident_has_no_preselected_severity_and_refuses_negative_counts(
     assert "greater than or equal" not in body  # one clear message per field, not two
     assert 'value="-45000"' in body  # what was typed stays to be corrected
     assert not Incident.objects.exists()
+
+
+def test_the_next_event_starts_at_the_latest_time_not_back_at_the_start(client, user):
+    incident = IncidentFactory(started_at=datetime(2026, 3, 26, 14, 0, tzinfo=UTC))
+    client.force_login(user)
+    add = reverse("incidents:timeline-add", args=[incident.number])
+    page = client.get(incident.get_absolute_url()).content.decode()
+    assert 'value="2026-03-26T14:00"' in page  # nothing yet: the incident's start
+    response = client.post(
+        add,
+        {
+            "occurred_at": "2026-03-26T14:37",
+            "phase": "mitigation",
+            "text": "Rolled back",
+            "source": "deploy",
+        },
+        headers={"HX-Request": "true"},
+    )
+    assert 'name="occurred_at" value="2026-03-26T14:37"' in response.content.decode()
