@@ -1,5 +1,5 @@
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -324,3 +324,17 @@ def test_section_markdown_is_rendered_and_sanitised_in_document_and_preview(clie
         assert "<script>alert(1)" not in body
         assert "javascript:alert(2)" not in body
         assert "onerror" not in body
+
+
+def test_the_document_formats_impact_numbers_and_gives_both_ends_of_the_incident(client, user):
+    incident = IncidentFactory(
+        requests_failed=45000,
+        users_affected=1200,
+        started_at=datetime(2026, 3, 26, 14, 2, tzinfo=UTC),
+        resolved_at=datetime(2026, 3, 26, 16, 16, tzinfo=UTC),
+    )
+    pm = PostmortemFactory(incident=incident)
+    client.force_login(user)
+    body = client.get(pm.get_absolute_url()).content.decode()
+    assert "45,000" in body and "1,200" in body
+    assert "2026-03-26 14:02 UTC</time> – <time" in body
