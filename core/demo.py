@@ -24,6 +24,7 @@ from django.utils import timezone
 from actions.models import ActionItem
 from incidents.models import Incident, Profile, Requirement, Service, Team, TimelineEvent
 from incidents.services import create_incident
+from outbox.models import Dispatch
 from postmortems.meetings import schedule_meeting
 from postmortems.models import ContributingFactor, Postmortem
 
@@ -1171,7 +1172,7 @@ class _Builder:
             hour=10, minute=0, second=0, microsecond=0
         )
         attendees = [u for u in (postmortem.author, postmortem.incident.commander) if u]
-        schedule_meeting(
+        meeting = schedule_meeting(
             postmortem=postmortem,
             scheduled_at=tomorrow,
             facilitator=demo,
@@ -1179,6 +1180,12 @@ class _Builder:
             location="Video call",
             by=demo,
         )
+        # Demo people have made-up addresses: the first boot must not email them invites.
+        Dispatch.objects.filter(
+            kind=Dispatch.Kind.MEETING_INVITE,
+            scope=f"{meeting._meta.model_name}:{meeting.pk}",
+            state=Dispatch.State.PENDING,
+        ).update(state=Dispatch.State.SKIPPED, error="Demo data: invites are not emailed.")
         return 1
 
     def _past(self, moment: datetime) -> datetime:

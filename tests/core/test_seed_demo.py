@@ -4,6 +4,7 @@ from io import StringIO
 import pytest
 import time_machine
 from django.contrib.auth import get_user_model
+from django.core import mail
 from django.core.management import call_command
 from django.db import transaction
 from django.test.utils import override_settings
@@ -13,6 +14,7 @@ from django.utils import timezone
 from actions.models import ActionItem
 from core.demo import DEMO_TEAM_SLUGS, demo_exists
 from incidents.models import Incident, Requirement, Service, Team, TimelineEvent
+from outbox.models import Dispatch
 from postmortems.models import ContributingFactor, Postmortem
 
 User = get_user_model()
@@ -182,3 +184,10 @@ def test_the_demo_user_sees_their_items_page(demo_org, client):
     client.force_login(User.objects.get(username="demo"))
     response = client.get(reverse("actions:mine"))
     assert response.status_code == 200
+
+
+def test_the_first_boot_emails_no_invites_for_the_seeded_meeting(demo_org, db):
+    invites = Dispatch.objects.filter(kind=Dispatch.Kind.MEETING_INVITE)
+    assert invites.exists()
+    assert not invites.filter(state=Dispatch.State.PENDING).exists()
+    assert not mail.outbox
