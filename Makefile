@@ -16,7 +16,7 @@ LOCK_FLAGS := --quiet --universal --python-version 3.11 --generate-hashes --cust
 export DEBUG ?= true
 export DJANGO_SETTINGS_MODULE ?= config.settings
 
-.PHONY: run test lint format bench install browser lock clean
+.PHONY: run test lint format bench install browser lock clean screenshots
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Debrief needs Python 3.11 or newer")'
@@ -64,6 +64,15 @@ bench: $(DEV)
 	mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py bench --scale $(SCALE)
+
+# Refreshes docs/screenshots/ (the README's tour) from the demo data, in a database of its own.
+screenshots: export DATABASE_URL ?= sqlite:///$(CURDIR)/var/screenshots.sqlite3
+screenshots: $(DEV)
+	mkdir -p var
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo --once
+	@browser="$$($(BIN)/python scripts/ensure_browser.py)" && \
+	  CHROMIUM_PATH="$$browser" $(BIN)/python scripts/screenshots.py
 
 # Recompiles both locks from pyproject.toml, keeping today's pins where they still fit; pass
 # LOCK_ARGS=--upgrade to move them. The dev lock is held to the production lock's versions.
