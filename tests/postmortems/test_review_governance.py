@@ -13,6 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from actions.markdown import import_into_incident, parse_postmortem_markdown
 from config.settings import env_approvals
 from incidents import permissions
 from incidents.models import Profile
@@ -494,3 +495,40 @@ def test_the_document_reads_the_review_in_the_same_queries_however_many_reviewer
         return len(ctx.captured_queries)
 
     assert queries(2) == queries(6)
+
+
+# --- A Markdown import is no way around the review ----------------------------------------------
+
+
+def _import(incident, text, by, force=True):
+    users = get_user_model().objects.all()
+    result = parse_postmortem_markdown(text, users=users)
+    return import_into_incident(result, incident=incident, user=by, by=by, force=force)
+
+
+def test_an_import_never_reopens_or_publishes_an_existing_postmortem(user):
+    pm = PostmortemFactory(author=user)
+    _published(pm)
+    _import(pm.incident, "# T\n\n**Status:** Draft\n\n## Summary\n\nRewritten.\n", user)
+    pm.refresh_from_db()
+    assert pm.is_published and pm.summary == "Rewritten."
+    other = PostmortemFactory(author=user)
+    _in_review(other)
+    _import(other.incident, "# T\n\n**Status:** Published\n\n## Summary\n\nDone.\n", user)
+    other.refresh_from_db()
+    assert other.status == Postmortem.Status.IN_REVIEW
+
+
+def test_an_imported_published_document_waits_for_review_unless_a_manager_imports_it(user):
+    text = "# T\n\n**Status:** Published\n**Reviewers:** @alice, @bob\n\n## Summary\n\nOld.\n"
+    other_user = UserFactory(username="bob")
+    incident = IncidentFactory()
+    _import(incident, text, user, force=False)
+    pm = Postmortem.objects.get(incident=incident)
+    assert pm.status == Postmortem.Status.IN_REVIEW
+    assert list(pm.reviewers.all()) == [other_user]  # alice leads it, so she does not review
+    managed = IncidentFactory()
+    manager = UserFactory()
+    managed.team.managers.add(manager)
+    _import(managed, text, manager, force=False)
+    assert Postmortem.objects.get(incident=managed).is_published
