@@ -91,7 +91,7 @@ class PublishForm(forms.Form):
 class RequestChangesForm(forms.Form):
     text = forms.CharField(
         label="What should change",
-        widget=forms.Textarea(attrs={"rows": 3}),
+        widget=forms.Textarea(attrs={"rows": 2}),
         error_messages={"required": "Say what should change, so the authors know what to do."},
     )
 
