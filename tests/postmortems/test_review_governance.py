@@ -342,7 +342,8 @@ def test_reopening_makes_a_new_version_voids_approvals_and_emails_the_reviewers_
     assert (pm.status, pm.version, pm.published_at) == ("in_review", version + 1, None)
     reopening = pm.reopenings.get()
     assert (reopening.by, reopening.reason, reopening.version) == (user, reason, version + 1)
-    send_pending(Dispatch.Kind.REVIEW_REOPENED)
+    assert send_pending(Dispatch.Kind.REVIEW_REOPENED) == 2
+    assert send_pending(Dispatch.Kind.REVIEW_REOPENED) == 0  # once per reviewer and reopening
     assert sorted(m.to[0] for m in mailoutbox) == sorted(r.email for r in reviewers)
     assert reason in mailoutbox[0].body and pm.incident.reference in mailoutbox[0].subject
     state = approval_state(pm)

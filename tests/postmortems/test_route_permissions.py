@@ -3,7 +3,8 @@
 A person outside a private incident gets 404 on every route and changes nothing. A person who
 can see an incident but is outside its team is refused (403) every action item change, whether
 it comes through /actions/, the postmortem editor, a review meeting or a Markdown import; and
-only the author, commander or admins publish, only drivers drive a meeting. A new route that
+only reviewers approve or request changes, only authors, the commander, the
+team's managers or admins publish and reopen, only drivers drive a meeting. A new route that
 is missing from the table below fails `test_the_table_covers_every_postmortem_route`.
 """
 
