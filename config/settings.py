@@ -39,6 +39,21 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [part.strip() for part in os.environ.get(name, default).split(",") if part.strip()]
 
 
+def env_approvals(name: str) -> dict[int, int]:
+    """Approvals needed to publish, by severity: "SEV1=2,SEV2=2,SEV3=1" → {1: 2, 2: 2, 3: 1}.
+
+    Severities left out keep the default: two for SEV1 and SEV2, one for SEV3 and lower.
+    """
+    needed = {1: 2, 2: 2, 3: 1}
+    for part in env_list(name):
+        severity, _, count = part.upper().partition("=")
+        number = severity.strip().removeprefix("SEV")
+        if not (number.isdigit() and count.strip().isdigit()):
+            raise ImproperlyConfigured(f"{name} must look like SEV1=2,SEV2=2,SEV3=1, not {part!r}")
+        needed[int(number)] = int(count)
+    return needed
+
+
 def _missing(name: str) -> str:
     raise ImproperlyConfigured(f"{name} must be set when DEBUG is off")
 
@@ -267,3 +282,5 @@ DEBRIEF_EMAIL_MAX_ATTEMPTS = env_int("DEBRIEF_EMAIL_MAX_ATTEMPTS", 5)
 # Webhooks reach public addresses only; these hosts or networks (CIDR) are let through for
 # on-premise trackers, e.g. "jira.corp.example,10.20.0.0/16".
 DEBRIEF_WEBHOOK_ALLOWED_HOSTS = env_list("DEBRIEF_WEBHOOK_ALLOWED_HOSTS")
+# Reviewers' approvals (of the current text) a postmortem needs before it is published.
+DEBRIEF_REQUIRED_APPROVALS = env_approvals("DEBRIEF_REQUIRED_APPROVALS")

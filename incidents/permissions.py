@@ -149,11 +149,6 @@ def _bulk_change_item(user, item) -> bool:
     return incident.team_id in managed_team_ids(user) and incident.is_visible_to(user)
 
 
-@rule("publish", "Only the author, the incident commander and admins publish this postmortem.")
-def _publish(user, postmortem) -> bool:
-    return user.is_superuser or user.pk in (postmortem.author_id, postmortem.incident.commander_id)
-
-
 @rule("drive_meeting", "Only the facilitator or the postmortem's author drives the steps.")
 def _drive_meeting(user, meeting) -> bool:
     return user.is_superuser or user.pk in (meeting.facilitator_id, meeting.postmortem.author_id)

@@ -25,6 +25,7 @@ class Dispatch(models.Model):
         MANAGER_NOTE = "manager_note", "Weekly note to managers"
         DIGEST = "digest", "Monthly digest"
         REVIEW_INVITATION = "review_invitation", "Review invitation"
+        REVIEW_REOPENED = "review_reopened", "Postmortem reopened"
         MEETING_INVITE = "meeting_invite", "Review meeting invite"
         MEETING_SUMMARY = "meeting_summary", "Review meeting summary"
 

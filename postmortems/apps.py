@@ -6,4 +6,7 @@ class PostmortemsConfig(AppConfig):
     name = "postmortems"
 
     def ready(self):
-        from . import emails  # noqa: F401 - registers this app's email builders with the outbox
+        from . import (
+            emails,  # noqa: F401 - registers this app's email builders with the outbox
+            review_rules,  # noqa: F401 - registers the review rules with the policy
+        )

@@ -2,8 +2,9 @@
 
 Registered with the outbox (imported from PostmortemsConfig.ready). Each is claimed by the
 service that causes it, in the same transaction (services.request_review,
-meetings.schedule_meeting, meetings.request_summary_email), and sent by the outbox's worker
-after the commit: once per recipient and review round or meeting.
+services.reopen_postmortem, meetings.schedule_meeting, meetings.request_summary_email), and sent
+by the outbox's worker after the commit: once per recipient and review round, reopening or
+meeting.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from outbox import ledger
 from outbox.models import Dispatch
 
 from .meetings import AGENDA, invite_ics, meeting_summary
-from .models import MeetingAttendee, ReviewInvitation, ReviewMeeting
+from .models import MeetingAttendee, Reopening, ReviewInvitation, ReviewMeeting
 
 Kind = Dispatch.Kind
 
@@ -40,12 +41,34 @@ def review_invitation(dispatch: Dispatch) -> ledger.Message | None:
             "postmortem": postmortem,
             "incident": incident,
             "reviewer": reviewer,
-            "url": ledger.link_to(postmortem),
-            "edit_url": ledger.link("postmortems:edit", incident.number),
+            # The document page carries "Approve" and "Request changes" for reviewers.
+            "url": ledger.link("postmortems:detail", incident.number, fragment="review"),
         },
         on_sent=lambda: ReviewInvitation.objects.filter(pk=invitation.pk).update(
             sent_at=timezone.now()
         ),
+    )
+
+
+@ledger.builder(Kind.REVIEW_REOPENED)
+def review_reopened(dispatch: Dispatch) -> ledger.Message | None:
+    reopening = dispatch.about(Reopening).select_related("postmortem__incident", "by").first()
+    if reopening is None:
+        return None
+    reviewer = dispatch.recipient
+    incident = reopening.postmortem.incident
+    return ledger.render(
+        to=reviewer.email,
+        subject=f"Reopened for changes: {incident.reference} {incident.title}",
+        template="postmortems/email/review_reopened",
+        context={
+            "reopening": reopening,
+            "incident": incident,
+            "reviewer": reviewer,
+            "by": reopening.by,
+            "in_review": reopening.to_status == "in_review",
+            "url": ledger.link("postmortems:detail", incident.number, fragment="review"),
+        },
     )
 
 

@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from incidents.forms import UserChoiceField, UserMultipleChoiceField
 
 from .checks import parse_whys, whys_outline
-from .models import ContributingFactor, ReviewComment
+from .models import ContributingFactor, Postmortem, ReviewComment
 
 User = get_user_model()
 
@@ -54,6 +54,21 @@ class FactorForm(forms.ModelForm):
         return cleaned
 
 
+class AuthorsForm(forms.Form):
+    """The lead author and co-authors: on the start page and, later, in the editor."""
+
+    author = UserChoiceField(
+        label="Lead author",
+        help_text="Writes and steers the postmortem; may publish once it is approved.",
+        error_messages={"required": "Choose a lead author."},
+    )
+    co_authors = UserMultipleChoiceField(
+        label="Co-authors",
+        required=False,
+        help_text="Write with the lead author. Authors never review their own postmortem.",
+    )
+
+
 class ReviewRequestForm(forms.Form):
     reviewers = UserMultipleChoiceField(
         queryset=User.objects.filter(is_active=True).order_by("username"),
@@ -68,7 +83,33 @@ class PublishForm(forms.Form):
         required=False,
         label="Publish anyway because…",
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Only needed when a requirement above is missing; it is recorded on the page.",
+        help_text="Only a manager of the team or an admin publishes with something missing; "
+        "the reason is recorded on the page.",
+    )
+
+
+class RequestChangesForm(forms.Form):
+    text = forms.CharField(
+        label="What should change",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Say what should change, so the authors know what to do."},
+    )
+
+
+class ReopenForm(forms.Form):
+    reason = forms.CharField(
+        label="Why reopen it",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Recorded on the page and emailed to the reviewers.",
+        error_messages={"required": "Say why the postmortem is reopened; the reviewers read it."},
+    )
+    to_status = forms.ChoiceField(
+        label="Back to",
+        choices=[
+            (Postmortem.Status.IN_REVIEW, "In review: the reviewers approve it again"),
+            (Postmortem.Status.DRAFT, "Draft: more writing first"),
+        ],
+        initial=Postmortem.Status.IN_REVIEW,
     )
 
 

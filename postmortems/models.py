@@ -210,6 +210,10 @@ class Approval(models.Model):
 class ReviewComment(models.Model):
     GENERAL = "general"
 
+    class Kind(models.TextChoices):
+        COMMENT = "comment", "Comment"
+        CHANGES_REQUESTED = "changes_requested", "Changes requested"
+
     postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="comments")
     section = models.CharField(
         max_length=16, choices=[(GENERAL, "Whole document"), *Postmortem.SECTIONS]
@@ -218,6 +222,8 @@ class ReviewComment(models.Model):
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     text = models.TextField()
+    # A reviewer's "request changes" withdraws their earlier approval (postmortems/review.py).
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.COMMENT)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -225,6 +231,10 @@ class ReviewComment(models.Model):
 
     def __str__(self) -> str:
         return f"Comment on {self.section}"
+
+    @property
+    def requests_changes(self) -> bool:
+        return self.kind == self.Kind.CHANGES_REQUESTED
 
 
 class ReviewInvitation(models.Model):
@@ -247,6 +257,33 @@ class ReviewInvitation(models.Model):
 
     def __str__(self) -> str:
         return f"Review invitation for {self.reviewer}"
+
+
+class Reopening(models.Model):
+    """A published postmortem sent back for changes: who, why, and the publication it undid.
+
+    Approvals given before the newest reopening never count towards publishing again.
+    """
+
+    postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="reopenings")
+    by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    reason = models.TextField()
+    to_status = models.CharField(max_length=12, choices=Postmortem.Status.choices)
+    version = models.PositiveIntegerField(help_text="The document version the reopening made.")
+    was_published_at = models.DateTimeField(null=True, blank=True)
+    was_published_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Reopening of {self.postmortem_id} at version {self.version}"
+
+    def get_absolute_url(self) -> str:
+        return self.postmortem.get_absolute_url()
 
 
 # --- Review meetings --------------------------------------------------------------------------

@@ -15,14 +15,27 @@ from outbox.ledger import Key
 from outbox.models import Dispatch
 from outbox.queue import queue_emails
 
+from .approvals import approval_state
+from .approvals import changed_since as changed_since
 from .models import (
     Approval,
     ContributingFactor,
     Postmortem,
+    Reopening,
     ReviewComment,
     ReviewInvitation,
     SectionRevision,
 )
+from .review_rules import is_read_only
+
+
+class PublishedLocked(Exception):
+    """A review change asked of a published postmortem: reopening it is its own action."""
+
+    message = (
+        "This postmortem is published. To change its review, reopen it with a reason; "
+        "the reviewers are told why."
+    )
 
 
 class SectionConflict(Exception):
@@ -36,14 +49,65 @@ class SectionConflict(Exception):
 # --- Starting -------------------------------------------------------------------------------
 
 
+def _check_people(incident: Incident, people: list, role: str) -> None:
+    """Authors and reviewers must be able to see the incident and to write."""
+    unseeing = [u for u in people if not incident.is_visible_to(u)]
+    if unseeing:
+        names = ", ".join(u.get_username() for u in unseeing)
+        raise ValidationError(
+            f"{names} cannot see this private incident; add them as members of the incident first."
+        )
+    readers = [u for u in people if is_read_only(u)]
+    if readers:
+        names = ", ".join(u.get_username() for u in readers)
+        raise ValidationError(f"{names} has read-only access and cannot be {role}.")
+
+
 @transaction.atomic
-def start_postmortem(*, incident: Incident, by: AbstractBaseUser) -> Postmortem:
-    """Open the incident's postmortem (or return the existing one); sections start empty."""
+def start_postmortem(
+    *,
+    incident: Incident,
+    by: AbstractBaseUser,
+    author: AbstractBaseUser | None = None,
+    co_authors: list | tuple = (),
+) -> Postmortem:
+    """Open the incident's postmortem (or return the existing one); sections start empty.
+
+    The lead author is whoever starts it unless someone else is named.
+    """
     permissions.require(by, "edit", incident)
-    postmortem, _ = Postmortem.objects.get_or_create(
-        incident=incident, defaults={"author": incident.commander or by}
+    existing = Postmortem.objects.filter(incident=incident).first()
+    if existing is not None:
+        return existing
+    author = author or by
+    co_authors = [u for u in co_authors if u.pk != author.pk]
+    _check_people(incident, [author, *co_authors], "an author")
+    postmortem, created = Postmortem.objects.get_or_create(
+        incident=incident, defaults={"author": author}
     )
+    if created and co_authors:
+        postmortem.co_authors.set(co_authors)
     return postmortem
+
+
+@transaction.atomic
+def set_authors(
+    *, postmortem: Postmortem, author: AbstractBaseUser, co_authors: list, by: AbstractBaseUser
+) -> list:
+    """Name the lead author and co-authors; returns the reviewers dropped for becoming authors."""
+    permissions.require(by, "change_authors", postmortem)
+    if author is None:
+        raise ValidationError("Choose a lead author.")
+    co_authors = [u for u in co_authors if u.pk != author.pk]
+    _check_people(postmortem.incident, [author, *co_authors], "an author")
+    Postmortem.objects.filter(pk=postmortem.pk).update(author=author, updated_at=timezone.now())
+    postmortem.author = author
+    postmortem.co_authors.set(co_authors)
+    postmortem.__dict__.pop("_author_ids", None)
+    # Nobody reviews their own work: a reviewer who becomes an author stops reviewing.
+    dropped = list(postmortem.reviewers.filter(pk__in=postmortem.author_ids()))
+    postmortem.reviewers.remove(*dropped)
+    return dropped
 
 
 # --- Sections and their revisions -----------------------------------------------------------
@@ -259,16 +323,19 @@ def publish_problems(postmortem: Postmortem) -> list[str]:
 @transaction.atomic
 def request_review(*, postmortem: Postmortem, reviewers: list, by: AbstractBaseUser) -> Postmortem:
     """Move the draft to review and email each reviewer a link once the change is committed."""
-    permissions.require(by, "edit", postmortem)
+    permissions.require(by, "send_for_review", postmortem)
+    if postmortem.status == Postmortem.Status.PUBLISHED:
+        raise PublishedLocked(PublishedLocked.message)
     if not reviewers:
         raise ValidationError("Choose at least one reviewer.")
-    incident = postmortem.incident
-    unseeing = [u for u in reviewers if not incident.is_visible_to(u)]
-    if unseeing:
-        names = ", ".join(u.get_username() for u in unseeing)
+    authors = [u for u in reviewers if u.pk in postmortem.author_ids()]
+    if authors:
+        names = ", ".join(u.get_username() for u in authors)
         raise ValidationError(
-            f"{names} cannot see this private incident; add them as members of the incident first."
+            f"{names} {'is an author' if len(authors) == 1 else 'are authors'} of this "
+            "postmortem; authors do not review their own work. Choose someone else."
         )
+    _check_people(postmortem.incident, reviewers, "a reviewer")
     now = timezone.now()
     postmortem.status = Postmortem.Status.IN_REVIEW
     postmortem.review_started_at = now
@@ -290,47 +357,62 @@ def request_review(*, postmortem: Postmortem, reviewers: list, by: AbstractBaseU
 @transaction.atomic
 def approve_postmortem(*, postmortem: Postmortem, by: AbstractBaseUser, note: str = "") -> Approval:
     """Record the reviewer's approval of exactly the revisions in the document now."""
-    permissions.require(by, "view", postmortem)
-    reviewer = by
-    if postmortem.status != Postmortem.Status.IN_REVIEW:
-        raise ValidationError("Only a postmortem in review can be approved.")
-    if not postmortem.reviewers.filter(pk=reviewer.pk).exists():
-        raise ValidationError("Only the reviewers of this postmortem can approve it.")
+    permissions.require(by, "approve", postmortem)
     fresh = Postmortem.objects.select_for_update().get(pk=postmortem.pk)
+    if fresh.status != Postmortem.Status.IN_REVIEW:
+        raise ValidationError("Only a postmortem in review can be approved.")
     return Approval.objects.create(
         postmortem=postmortem,
-        reviewer=reviewer,
+        reviewer=by,
         revisions=fresh.latest_numbers(),
         version=fresh.version,
-        note=note,
+        note=note.strip(),
     )
 
 
-def changed_since(approval: Approval, numbers: dict[str, int]) -> list[str]:
-    """Sections whose newest revision is past the one the approval covered."""
-    return [
-        section
-        for section, number in numbers.items()
-        if number > int(approval.revisions.get(section, 0))
-    ]
+def request_changes(*, postmortem: Postmortem, by: AbstractBaseUser, text: str) -> ReviewComment:
+    """A reviewer asks for changes: their comment, which also withdraws their approval."""
+    permissions.require(by, "approve", postmortem)
+    if postmortem.status != Postmortem.Status.IN_REVIEW:
+        raise ValidationError("Only a postmortem in review can be sent back for changes.")
+    text = text.strip()
+    if not text:
+        raise ValidationError("Say what should change, so the authors know what to do.")
+    return ReviewComment.objects.create(
+        postmortem=postmortem,
+        section=ReviewComment.GENERAL,
+        author=by,
+        text=text,
+        kind=ReviewComment.Kind.CHANGES_REQUESTED,
+    )
 
 
 @transaction.atomic
 def publish_postmortem(
     *, postmortem: Postmortem, by: AbstractBaseUser, override_reason: str = ""
 ) -> Postmortem:
-    """Publish, refusing missing requirements unless an override reason is recorded."""
+    """Publish once the practice's requirements and the approvals are met; a team manager or
+    an admin may publish without them, with a recorded reason."""
     permissions.require(by, "publish", postmortem)
-    if postmortem.status == Postmortem.Status.PUBLISHED:
+    # Locked so that no section save slips in between counting the approvals and publishing.
+    fresh = Postmortem.objects.select_for_update().get(pk=postmortem.pk)
+    if fresh.status == Postmortem.Status.PUBLISHED:
         raise ValidationError("This postmortem is already published.")
-    if postmortem.status != Postmortem.Status.IN_REVIEW:
+    if fresh.status != Postmortem.Status.IN_REVIEW:
         raise ValidationError("Send the postmortem for review before publishing it.")
-    problems = publish_problems(postmortem)
+    problems = publish_problems(fresh)
+    approvals = approval_state(fresh)
+    if not approvals.met:
+        problems.append(approvals.shortfall)
     override_reason = override_reason.strip()
     if problems and not override_reason:
-        raise ValidationError(
-            ["Not ready to publish:", *problems, "Or give a reason to publish anyway."]
-        )
+        if permissions.can(by, "publish_override", postmortem):
+            last = "Or give a reason to publish anyway; it is recorded on the page."
+        else:
+            last = "A manager of the incident's team or an admin can publish anyway, with a reason."
+        raise ValidationError(["Not ready to publish:", *problems, last])
+    if problems:
+        permissions.require(by, "publish_override", postmortem)
     postmortem.status = Postmortem.Status.PUBLISHED
     postmortem.published_at = timezone.now()
     postmortem.published_by = by
@@ -345,6 +427,55 @@ def publish_postmortem(
         ]
     )
     return postmortem
+
+
+REOPEN_TO = (Postmortem.Status.IN_REVIEW, Postmortem.Status.DRAFT)
+
+
+@transaction.atomic
+def reopen_postmortem(
+    *,
+    postmortem: Postmortem,
+    by: AbstractBaseUser,
+    reason: str,
+    to_status: str = Postmortem.Status.IN_REVIEW,
+) -> Reopening:
+    """Send a published postmortem back to review (or draft): a new version, earlier approvals
+    no longer count, the reason is recorded and the reviewers are emailed it."""
+    permissions.require(by, "reopen", postmortem)
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError("Say why the postmortem is reopened; the reviewers read it.")
+    if to_status not in REOPEN_TO:
+        raise ValidationError("Reopen it to review or to draft.")
+    fresh = Postmortem.objects.select_for_update().get(pk=postmortem.pk)
+    if fresh.status != Postmortem.Status.PUBLISHED:
+        raise ValidationError("Only a published postmortem can be reopened.")
+    now = timezone.now()
+    Postmortem.objects.filter(pk=fresh.pk).update(
+        status=to_status,
+        version=F("version") + 1,
+        review_started_at=now if to_status == Postmortem.Status.IN_REVIEW else None,
+        published_at=None,
+        published_by=None,
+        publish_override_reason="",
+        updated_at=now,
+    )
+    reopening = Reopening.objects.create(
+        postmortem=fresh,
+        by=by,
+        reason=reason,
+        to_status=to_status,
+        version=fresh.version + 1,
+        was_published_at=fresh.published_at,
+        was_published_by_id=fresh.published_by_id,
+    )
+    postmortem.refresh_from_db()
+    authors = postmortem.author_ids()
+    reviewers = [u for u in postmortem.reviewers.all() if u.email and u.pk not in authors]
+    kind = Dispatch.Kind.REVIEW_REOPENED
+    queue_emails(Key.about(kind, u.pk, reopening) for u in reviewers)
+    return reopening
 
 
 def add_comment(*, postmortem: Postmortem, section: str, by, text: str) -> ReviewComment:

@@ -134,7 +134,7 @@ def import_into_incident(
                 "import with force to write over its sections."
             )
     outcome = ImportOutcome(incident=incident, postmortem=postmortem)
-    _fill_postmortem(postmortem, result, user, created=created)
+    _fill_postmortem(postmortem, result, user, created=created, by=by)
     _add_events(outcome, result, user)
     _add_factors(outcome, result)
     _add_action_items(outcome, result, user, by, owner_fallback, default_due)
@@ -230,11 +230,24 @@ def _as_user(candidate):
     return User.objects.filter(username=username).first() if username else None
 
 
-def _fill_postmortem(postmortem: Postmortem, result: ImportResult, user, *, created) -> None:
+def _imported_status(postmortem: Postmortem, result: ImportResult, by, *, created) -> str:
+    """The document's status where the review rules allow it (docs/domain.md, "Review"): an
+    import never publishes or reopens an existing postmortem, and a new one arrives published
+    only from the console or from someone who may publish without approvals."""
+    if not result.status or not created:
+        return postmortem.status
+    published = result.status == Postmortem.Status.PUBLISHED
+    if published and by is not None and not permissions.can(by, "publish_override", postmortem):
+        return Postmortem.Status.IN_REVIEW
+    return result.status
+
+
+def _fill_postmortem(
+    postmortem: Postmortem, result: ImportResult, user, *, created, by=None
+) -> None:
     for name, text in result.sections.items():
         setattr(postmortem, name, text)
-    if result.status:
-        postmortem.status = result.status
+    postmortem.status = _imported_status(postmortem, result, by, created=created)
     now = timezone.now()
     if postmortem.status == Postmortem.Status.PUBLISHED and not postmortem.published_at:
         postmortem.published_at = now
@@ -247,7 +260,8 @@ def _fill_postmortem(postmortem: Postmortem, result: ImportResult, user, *, crea
     postmortem.save()
     record_imported_sections(postmortem=postmortem, texts=result.sections, author=user)
     reviewers = [_as_user(person) for person in result.reviewer_users]
-    postmortem.reviewers.add(*[person for person in reviewers if person is not None])
+    authors = postmortem.author_ids()  # nobody reviews their own postmortem
+    postmortem.reviewers.add(*[p for p in reviewers if p is not None and p.pk not in authors])
 
 
 def _add_events(outcome: ImportOutcome, result: ImportResult, user) -> None:

@@ -9,11 +9,21 @@ from __future__ import annotations
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
 
+from incidents import permissions
+
+from ..approvals import approval_state
 from ..checks import chain_warnings, section_findings
-from ..forms import FactorForm, PublishForm, ReviewRequestForm
+from ..forms import (
+    AuthorsForm,
+    FactorForm,
+    PublishForm,
+    ReopenForm,
+    RequestChangesForm,
+    ReviewRequestForm,
+)
 from ..models import Postmortem, SectionRevision
 from ..related import suggest_related
-from ..services import can_publish, changed_since, publish_problems
+from ..services import can_publish, publish_problems
 
 
 def postmortem_for(request, number: int) -> Postmortem:
@@ -40,6 +50,7 @@ def document_context(postmortem: Postmortem, user) -> dict:
         "postmortem": postmortem,
         "incident": incident,
         "reviewers": list(postmortem.reviewers.order_by("username")),
+        "co_authors": list(postmortem.co_authors.order_by("username")),
         "sections": [
             (field, label, getattr(postmortem, field)) for field, label in Postmortem.SECTIONS
         ],
@@ -101,33 +112,52 @@ def factors_context(postmortem, names, form=None, editing=None, edit_form=None) 
     }
 
 
-def review_context(request, postmortem: Postmortem) -> dict:
-    numbers = postmortem.latest_numbers()
-    latest_by_reviewer = {}
-    for approval in postmortem.approvals.select_related("reviewer"):
-        latest_by_reviewer.setdefault(approval.reviewer_id, approval)
-    reviewers = []
-    for reviewer in postmortem.reviewers.order_by("username"):
-        approval = latest_by_reviewer.get(reviewer.pk)
-        changed = changed_since(approval, numbers) if approval else []
-        reviewers.append(
-            {
-                "user": reviewer,
-                "approval": approval,
-                "changed": [Postmortem.SECTION_LABELS[s] for s in changed],
-            }
-        )
+def review_context(request, postmortem: Postmortem, **forms) -> dict:
+    """The review box of the document page and the editor: approvals, who may do what next.
+
+    `forms` are bound forms that failed, shown again with their errors and typed text.
+    """
+    user = request.user
+    state = approval_state(postmortem)
     comments: dict[str, list] = {}
     for comment in postmortem.comments.select_related("author"):
         comments.setdefault(comment.section, []).append(comment)
+    can_override = permissions.can(user, "publish_override", postmortem)
+    problems = publish_problems(postmortem) if postmortem.status == "in_review" else []
+    if postmortem.status == "in_review" and not state.met:
+        problems.append(state.shortfall)
     return {
-        "review_reviewers": reviewers,
-        "is_reviewer": any(r["user"].pk == request.user.pk for r in reviewers),
-        "can_publish": can_publish(postmortem, request.user),
-        "publish_problems": publish_problems(postmortem),
-        "review_form": ReviewRequestForm(initial={"reviewers": [r["user"].pk for r in reviewers]}),
-        "publish_form": PublishForm(),
+        "approvals": state,
+        "review_reviewers": state.reviewers,
+        "is_reviewer": permissions.can(user, "approve", postmortem),
+        "can_publish": can_publish(postmortem, user),
+        "can_override": can_override,
+        "can_reopen": permissions.can(user, "reopen", postmortem),
+        "can_send_for_review": permissions.can(user, "send_for_review", postmortem),
+        "can_change_authors": permissions.can(user, "change_authors", postmortem),
+        "publish_problems": problems,
+        "review_form": forms.get("review_form")
+        or ReviewRequestForm(initial={"reviewers": [r.user.pk for r in state.reviewers]}),
+        "publish_form": forms.get("publish_form") or PublishForm(),
+        "reopen_form": forms.get("reopen_form") or ReopenForm(),
+        "changes_form": forms.get("changes_form") or RequestChangesForm(),
+        "authors_form": forms.get("authors_form")
+        or AuthorsForm(
+            initial={
+                "author": postmortem.author_id,
+                "co_authors": list(postmortem.co_authors.values_list("pk", flat=True)),
+            }
+        ),
+        "reopenings": list(postmortem.reopenings.select_related("by")[:5]),
         "comments": comments,
+    }
+
+
+def detail_context(request, postmortem: Postmortem, **forms) -> dict:
+    """The read-only document, with the review box reviewers act from (the emailed link)."""
+    return {
+        **document_context(postmortem, request.user),
+        **review_context(request, postmortem, **forms),
     }
 
 
@@ -145,7 +175,7 @@ def related_context(request, postmortem: Postmortem, related: list | None = None
     }
 
 
-def edit_context(request, postmortem: Postmortem) -> dict:
+def edit_context(request, postmortem: Postmortem, **forms) -> dict:
     """The whole editor. Its action items panel comes from the `action_items` template tags of
     the actions app, which reads `item_form`, `editing_item` and `item_edit_form` from here
     when an actions view re-renders the page with a failed form."""
@@ -155,7 +185,7 @@ def edit_context(request, postmortem: Postmortem) -> dict:
         section_context(postmortem, field, states[field], names)["s"]
         for field in Postmortem.SECTION_FIELDS
     ]
-    review = review_context(request, postmortem)
+    review = review_context(request, postmortem, **forms)
     for section in sections:
         section["comments"] = review["comments"].get(section["field"], [])
     document = document_context(postmortem, request.user)

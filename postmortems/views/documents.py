@@ -1,19 +1,21 @@
 """The list, the read-only document, the editor and its sections, and section history."""
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from incidents import permissions
 from incidents.models import Incident
 from incidents.paging import paginate, query_without_page
 
 from .. import services
-from ..forms import SectionForm
+from ..forms import AuthorsForm, SectionForm
 from ..models import Postmortem
 from .contexts import (
-    document_context,
+    detail_context,
     edit_context,
     postmortem_for,
     section_context,
@@ -41,32 +43,49 @@ def postmortem_list(request):
     return render(request, "postmortems/postmortem_list.html", context)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def postmortem_start(request, number: int):
+    """The start form: who leads the writing (the person starting it unless they name someone)."""
     incident = get_object_or_404(Incident.objects.visible_to(request.user), number=number)
-    existed = incident.postmortem_or_none is not None
-    postmortem = services.start_postmortem(incident=incident, by=request.user)
-    if not existed:
-        messages.success(
-            request, f"Postmortem started for {incident.reference}. Sections save as you type."
-        )
-    return redirect("postmortems:edit", number=postmortem.incident.number)
+    existing = incident.postmortem_or_none
+    if existing is not None:
+        return redirect("postmortems:edit", number=incident.number)
+    if request.method == "GET":
+        if not permissions.can(request.user, "edit", incident):
+            raise PermissionDenied(permissions.MESSAGES["edit"])
+        form = AuthorsForm(initial={"author": request.user.get_username()})
+        return render(request, "postmortems/postmortem_start.html", _start(incident, form))
+    data = request.POST.copy()
+    data.setdefault("author", request.user.get_username())  # a one-click start leads itself
+    form = AuthorsForm(data)
+    if form.is_valid():
+        try:
+            services.start_postmortem(
+                incident=incident,
+                by=request.user,
+                author=form.cleaned_data["author"],
+                co_authors=list(form.cleaned_data["co_authors"]),
+            )
+        except ValidationError as err:
+            form.add_error(None, err)
+        else:
+            messages.success(
+                request, f"Postmortem started for {incident.reference}. Sections save as you type."
+            )
+            return redirect("postmortems:edit", number=incident.number)
+    return render(request, "postmortems/postmortem_start.html", _start(incident, form), status=422)
+
+
+def _start(incident, form) -> dict:
+    return {"incident": incident, "form": form}
 
 
 @require_GET
 def postmortem_detail(request, number: int):
     postmortem = postmortem_for(request, number)
-    context = document_context(postmortem, request.user)
-    approvals = list(postmortem.approvals.select_related("reviewer"))
-    if approvals and postmortem.is_published:
-        numbers = postmortem.latest_numbers()
-        latest = approvals[0]
-        context["approval"] = latest
-        context["changed_since_approval"] = [
-            Postmortem.SECTION_LABELS[s] for s in services.changed_since(latest, numbers)
-        ]
-    context["approvals"] = approvals
-    return render(request, "postmortems/postmortem_detail.html", context)
+    return render(
+        request, "postmortems/postmortem_detail.html", detail_context(request, postmortem)
+    )
 
 
 @require_GET

@@ -3,7 +3,8 @@
 A person outside a private incident gets 404 on every route and changes nothing. A person who
 can see an incident but is outside its team is refused (403) every action item change, whether
 it comes through /actions/, the postmortem editor, a review meeting or a Markdown import; and
-only the author, commander or admins publish, only drivers drive a meeting. A new route that
+only reviewers approve or request changes, only authors, the commander, the
+team's managers or admins publish and reopen, only drivers drive a meeting. A new route that
 is missing from the table below fails `test_the_table_covers_every_postmortem_route`.
 """
 
@@ -95,8 +96,17 @@ def _routes(w) -> dict[str, tuple[str, dict]]:
             reverse("postmortems:factor-delete", args=[n, w["factor"].pk]),
             {},
         ),
+        "postmortems:authors": (reverse("postmortems:authors", args=[n]), {"author": owner}),
         "postmortems:review": (reverse("postmortems:review", args=[n]), {"reviewers": owner}),
         "postmortems:approve": (reverse("postmortems:approve", args=[n]), {}),
+        "postmortems:request-changes": (
+            reverse("postmortems:request-changes", args=[n]),
+            {"text": "An outsider's request."},
+        ),
+        "postmortems:reopen": (
+            reverse("postmortems:reopen", args=[n]),
+            {"reason": "An outsider's reason.", "to_status": "in_review"},
+        ),
         "postmortems:publish": (
             reverse("postmortems:publish", args=[n]),
             {"override_reason": "outsider"},
@@ -198,6 +208,9 @@ def _fingerprint(w) -> tuple:
     return (
         postmortem.version,
         postmortem.status,
+        postmortem.author_id,
+        list(postmortem.co_authors.values_list("pk", flat=True)),
+        postmortem.reopenings.count(),
         postmortem.revisions.count(),
         list(postmortem.factors.values_list("pk", "category", "description")),
         list(postmortem.action_items.values_list("pk", "title")),
@@ -255,7 +268,10 @@ REFUSED_TO_OUTSIDERS = [
     "actions:postmortem-item-edit",
     "actions:meeting-item",
     "actions:postmortem-import",
+    "postmortems:approve",
+    "postmortems:request-changes",
     "postmortems:publish",
+    "postmortems:reopen",
     "postmortems:meeting-control",
     "postmortems:meeting-publish-date",
     "postmortems:meeting-summary",
