@@ -6,4 +6,7 @@ class IncidentsConfig(AppConfig):
     name = "incidents"
 
     def ready(self):
-        from . import signals  # noqa: F401
+        from . import (
+            audit_trail,  # noqa: F401 - what the audit trail records here
+            signals,  # noqa: F401
+        )

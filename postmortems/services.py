@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from audit import trail
 from incidents import permissions
 from incidents.models import Incident
 from outbox.ledger import Key
@@ -36,6 +37,7 @@ class SectionConflict(Exception):
 # --- Starting -------------------------------------------------------------------------------
 
 
+@trail.audited
 @transaction.atomic
 def start_postmortem(*, incident: Incident, by: AbstractBaseUser) -> Postmortem:
     """Open the incident's postmortem (or return the existing one); sections start empty."""
@@ -58,6 +60,7 @@ def _newest(postmortem: Postmortem, section: str) -> SectionRevision | None:
     )
 
 
+@trail.audited
 def save_section(
     *,
     postmortem: Postmortem,
@@ -80,7 +83,8 @@ def save_section(
     newest_number = newest.number if newest else 0
     if base != newest_number:
         raise SectionConflict(newest)
-    current = Postmortem.objects.values_list(section, flat=True).get(pk=postmortem.pk)
+    before = trail.snapshot(postmortem)
+    current = getattr(before, section)
     if text == current and restored_from is None:
         return newest
     try:
@@ -98,6 +102,8 @@ def save_section(
             Postmortem.objects.filter(pk=postmortem.pk).update(
                 **{section: text}, version=F("version") + 1, updated_at=timezone.now()
             )
+            # update() sends no signal, so the section's before and after are recorded here.
+            trail.record_update(before, {section: text}, row=postmortem)
     except IntegrityError:
         # A parallel save took the same number between our check and our insert.
         raise SectionConflict(_newest(postmortem, section)) from None
@@ -182,6 +188,7 @@ def history(postmortem: Postmortem, section: str | None = None) -> list[HistoryE
 # --- Contributing factors -------------------------------------------------------------------
 
 
+@trail.audited
 def add_factor(*, postmortem: Postmortem, by, category: str, description: str, whys: list):
     """Add a factor at the end of the list."""
     permissions.require(by, "edit", postmortem)
@@ -195,6 +202,7 @@ def add_factor(*, postmortem: Postmortem, by, category: str, description: str, w
     )
 
 
+@trail.audited
 def update_factor(
     *, factor: ContributingFactor, by, category: str, description: str, whys: list
 ) -> ContributingFactor:
@@ -205,6 +213,7 @@ def update_factor(
     return factor
 
 
+@trail.audited
 def delete_factor(*, factor: ContributingFactor, by) -> None:
     """Remove a factor; the others keep their order."""
     permissions.require(by, "edit", factor.postmortem)
@@ -214,6 +223,7 @@ def delete_factor(*, factor: ContributingFactor, by) -> None:
 # --- Related incidents ----------------------------------------------------------------------
 
 
+@trail.audited
 def link_related(*, incident: Incident, other: Incident, by) -> None:
     """Link two incidents with a shared cause; both must be visible to the person linking."""
     permissions.require(by, "edit", incident)
@@ -223,6 +233,7 @@ def link_related(*, incident: Incident, other: Incident, by) -> None:
     incident.related.add(other)
 
 
+@trail.audited
 def unlink_related(*, incident: Incident, other: Incident, by) -> None:
     permissions.require(by, "edit", incident)
     incident.related.remove(other)
@@ -256,6 +267,7 @@ def publish_problems(postmortem: Postmortem) -> list[str]:
     return problems
 
 
+@trail.audited
 @transaction.atomic
 def request_review(*, postmortem: Postmortem, reviewers: list, by: AbstractBaseUser) -> Postmortem:
     """Move the draft to review and email each reviewer a link once the change is committed."""
@@ -287,6 +299,7 @@ def request_review(*, postmortem: Postmortem, reviewers: list, by: AbstractBaseU
     return postmortem
 
 
+@trail.audited
 @transaction.atomic
 def approve_postmortem(*, postmortem: Postmortem, by: AbstractBaseUser, note: str = "") -> Approval:
     """Record the reviewer's approval of exactly the revisions in the document now."""
@@ -315,6 +328,7 @@ def changed_since(approval: Approval, numbers: dict[str, int]) -> list[str]:
     ]
 
 
+@trail.audited
 @transaction.atomic
 def publish_postmortem(
     *, postmortem: Postmortem, by: AbstractBaseUser, override_reason: str = ""
@@ -347,6 +361,7 @@ def publish_postmortem(
     return postmortem
 
 
+@trail.audited
 def add_comment(*, postmortem: Postmortem, section: str, by, text: str) -> ReviewComment:
     """Leave a review comment on one section (or the whole document)."""
     permissions.require(by, "view", postmortem)
