@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from incidents import activity
 from incidents import views as incident_views
 
 urlpatterns = [
@@ -11,6 +12,7 @@ urlpatterns = [
     path("incidents/", include("incidents.urls")),
     path("postmortems/", include("postmortems.urls")),
     path("actions/", include("actions.urls")),
+    path("audit/", activity.audit_log, name="audit-log"),
     path("admin/", admin.site.urls),
     path("healthz", incident_views.healthz, name="healthz"),
 ]
