@@ -44,18 +44,22 @@ def track(
     model: type[Model],
     *,
     incident: str | None,
+    fields: Iterable[str] | None = None,
     exclude: Iterable[str] = (),
     secrets: Iterable[str] = (),
     m2m: Iterable[str] = (),
 ) -> None:
-    """Record every change to `model`; `incident` is the attribute path to its incident's pk
-    ("pk", "incident_id", "postmortem.incident_id"), None for rows of no incident."""
+    """Record every change to `model` (to `fields` only, when given); `incident` is the
+    attribute path to its incident's pk ("pk", "incident_id", "postmortem.incident_id"), None
+    for rows of no incident."""
     from auditlog.registry import auditlog
 
     secrets, exclude = list(secrets), set(exclude)
     # Named, not left to auditlog: on a creation it would also list reverse relations.
     columns = [
-        f.name for f in model._meta.concrete_fields if not f.primary_key and f.name not in exclude
+        f.name
+        for f in model._meta.concrete_fields
+        if not f.primary_key and f.name not in exclude and (fields is None or f.name in fields)
     ]
     auditlog.register(
         model,

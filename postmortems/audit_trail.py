@@ -2,7 +2,7 @@
 
 from audit import trail
 
-from .models import Approval, ContributingFactor, Postmortem, ReviewComment
+from .models import Approval, ContributingFactor, Postmortem, ReviewComment, ReviewMeeting
 
 # Section texts are fields of Postmortem, so a section edit is a Postmortem change with the
 # text before and after; SectionRevision stays the document's own history.
@@ -19,3 +19,9 @@ trail.track(
 )
 trail.track(Approval, incident="postmortem.incident_id", exclude=["postmortem", "created_at"])
 trail.track(ReviewComment, incident="postmortem.incident_id", exclude=["postmortem", "created_at"])
+# A review meeting's decisions, not its live controls (step, timer), which change every minute.
+trail.track(
+    ReviewMeeting,
+    incident="postmortem.incident_id",
+    fields=["scheduled_at", "location", "facilitator", "started_at", "ended_at", "publish_by"],
+)

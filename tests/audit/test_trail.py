@@ -18,13 +18,15 @@ from audit.models import Entry
 from incidents import services as incidents
 from incidents.models import Incident, TimelineEvent
 from incidents.timeline_paste import ParsedEvent
+from postmortems import meetings
 from postmortems import services as postmortems
-from postmortems.models import Approval, ContributingFactor, Postmortem
+from postmortems.models import Approval, ContributingFactor, Postmortem, ReviewMeeting
 from tests.factories import (
     ActionItemFactory,
     ContributingFactorFactory,
     IncidentFactory,
     PostmortemFactory,
+    ReviewMeetingFactory,
     TeamFactory,
     TimelineEventFactory,
     UserFactory,
@@ -216,6 +218,23 @@ def test_factors_added_edited_and_removed_are_recorded(incident, user):
         action=DELETE, object_id=pk, content_type__model="contributingfactor"
     )
     assert (deleted.actor, deleted.incident_pk) == (user, incident.pk)
+
+
+def test_a_review_meetings_decisions_are_recorded_not_its_timer(incident, user):
+    meeting = ReviewMeetingFactory(
+        postmortem=PostmortemFactory(incident=incident, author=user), facilitator=user
+    )
+    meetings.drive_meeting(meeting=meeting, action="start", by=user)
+    started = last_entry(meeting, UPDATE)
+    assert list(started.changes) == ["started_at"]
+    assert (started.actor, started.incident_pk) == (user, incident.pk)
+    before = Entry.objects.count()
+    meetings.drive_meeting(meeting=ReviewMeeting.objects.get(), action="next", by=user)
+    assert Entry.objects.count() == before  # the step and timer are not decisions
+    meetings.agree_publish_date(
+        meeting=ReviewMeeting.objects.get(), by=user, publish_by=date(2026, 3, 6)
+    )
+    assert last_entry(meeting, UPDATE).changes == {"publish_by": ["None", "2026-03-06"]}
 
 
 # --- Action items, single and bulk ----------------------------------------------------------
