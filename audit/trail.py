@@ -28,9 +28,8 @@ from django.db.models.expressions import Combinable
 from django.utils.encoding import smart_str
 
 SECRET = "(secret, not recorded)"
-NO_ACTOR = object()
 
-_actor: ContextVar = ContextVar("audit_actor", default=NO_ACTOR)
+_actor: ContextVar = ContextVar("audit_actor", default=None)
 # model -> how to find the incident one of its rows belongs to (None: belongs to none)
 _incident_paths: dict[type[Model], str | None] = {}
 
@@ -85,23 +84,21 @@ def acting(by):
         _actor.reset(token)
 
 
-def audited(func: Callable | None = None, *, actor: str = "by"):
-    """Run a service under `acting(<its keyword argument actor>)`.
+def audited(service: Callable) -> Callable:
+    """Run a service under `acting(<its by=>)`.
 
     `by=None` (an operator's command, nobody to ask) keeps whoever the caller named, e.g. the
     command's `--user`."""
 
-    def wrap(service: Callable) -> Callable:
-        @functools.wraps(service)
-        def run(*args, **kwargs):
-            if kwargs.get(actor) is None:
-                return service(*args, **kwargs)
-            with acting(kwargs[actor]):
-                return service(*args, **kwargs)
+    @functools.wraps(service)
+    def run(*args, **kwargs):
+        by = kwargs.get("by")
+        if by is None:
+            return service(*args, **kwargs)
+        with acting(by):
+            return service(*args, **kwargs)
 
-        return run
-
-    return wrap(func) if func is not None else wrap
+    return run
 
 
 def current_actor():
