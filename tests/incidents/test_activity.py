@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from actions import webhooks
 from audit.models import Entry
+from incidents import permissions
 from incidents import services as incidents
 from postmortems import services as postmortems
 from tests.factories import IncidentFactory, PostmortemFactory, UserFactory
@@ -271,3 +272,10 @@ def test_the_filters_use_indexes(db):
         since = datetime.now(UTC) - timedelta(days=1)
         plan = Entry.objects.filter(incident_pk=1, timestamp__gte=since).explain()
         assert "audit_incident_time" in plan
+
+
+def test_the_policy_answers_who_reads_the_log(user, admin_user):
+    assert permissions.can(admin_user, "view_audit_log")
+    assert not permissions.can(user, "view_audit_log")
+    user.is_staff = True  # the Django admin's staff flag is not an organisation admin
+    assert not permissions.can(user, "view_audit_log")
