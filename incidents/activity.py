@@ -137,7 +137,12 @@ def incident_activity(request, number: int):
     """Every recorded change to the incident and what belongs to it, newest first."""
     incident = get_object_or_404(Incident.objects.visible_to(request.user), number=number)
     permissions.require(request.user, "view", incident)
-    filters = EntryFilter(request.GET, queryset=_entries().filter(incident_pk=incident.pk))
+    entries = _entries().filter(incident_pk=incident.pk)
+    filters = EntryFilter(request.GET, queryset=entries)
+    # "Who" offers the people who changed this incident, not everyone in the organisation.
+    filters.filters["actor"].queryset = User.objects.filter(
+        pk__in=entries.values("actor")
+    ).order_by("username")
     del filters.form.fields["incident"]
     page = paginate(request, filters.qs)
     rows = _rows(page.object_list)

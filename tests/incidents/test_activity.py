@@ -279,3 +279,13 @@ def test_the_policy_answers_who_reads_the_log(user, admin_user):
     assert not permissions.can(user, "view_audit_log")
     user.is_staff = True  # the Django admin's staff flag is not an organisation admin
     assert not permissions.can(user, "view_audit_log")
+
+
+def test_who_offers_the_people_who_changed_this_incident(client, incident, user, other_user):
+    edit(incident, user, title="Renamed")
+    edit(IncidentFactory(), other_user, title="Elsewhere")
+    client.force_login(user)
+    response = client.get(activity_url(incident))
+    offered = {label for _, label in response.context["filters"].form.fields["actor"].choices}
+    assert "alice" in offered and "bob" not in offered
+    assert client.get(activity_url(incident), {"actor": user.pk}).context["page"].object_list
