@@ -6,4 +6,7 @@ class ActionsConfig(AppConfig):
     name = "actions"
 
     def ready(self):
-        from . import emails  # noqa: F401 - registers this app's email builders with the outbox
+        from . import (
+            audit_trail,  # noqa: F401 - what the audit trail records here
+            emails,  # noqa: F401 - registers this app's email builders with the outbox
+        )

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from icalendar import Calendar, Event
 
+from audit import trail
 from incidents import permissions
 from postmortems.meetings import calendar_events
 
@@ -61,6 +62,7 @@ def feed_for_token(token: str) -> CalendarFeed | None:
     return feed
 
 
+@trail.audited
 @transaction.atomic
 def open_calendar_feed(*, user, by) -> CalendarFeed:
     """Give the user a feed under a new secret address; any old address stops working."""
@@ -69,6 +71,7 @@ def open_calendar_feed(*, user, by) -> CalendarFeed:
     return CalendarFeed.objects.create(user=user)
 
 
+@trail.audited
 def revoke_calendar_feed(*, user, by) -> None:
     """Turn the user's feed off; its address answers 404 from now on."""
     permissions.require(by, "manage_calendar_feed", user)

@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from audit import trail
 from incidents import permissions
 
 from . import webhooks
@@ -30,6 +31,7 @@ def _reason(reason: str | None) -> str:
     return (reason or "").strip()
 
 
+@trail.audited
 @transaction.atomic
 def create_action_item(*, postmortem, by, created_by=None, **fields) -> ActionItem:
     """Add an item to a postmortem; records who created it and announces it to webhooks.
@@ -61,6 +63,7 @@ def create_action_item(*, postmortem, by, created_by=None, **fields) -> ActionIt
     return item
 
 
+@trail.audited
 @transaction.atomic
 def update_action_item(
     *, item: ActionItem, by, reason: str = "", owner=None, due_on: date | None = None, **fields
@@ -89,6 +92,7 @@ def update_action_item(
     return item
 
 
+@trail.audited
 @transaction.atomic
 def change_status(*, item: ActionItem, status: str, reason: str = "", by) -> ActionItem:
     """Move an item to a new status; blocked and won't do need a reason, done records who/when.
@@ -127,6 +131,7 @@ def change_status(*, item: ActionItem, status: str, reason: str = "", by) -> Act
     return item
 
 
+@trail.audited
 @transaction.atomic
 def change_due_date(
     *, item: ActionItem, due_on: date, reason: str, by, announce: bool = True
@@ -154,6 +159,7 @@ def change_due_date(
     return item
 
 
+@trail.audited
 @transaction.atomic
 def reassign(*, item: ActionItem, owner, reason: str = "", by, announce: bool = True):
     """Give the item to another person (one named owner, never a team)."""
@@ -190,6 +196,7 @@ def _check_bulk(items: list[ActionItem], by, reason: str) -> str:
     return reason
 
 
+@trail.audited
 @transaction.atomic
 def bulk_reassign(*, items: list[ActionItem], owner, reason: str, by) -> int:
     """Reassign several items at once (managers of their teams only); returns how many moved."""
@@ -200,6 +207,7 @@ def bulk_reassign(*, items: list[ActionItem], owner, reason: str, by) -> int:
     return len(moved)
 
 
+@trail.audited
 @transaction.atomic
 def bulk_change_status(*, items: list[ActionItem], status: str, reason: str, by) -> int:
     """Move several items to one status at once (managers only); each keeps its own history,

@@ -30,6 +30,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from audit import trail
 from incidents import permissions
 from incidents.models import Team
 
@@ -231,6 +232,7 @@ def endpoints_managed_by(user):
     return endpoints.filter(team_id__in=permissions.managed_team_ids(user))
 
 
+@trail.audited
 def create_endpoint(*, by, team, url: str, description: str = "", active: bool = True):
     """Add a receiver for one team's items (or, `team` None, every team's)."""
     permissions.require(by, "manage_webhooks", team)
@@ -240,6 +242,7 @@ def create_endpoint(*, by, team, url: str, description: str = "", active: bool =
     )
 
 
+@trail.audited
 def set_endpoint_paused(*, endpoint, paused: bool, by) -> None:
     """Pause an endpoint (nothing is sent to it, queued deliveries wait) or enable it again."""
     permissions.require(by, "manage_webhooks", endpoint.team)
@@ -247,6 +250,7 @@ def set_endpoint_paused(*, endpoint, paused: bool, by) -> None:
     endpoint.save(update_fields=["active"])
 
 
+@trail.audited
 def delete_endpoint(*, endpoint, by) -> None:
     """Remove an endpoint and its delivery log."""
     permissions.require(by, "manage_webhooks", endpoint.team)

@@ -76,7 +76,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_filters",
     "template_partials",
+    "auditlog",
     "outbox",
+    "audit",
     "incidents",
     "postmortems",
     "actions",
@@ -91,6 +93,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Names the signed-in person on changes made outside a service (the Django admin); services
+    # name their `by` themselves (audit.trail.acting), which also holds in tasks and commands.
+    "auditlog.middleware.AuditlogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -270,6 +275,15 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Audit trail (django-auditlog, entries in audit.Entry) ---------------------------------
+AUDITLOG_LOGENTRY_MODEL = "audit.Entry"
+# A changed owner or commander reads as the person's name, as it was then, not a bare id.
+AUDITLOG_USE_FK_STRING_REPRESENTATION = True
+# Fixtures and migrations loading rows are not anyone's change.
+AUDITLOG_DISABLE_ON_RAW_SAVE = True
+# X-Forwarded-For is whatever the client sends unless a proxy rewrites it: not evidence.
+AUDITLOG_DISABLE_REMOTE_ADDR = True
 
 # --- Debrief ------------------------------------------------------------------------------
 PAGE_SIZE = 50

@@ -5,6 +5,7 @@ from django.http import HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
 
+from incidents import activity
 from incidents import views as incident_views
 
 
@@ -22,6 +23,7 @@ urlpatterns = [
     path("incidents/", include("incidents.urls")),
     path("postmortems/", include("postmortems.urls")),
     path("actions/", include("actions.urls")),
+    path("audit/", activity.audit_log, name="audit-log"),
     path("admin/", admin.site.urls),
     path("healthz", incident_views.healthz, name="healthz"),
     path("favicon.ico", favicon, name="favicon"),

@@ -6,4 +6,8 @@ class IncidentsConfig(AppConfig):
     name = "incidents"
 
     def ready(self):
-        from . import signals  # noqa: F401
+        from . import (
+            activity,  # noqa: F401 - registers the view_audit_log rule
+            audit_trail,  # noqa: F401 - what the audit trail records here
+            signals,  # noqa: F401
+        )

@@ -9,11 +9,14 @@ editor loaded, otherwise EditConflict carries the row as it is now.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Model
 from django.utils import timezone
+
+from audit import trail
 
 from . import permissions
 from .models import Incident, Profile, Severity, TimelineEvent
@@ -87,6 +90,7 @@ def _save_members(incident: Incident, services, members) -> None:
             incident.members.add(*keep)
 
 
+@trail.audited
 def create_incident(
     *,
     by: AbstractBaseUser | None = None,
@@ -121,20 +125,29 @@ def create_incident(
     raise AssertionError("unreachable")
 
 
+def describe_event(event: TimelineEvent) -> str:
+    """A timeline event in full, as the audit trail keeps a pasted or imported one."""
+    moment = event.occurred_at.astimezone(UTC)
+    return f"{moment:%Y-%m-%d %H:%M} UTC · {event.get_phase_display()} · {event.text}"
+
+
 def _update_if_unchanged(row: Model, version: int | None, **changes) -> None:
     """UPDATE the row only if it still has `version` (None: whatever it has); bump it.
 
     Raises EditConflict with the row as it is now when someone saved in between, and
     `DoesNotExist` when it was deleted meanwhile.
     """
+    before = trail.snapshot(row)  # an UPDATE sends no signal: the trail is written here
     rows = type(row).objects.filter(pk=row.pk)
     if version is not None:
         rows = rows.filter(version=version)
     if not rows.update(**changes, updated_at=timezone.now(), version=F("version") + 1):
         raise EditConflict(current=type(row).objects.get(pk=row.pk))
+    trail.record_update(before, changes, row=row)
     row.refresh_from_db(fields=["version", "updated_at"])
 
 
+@trail.audited
 @transaction.atomic
 def update_incident(
     *, incident: Incident, by, version: int, services=None, members=None, **fields
@@ -156,12 +169,14 @@ def update_incident(
     return incident
 
 
+@trail.audited
 def add_timeline_event(*, incident: Incident, by, **fields) -> TimelineEvent:
     """Record a fact on the incident's timeline."""
     permissions.require(by, "edit", incident)
     return TimelineEvent.objects.create(incident=incident, author=by, **fields)
 
 
+@trail.audited
 @transaction.atomic
 def insert_timeline_events(
     *, incident: Incident, events: Iterable, by, origin: str = TimelineEvent.Origin.PASTE
@@ -181,10 +196,13 @@ def insert_timeline_events(
         seen.add((event.occurred_at, event.text))
         fields = {name: getattr(event, name) for name in TIMELINE_FIELDS}
         added.append(TimelineEvent(incident=incident, author=by, origin=origin, **fields))
-    # One INSERT for the whole paste, not one per line.
-    return TimelineEvent.objects.bulk_create(added)
+    # One INSERT for the whole paste, not one per line; one audit entry lists every line.
+    created = TimelineEvent.objects.bulk_create(added)
+    trail.record_added(incident, "timeline", created, describe=describe_event)
+    return created
 
 
+@trail.audited
 @transaction.atomic
 def update_timeline_event(
     *, event: TimelineEvent, by, version: int | None, **fields
@@ -203,6 +221,7 @@ def update_timeline_event(
     return event
 
 
+@trail.audited
 def delete_timeline_event(*, event: TimelineEvent, by) -> None:
     """Remove a fact from the timeline."""
     permissions.require(by, "edit", event)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import activity, views
 
 app_name = "incidents"
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("preferences/", views.preferences, name="preferences"),
     path("<int:number>/", views.incident_detail, name="detail"),
     path("<int:number>/edit/", views.incident_edit, name="edit"),
+    path("<int:number>/activity/", activity.incident_activity, name="activity"),
     path("<int:number>/timeline/", views.timeline_add, name="timeline-add"),
     path("<int:number>/timeline/<int:pk>/edit/", views.timeline_edit, name="timeline-edit"),
     path("<int:number>/timeline/<int:pk>/delete/", views.timeline_delete, name="timeline-delete"),

@@ -7,6 +7,7 @@ class PostmortemsConfig(AppConfig):
 
     def ready(self):
         from . import (
+            audit_trail,  # noqa: F401 - what the audit trail records here
             emails,  # noqa: F401 - registers this app's email builders with the outbox
             review_rules,  # noqa: F401 - registers the review rules with the policy
         )

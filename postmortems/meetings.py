@@ -20,6 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 from icalendar import Calendar, Event, vCalAddress, vText
 
+from audit import trail
 from incidents import permissions
 from incidents.models import TimelineEvent
 from incidents.services import TIMELINE_FIELDS, add_timeline_event, update_timeline_event
@@ -75,6 +76,7 @@ def schedule_warnings(*, postmortem: Postmortem, facilitator, scheduled_at) -> l
     return warnings
 
 
+@trail.audited
 @transaction.atomic
 def schedule_meeting(
     *,
@@ -248,6 +250,7 @@ def _move(meeting: ReviewMeeting, step: int, now: datetime) -> None:
     _run(meeting, now)  # a new step starts its countdown at once
 
 
+@trail.audited
 @transaction.atomic
 def drive_meeting(
     *, meeting: ReviewMeeting, action: str, by: AbstractBaseUser, step: int | None = None
@@ -421,6 +424,7 @@ def capture_note(*, meeting: ReviewMeeting, by, text: str, section: str = "") ->
     return record_capture(locked, Kind.NOTE, by, text=text, section=section, revision=revision)
 
 
+@trail.audited
 @transaction.atomic
 def agree_publish_date(*, meeting: ReviewMeeting, by, publish_by: date) -> MeetingCapture:
     """The close step's decision: when the document will be published."""

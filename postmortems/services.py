@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from audit import trail
 from incidents import permissions
 from incidents.models import Incident
 from outbox.ledger import Key
@@ -63,6 +64,7 @@ def _check_people(incident: Incident, people: list, role: str) -> None:
         raise ValidationError(f"{names} has read-only access and cannot be {role}.")
 
 
+@trail.audited
 @transaction.atomic
 def start_postmortem(
     *,
@@ -90,6 +92,7 @@ def start_postmortem(
     return postmortem
 
 
+@trail.audited
 @transaction.atomic
 def set_authors(
     *, postmortem: Postmortem, author: AbstractBaseUser, co_authors: list, by: AbstractBaseUser
@@ -122,6 +125,7 @@ def _newest(postmortem: Postmortem, section: str) -> SectionRevision | None:
     )
 
 
+@trail.audited
 def save_section(
     *,
     postmortem: Postmortem,
@@ -144,7 +148,8 @@ def save_section(
     newest_number = newest.number if newest else 0
     if base != newest_number:
         raise SectionConflict(newest)
-    current = Postmortem.objects.values_list(section, flat=True).get(pk=postmortem.pk)
+    before = trail.snapshot(postmortem)
+    current = getattr(before, section)
     if text == current and restored_from is None:
         return newest
     try:
@@ -162,6 +167,8 @@ def save_section(
             Postmortem.objects.filter(pk=postmortem.pk).update(
                 **{section: text}, version=F("version") + 1, updated_at=timezone.now()
             )
+            # update() sends no signal, so the section's before and after are recorded here.
+            trail.record_update(before, {section: text}, row=postmortem)
     except IntegrityError:
         # A parallel save took the same number between our check and our insert.
         raise SectionConflict(_newest(postmortem, section)) from None
@@ -246,6 +253,7 @@ def history(postmortem: Postmortem, section: str | None = None) -> list[HistoryE
 # --- Contributing factors -------------------------------------------------------------------
 
 
+@trail.audited
 def add_factor(*, postmortem: Postmortem, by, category: str, description: str, whys: list):
     """Add a factor at the end of the list."""
     permissions.require(by, "edit", postmortem)
@@ -259,6 +267,7 @@ def add_factor(*, postmortem: Postmortem, by, category: str, description: str, w
     )
 
 
+@trail.audited
 def update_factor(
     *, factor: ContributingFactor, by, category: str, description: str, whys: list
 ) -> ContributingFactor:
@@ -269,6 +278,7 @@ def update_factor(
     return factor
 
 
+@trail.audited
 def delete_factor(*, factor: ContributingFactor, by) -> None:
     """Remove a factor; the others keep their order."""
     permissions.require(by, "edit", factor.postmortem)
@@ -278,6 +288,7 @@ def delete_factor(*, factor: ContributingFactor, by) -> None:
 # --- Related incidents ----------------------------------------------------------------------
 
 
+@trail.audited
 def link_related(*, incident: Incident, other: Incident, by) -> None:
     """Link two incidents with a shared cause; both must be visible to the person linking."""
     permissions.require(by, "edit", incident)
@@ -287,6 +298,7 @@ def link_related(*, incident: Incident, other: Incident, by) -> None:
     incident.related.add(other)
 
 
+@trail.audited
 def unlink_related(*, incident: Incident, other: Incident, by) -> None:
     permissions.require(by, "edit", incident)
     incident.related.remove(other)
@@ -320,6 +332,7 @@ def publish_problems(postmortem: Postmortem) -> list[str]:
     return problems
 
 
+@trail.audited
 @transaction.atomic
 def request_review(*, postmortem: Postmortem, reviewers: list, by: AbstractBaseUser) -> Postmortem:
     """Move the draft to review and email each reviewer a link once the change is committed."""
@@ -354,6 +367,7 @@ def request_review(*, postmortem: Postmortem, reviewers: list, by: AbstractBaseU
     return postmortem
 
 
+@trail.audited
 @transaction.atomic
 def approve_postmortem(*, postmortem: Postmortem, by: AbstractBaseUser, note: str = "") -> Approval:
     """Record the reviewer's approval of exactly the revisions in the document now."""
@@ -370,6 +384,7 @@ def approve_postmortem(*, postmortem: Postmortem, by: AbstractBaseUser, note: st
     )
 
 
+@trail.audited
 def request_changes(*, postmortem: Postmortem, by: AbstractBaseUser, text: str) -> ReviewComment:
     """A reviewer asks for changes: their comment, which also withdraws their approval."""
     permissions.require(by, "approve", postmortem)
@@ -387,6 +402,7 @@ def request_changes(*, postmortem: Postmortem, by: AbstractBaseUser, text: str) 
     )
 
 
+@trail.audited
 @transaction.atomic
 def publish_postmortem(
     *, postmortem: Postmortem, by: AbstractBaseUser, override_reason: str = ""
@@ -432,6 +448,7 @@ def publish_postmortem(
 REOPEN_TO = (Postmortem.Status.IN_REVIEW, Postmortem.Status.DRAFT)
 
 
+@trail.audited
 @transaction.atomic
 def reopen_postmortem(
     *,
@@ -452,15 +469,17 @@ def reopen_postmortem(
     if fresh.status != Postmortem.Status.PUBLISHED:
         raise ValidationError("Only a published postmortem can be reopened.")
     now = timezone.now()
-    Postmortem.objects.filter(pk=fresh.pk).update(
-        status=to_status,
-        version=F("version") + 1,
-        review_started_at=now if to_status == Postmortem.Status.IN_REVIEW else None,
-        published_at=None,
-        published_by=None,
-        publish_override_reason="",
-        updated_at=now,
-    )
+    changes = {
+        "status": to_status,
+        "review_started_at": now if to_status == Postmortem.Status.IN_REVIEW else None,
+        "published_at": None,
+        "published_by": None,
+        "publish_override_reason": "",
+        "updated_at": now,
+    }
+    Postmortem.objects.filter(pk=fresh.pk).update(version=F("version") + 1, **changes)
+    # update() sends no signal: the audit trail records the reopening's before and after here.
+    trail.record_update(fresh, changes, row=postmortem)
     reopening = Reopening.objects.create(
         postmortem=fresh,
         by=by,
@@ -478,6 +497,7 @@ def reopen_postmortem(
     return reopening
 
 
+@trail.audited
 def add_comment(*, postmortem: Postmortem, section: str, by, text: str) -> ReviewComment:
     """Leave a review comment on one section (or the whole document)."""
     permissions.require(by, "view", postmortem)

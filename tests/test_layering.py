@@ -1,9 +1,10 @@
 """The apps import one way and no module imports itself round a circle.
 
-Layers, lowest first: outbox (sending email exactly once) ← incidents ← postmortems ← actions
-← config ← core (demo data, benchmark, process supervision). A module may import its own app
-and apps below it. Imports inside functions count too: a circle hidden in a function is still
-a circle. Checked on the source with `ast`, so nothing is imported to find out.
+Layers, lowest first: outbox (sending email exactly once) ← audit (the audit trail) ← incidents
+← postmortems ← actions ← config ← core (demo data, benchmark, process supervision). A module
+may import its own app and apps below it. Imports inside functions count too: a circle hidden
+in a function is still a circle. Checked on the source with `ast`, so nothing is imported to
+find out.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = ["outbox", "incidents", "postmortems", "actions", "config", "core"]
+LAYERS = ["outbox", "audit", "incidents", "postmortems", "actions", "config", "core"]
 
 
 def _module_name(path: Path) -> str:

@@ -15,9 +15,10 @@ from django.utils import timezone
 
 from actions import services
 from actions.models import ActionItem
+from audit import trail
 from incidents import permissions
 from incidents.models import Incident, Team, TimelineEvent
-from incidents.services import create_incident
+from incidents.services import create_incident, describe_event
 from postmortems.models import ContributingFactor, Postmortem
 from postmortems.services import record_imported_sections
 
@@ -97,6 +98,7 @@ def existing_content(postmortem: Postmortem) -> list[str]:
     return found
 
 
+@trail.audited
 @transaction.atomic
 def import_into_incident(
     result: ImportResult,
@@ -142,6 +144,7 @@ def import_into_incident(
     return outcome
 
 
+@trail.audited
 @transaction.atomic
 def import_as_new_incident(
     result: ImportResult,
@@ -286,6 +289,7 @@ def _add_events(outcome: ImportOutcome, result: ImportResult, user) -> None:
             )
         )
     TimelineEvent.objects.bulk_create(new)
+    trail.record_added(incident, "timeline", new, describe=describe_event)  # no signals
     outcome.events_created = len(new)
 
 
@@ -310,6 +314,13 @@ def _add_factors(outcome: ImportOutcome, result: ImportResult) -> None:
         )
         position += 1
     ContributingFactor.objects.bulk_create(new)
+    # bulk_create sends no signals; each factor is recorded in full
+    trail.record_added(
+        postmortem,
+        "factors",
+        new,
+        describe=lambda f: f"{f.get_category_display()}: {f.description}",
+    )
     outcome.factors_created = len(new)
 
 

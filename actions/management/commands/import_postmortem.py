@@ -16,6 +16,7 @@ from actions.markdown import (
     parse_postmortem_markdown,
 )
 from actions.markdown.save import existing_content
+from audit import trail
 from incidents.models import Incident, Team
 from postmortems.models import Postmortem
 
@@ -91,9 +92,12 @@ class Command(BaseCommand):
         if not options["dry_run"]:
             if problems:
                 raise CommandError(_refusal(problems))
-            summary["imported"] = _import(
-                result, incident, user, options, owner_fallback, default_due
-            )
+            # The services are called with by=None (nobody to ask at the console); the audit
+            # trail names the person the import is run as.
+            with trail.acting(user):
+                summary["imported"] = _import(
+                    result, incident, user, options, owner_fallback, default_due
+                )
         self._print(summary, as_json=options["json"])
 
     def _print(self, summary: dict, *, as_json: bool) -> None:
