@@ -143,6 +143,14 @@ class MarkdownImportForm(forms.Form):
     force = forms.BooleanField(
         required=False, label="Write over the sections this postmortem already has"
     )
+    # Asked, never assumed: a document without a date must not put its times on today.
+    incident_date = forms.DateField(
+        required=False,
+        label="Incident date, if the document gives none",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="The day the document's times fall on. Used only when the document does "
+        "not give a date itself.",
+    )
 
     def clean(self):
         cleaned = super().clean()

@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from actions.models import ActionItem
+from actions.quality import action_item_hints
 from incidents.models import TimelineEvent
 from incidents.timeline_paste import (
     ParsedEvent,
@@ -81,6 +82,7 @@ class ParsedActionItem:
     ticket_url: str = ""
     leverage: str = ""
     leverage_guessed: bool = False
+    hints: list = field(default_factory=list)  # quality hints worth settling before saving
 
     # The model needs an owner and a due date; these say why one is missing ("" when fine).
     @property
@@ -194,6 +196,7 @@ def _item_summary(item: ParsedActionItem) -> dict:
         "ticket_url": item.ticket_url,
         "leverage": item.leverage,
         "problems": item.problems,
+        "hints": [hint.message for hint in item.hints],
     }
 
 
@@ -549,13 +552,17 @@ STAND_IN_DAY = date(2000, 1, 1)
 NEEDS_DATE = "The document gives no date for its times: give the incident's date before importing."
 
 
+OUT_OF_RANGE = "A date or time is too far from today to place; it was not read."
+
+
 class _Reader:
     """Carries the result and the document's context while sections are read."""
 
-    def __init__(self, users, tz: tzinfo):
+    def __init__(self, users, tz: tzinfo, team_names=()):
         self.result = ImportResult()
         self.people = People(users)
         self.tz = tz
+        self.team_names = list(team_names)
         self.meta: dict[str, tuple[str, int]] = {}
         self.day: date | None = None
         self.given_day: date | None = None
@@ -1454,6 +1461,16 @@ def _finish_item(reader: _Reader, item: ParsedActionItem) -> None:
             f"Line {item.line_no}: {item.title!r} is {Status(item.status).label.lower()}"
             " without a reason."
         )
+    # The editor's own hint: a team as owner means nobody owns it.
+    hints = action_item_hints(
+        title=item.title,
+        owner=item.owner,
+        owner_text=item.owner_text,
+        due_on=item.due,
+        ticket_key=item.ticket_key,
+        team_names=reader.team_names,
+    )
+    item.hints = [hint for hint in hints if hint.code == "team_owner"]
     reader.result.action_items.append(item)
 
 
@@ -1479,7 +1496,15 @@ def read_timeline(reader: _Reader, section: _Section) -> None:
     first = lines[0].no
     by_no = {line.no: line.text for line in lines}
     text = "\n".join(by_no.get(no, "") for no in range(first, lines[-1].no + 1))
-    parsed = parse_timeline(text, day=reader.placement_day(), tz=zone, first_line_no=first)
+    try:
+        parsed = parse_timeline(text, day=reader.placement_day(), tz=zone, first_line_no=first)
+    except OverflowError:
+        # A day at the end of the calendar (9999-12-31) has no next day to roll over to.
+        reader.warn(OUT_OF_RANGE)
+        for line in lines:
+            if line.text.strip():
+                reader.unmapped(line)
+        return
     reader.result.timeline_events.extend(parsed.events)
     for line_no, line in parsed.unreadable:
         reader.unmapped(_Line(line_no, line))
@@ -1515,16 +1540,17 @@ def _body(lines: list[_Line]) -> str:
 
 
 def parse_postmortem_markdown(
-    text: str, *, users=None, tz: tzinfo = UTC, day: date | None = None
+    text: str, *, users=None, tz: tzinfo = UTC, day: date | None = None, team_names=()
 ) -> ImportResult:
     """Read a Markdown postmortem; `users` (objects or dicts) are who owners may name.
 
     `day` is the incident's date as the importing person gave it, used only when the document
-    itself gives none (its metadata, title, start or timeline).
+    itself gives none (its metadata, title, start or timeline). `team_names` are the known
+    teams, so an item owned by one is flagged as the editor flags it.
     """
     lines = _normalise(text).split("\n")
     doc = _split_document(lines)
-    reader = _Reader(users, tz)
+    reader = _Reader(users, tz, team_names)
     reader.given_day = day
     reader.result.title = _TITLE_PREFIX.sub("", _plain(doc.title)).strip()
     for line in doc.front_matter:
@@ -1546,7 +1572,11 @@ def parse_postmortem_markdown(
     reader.day = _document_day(reader, sections)
     for section in sections:
         _read_section(reader, section)
-    _apply_times(reader)
+    try:
+        _apply_times(reader)
+    except OverflowError:
+        reader.result.started_at = reader.result.ended_at = None
+        reader.warn(OUT_OF_RANGE)
     for line in doc.guidance:
         reader.result.unmapped.append(Unmapped(line.no, line.text.strip(), "template guidance"))
     reader.result.unmapped.sort(key=lambda unmapped: unmapped.line_no)

@@ -1,5 +1,6 @@
+import argparse
 import json
-from datetime import UTC
+from datetime import UTC, date
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -69,6 +70,13 @@ class Command(BaseCommand):
             help="Severity of a new incident when the document gives none.",
         )
         parser.add_argument(
+            "--date",
+            metavar="YYYY-MM-DD",
+            type=_day,
+            help="The incident's date, for a document that gives none (its times are not "
+            "placed on any day without it).",
+        )
+        parser.add_argument(
             "--tz",
             default="UTC",
             help="Time zone of times the document does not mark (default UTC).",
@@ -76,7 +84,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         result = parse_postmortem_markdown(
-            _read(options["file"]), users=_active_users(), tz=_zone(options["tz"])
+            _read(options["file"]),
+            users=_active_users(),
+            tz=_zone(options["tz"]),
+            day=options["date"],
+            team_names=Team.objects.values_list("name", flat=True),
         )
         user = _user(options["user"], "--user")
         owner_fallback = _user(options["owner_fallback"], "--owner-fallback")
@@ -86,6 +98,8 @@ class Command(BaseCommand):
             result, owner_fallback=owner_fallback, default_due=default_due
         )
         problems += _target_problems(incident, options)
+        if result.needs_date:
+            problems.insert(0, "The document gives no date for its times: give --date YYYY-MM-DD.")
         summary = result.to_summary()
         summary["problems"] = problems
         if not options["dry_run"]:
@@ -202,6 +216,13 @@ def _team(slug: str) -> Team:
     return team
 
 
+def _day(text: str):
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
 def _target_problems(incident, options) -> list[str]:
     """Reasons the save would be refused that the summary should show even in a dry run."""
     if incident is None:
@@ -264,7 +285,8 @@ def _item_line(item: dict) -> str:
     owner = f"@{item['owner']}" if item["owner"] else f"{item['owner_text'] or '?'} (unmatched)"
     due = item["due"] or item["due_text"] or "?"
     details = [item["priority"] or "no priority", item["status"], item["ticket_key"] or "no ticket"]
-    return f"  {item['title']} — owner {owner}, due {due}, {', '.join(details)}"
+    hints = "".join(f" [{hint}]" for hint in item.get("hints", []))
+    return f"  {item['title']} — owner {owner}, due {due}, {', '.join(details)}{hints}"
 
 
 def _list(label: str, entries: list[str]) -> list[str]:
