@@ -112,6 +112,12 @@ class TimelinePasteForm(forms.Form):
         self.fields["zone"].choices = choices
 
 
+# A long real postmortem is 30,000 characters; three times that leaves room and keeps a
+# preview, which reads the whole document on every request, to a few seconds at worst.
+MAX_IMPORT_CHARS = 100_000
+TOO_LONG = f"The document is longer than {MAX_IMPORT_CHARS:,} characters; import it in parts."
+
+
 class MarkdownImportForm(forms.Form):
     text = forms.CharField(
         label="Markdown postmortem",
@@ -156,10 +162,14 @@ class MarkdownImportForm(forms.Form):
         cleaned = super().clean()
         upload = cleaned.get("file")
         if upload:
+            if upload.size > MAX_IMPORT_CHARS * 4:  # four bytes per character at most
+                raise forms.ValidationError(TOO_LONG)
             try:
                 cleaned["text"] = upload.read().decode("utf-8")
             except UnicodeDecodeError:
                 raise forms.ValidationError("The file is not UTF-8 text.") from None
+        if len(cleaned.get("text") or "") > MAX_IMPORT_CHARS:
+            raise forms.ValidationError(TOO_LONG)
         if not (cleaned.get("text") or "").strip():
             raise forms.ValidationError("Paste a Markdown postmortem or choose a file.")
         return cleaned

@@ -256,3 +256,12 @@ def test_an_undated_document_needs_date_before_it_is_imported(db, tmp_path):
     run(str(path), "--team", team.slug, "--date", "2026-03-02")
     event = TimelineEvent.objects.get()
     assert event.occurred_at == datetime(2026, 3, 2, 16, 5, tzinfo=UTC)
+
+
+def test_a_file_over_the_size_limit_is_refused(db, tmp_path):
+    from postmortems.forms import MAX_IMPORT_CHARS
+
+    path = tmp_path / "huge.md"
+    path.write_text("# T\n\n" + "x" * MAX_IMPORT_CHARS)
+    with pytest.raises(CommandError, match="longer than"):
+        run(str(path), "--dry-run")

@@ -199,3 +199,16 @@ def test_an_undated_document_is_refused_until_the_date_is_given(client, user, in
         datetime(2026, 3, 26, 16, 5, tzinfo=UTC),
         datetime(2026, 3, 26, 16, 12, tzinfo=UTC),
     ]
+
+
+def test_a_document_over_the_size_limit_is_refused_and_the_text_kept(client, user, incident):
+    from postmortems.forms import MAX_IMPORT_CHARS
+
+    client.force_login(user)
+    text = "# T\n\n" + "x" * MAX_IMPORT_CHARS
+    response = client.post(
+        reverse("actions:postmortem-import", args=[incident.number]), {"text": text, "preview": "1"}
+    )
+    assert response.status_code == 422
+    body = response.content.decode()
+    assert "longer than 100,000 characters" in body and "xxxxxxxxxx" in body

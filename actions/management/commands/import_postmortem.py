@@ -18,6 +18,7 @@ from actions.markdown import (
 )
 from actions.markdown.save import existing_content
 from incidents.models import Incident, Team
+from postmortems.forms import MAX_IMPORT_CHARS, TOO_LONG
 from postmortems.models import Postmortem
 
 
@@ -160,9 +161,12 @@ def _import(result, incident, user, options, owner_fallback, default_due) -> dic
 
 def _read(path: str) -> str:
     try:
-        return Path(path).read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise CommandError(f"Cannot read {path}: {err}") from None
+    if len(text) > MAX_IMPORT_CHARS:
+        raise CommandError(TOO_LONG)
+    return text
 
 
 def _zone(name: str):
