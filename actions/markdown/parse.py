@@ -295,7 +295,7 @@ _SECTION_ALIASES = {
     "impact": ("impact", "customer impact", "user impact", "business impact", "impact assessment"),
     "timeline": (
         "timeline", "incident timeline", "timeline of events", "sequence of events",
-        "chronology", "detailed timeline",
+        "chronology", "detailed timeline", "key events", "key moments", "timeline of key events",
     ),
     "root_cause": (
         "root cause", "root causes", "root cause analysis", "rca", "blameless root cause",
@@ -512,14 +512,17 @@ _META_KEYS = {
     "severity": (
         "severity", "sev", "severity level", "incident severity", "priority", "incident priority",
     ),
-    "date": ("date", "incident date", "date of incident", "occurred", "occurred on"),
+    "date": (
+        "date", "incident date", "date of incident", "occurred", "occurred on", "reported",
+        "reported on", "day",
+    ),
     "duration": ("duration", "total duration", "incident duration", "outage duration", "length"),
     "start": ("start", "started", "start time", "started at", "impact start", "incident start"),
     "end": ("end", "ended", "end time", "ended at", "resolved", "resolved at", "impact end"),
     "status": ("status", "document status", "postmortem status", "review status"),
     "author": ("author", "authors", "written by", "postmortem owner", "document owner"),
     "reviewers": ("reviewers", "reviewer", "reviewed by", "approvers", "approver"),
-    "commander": ("incident commander", "commander", "ic"),
+    "commander": ("incident commander", "commander", "ic", "incident lead", "incident manager"),
     "incident": (
         "incident", "incident id", "incident number", "incident ref", "incident reference",
     ),
@@ -1258,13 +1261,13 @@ def _take_attributes(items: _ItemReader, text: str) -> str:
     while True:
         token = _TRAILING_TOKEN.search(text)
         if token and _token_attribute(items, token):
-            text = re.sub(r"\s*(?:[—–|,;]|-{1,2})?\s*$", "", text[: token.start()])
+            text = re.sub(r"\s*(?:[—–|·•,;]|-{1,2})?\s*$", "", text[: token.start()])
             continue
         group = _trailing_group(text)
         if group and _all_attributes(items, text[group + 1 : -1]):
             text = text[:group].rstrip()
             continue
-        tail = re.search(r"(?:\s+(?:[—–|]|-{1,2})\s+|,\s+)([^—–|,]+)$", text)
+        tail = re.search(r"(?:\s+(?:[—–|·•]|-{1,2})\s+|,\s+)([^—–|·•,]+)$", text)
         if tail and _all_attributes(items, tail[1]):
             text = text[: tail.start()].rstrip()
             continue
@@ -1445,7 +1448,13 @@ def _read_action_line(reader: _Reader, block: _Item, leverage) -> None:
         text = text[box.end() :]
     if text.startswith("~~") and "~~" in text[2:]:
         item.status, text = Status.WONT_DO, text.replace("~~", "")
-    item.title = _take_attributes(_ItemReader(reader, item), text.split("\n")[0])
+    items = _ItemReader(reader, item)
+    item.title = _take_attributes(items, text.split("\n")[0])
+    for child in block.children:
+        # "  - Owner: @pia" under the item: its attributes, one a line.
+        if _all_attributes(items, child.text):
+            continue
+        reader.unmapped(_Line(child.line_no, child.text))
     item.leverage = leverage or ""
     if not item.title:
         reader.unmapped(_Line(block.line_no, block.text))
@@ -1673,13 +1682,28 @@ def _document_day(reader: _Reader, sections: list[_Section]) -> date | None:
         return found
     for section in sections:
         if section.kind == "timeline":
-            found = parse_loose_date(_body(section.lines))
+            # "2026-02-14T23:30:00Z": the T joins the date to its time.
+            body = re.sub(r"(\d{4}-\d{2}-\d{2})T(?=\d)", r"\1 ", _body(section.lines))
+            found = parse_loose_date(body)
             if found:
                 result.date = found
                 return found
+    summaries = [_body(section.lines) for section in sections if section.kind == "summary"]
+    found = _only_date("\n".join(summaries))
+    if found:
+        reader.warn(f"Date {found.isoformat()} taken from the summary; check it is the incident's.")
+        result.date = found
+        return found
     if reader.given_day:
         result.date = reader.given_day
     return reader.given_day
+
+
+def _only_date(text: str) -> date | None:
+    """The one date a text gives; None when it gives none or several."""
+    iso = re.findall(r"\b\d{4}-\d{2}-\d{2}\b", text)
+    found = {parse_loose_date(day) for day in iso} - {None}
+    return found.pop() if len(found) == 1 else None
 
 
 def _apply_times(reader: _Reader) -> None:
