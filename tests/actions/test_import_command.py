@@ -265,3 +265,12 @@ def test_a_file_over_the_size_limit_is_refused(db, tmp_path):
     path.write_text("# T\n\n" + "x" * MAX_IMPORT_CHARS)
     with pytest.raises(CommandError, match="longer than"):
         run(str(path), "--dry-run")
+
+
+def test_the_report_says_which_lines_were_template_guidance(db, tmp_path):
+    path = tmp_path / "guided.md"
+    path.write_text(
+        "# T\n\n**Date:** 2026-03-02\n\n## Summary\n\n_Describe what happened._\n\nIt broke.\n"
+    )
+    out = run(str(path), "--dry-run")
+    assert "line 7 (template guidance): _Describe what happened._" in out

@@ -78,6 +78,7 @@ def test_an_import_preview_shows_what_was_mapped_and_what_was_not(client, user, 
     body = response.content.decode()
     assert "Checkout outage" in body and "SEV2" in body
     assert "Rolled back config 4411" in body
+    assert "the config loader accepted an empty upstream list" in body  # factors, by line
     assert "matches no user" in body  # @nobody-here
     assert "A line nobody maps." in body or "Something else entirely" in body
     assert not Postmortem.objects.filter(incident=incident).exists()

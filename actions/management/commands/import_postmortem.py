@@ -271,7 +271,11 @@ def _report_lines(summary: dict) -> list[str]:
     lines.append(f"Action items: {len(summary['action_items'])}")
     lines += [_item_line(item) for item in summary["action_items"]]
     lines += _list(
-        "Not understood", [f"line {u['line']}: {u['text']}" for u in summary["unmapped"]]
+        "Not understood",
+        [
+            f"line {u['line']}{f' ({reason})' if (reason := u.get('reason')) else ''}: {u['text']}"
+            for u in summary["unmapped"]
+        ],
     )
     lines += _list("Warnings", summary["warnings"])
     lines += _list("Problems", summary["problems"])
