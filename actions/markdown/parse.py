@@ -657,7 +657,9 @@ class _Reader:
             self.meta["severity"] = (severity[0], line.no)
             found = True
         day = match_date(text)
-        if day and "date" not in self.meta and (found or len(text) < 80):
+        # "Last updated 2026-05-01" dates the document, not the incident.
+        about_the_document = re.search(r"\b(?:updated|edited|modified|created|last)\b", text, re.I)
+        if day and "date" not in self.meta and (found or len(text) < 80) and not about_the_document:
             self.meta["date"] = (text[day[1] : day[2]], line.no)
             found = True
         return found

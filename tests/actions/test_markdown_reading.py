@@ -257,3 +257,8 @@ def test_a_plain_name_is_matched_to_a_user_by_username(db):
     ravi = UserFactory(username="ravi")
     result = parse("# T\n\n## Action items\n\n- add jitter (owner: ravi, P2)\n", users=[ravi])
     assert result.action_items[0].owner == ravi
+
+
+def test_a_date_that_dates_the_document_is_not_taken_for_the_incidents():
+    result = parse(f"# T\n\nLast updated 2026-05-01\n\n{TIMES_ONLY}")
+    assert result.needs_date and result.date is None
