@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from incidents import permissions
-from incidents.models import Incident
+from incidents.models import Incident, Team
 from postmortems.forms import MarkdownImportForm
 from postmortems.models import Postmortem
 from postmortems.views.contexts import edit_context, postmortem_for
@@ -141,7 +141,11 @@ def markdown_import(request, number: int):
         else:
             users = User.objects.filter(is_active=True)
             result = markdown.parse_postmortem_markdown(
-                form.cleaned_data["text"], users=list(users), tz=timezone.get_current_timezone()
+                form.cleaned_data["text"],
+                users=list(users),
+                tz=timezone.get_current_timezone(),
+                day=form.cleaned_data["incident_date"],
+                team_names=Team.objects.values_list("name", flat=True),
             )
             rule = form.cleaned_data["default_due"]
             default_due = markdown.due_rule(rule, today=timezone.localdate()) if rule else None

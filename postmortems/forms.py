@@ -153,6 +153,12 @@ class TimelinePasteForm(forms.Form):
         self.fields["zone"].choices = choices
 
 
+# A long real postmortem is 30,000 characters; three times that leaves room and keeps a
+# preview, which reads the whole document on every request, to a few seconds at worst.
+MAX_IMPORT_CHARS = 100_000
+TOO_LONG = f"The document is longer than {MAX_IMPORT_CHARS:,} characters; import it in parts."
+
+
 class MarkdownImportForm(forms.Form):
     text = forms.CharField(
         label="Markdown postmortem",
@@ -184,15 +190,27 @@ class MarkdownImportForm(forms.Form):
     force = forms.BooleanField(
         required=False, label="Write over the sections this postmortem already has"
     )
+    # Asked, never assumed: a document without a date must not put its times on today.
+    incident_date = forms.DateField(
+        required=False,
+        label="Incident date, if the document gives none",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="The day the document's times fall on. Used only when the document does "
+        "not give a date itself.",
+    )
 
     def clean(self):
         cleaned = super().clean()
         upload = cleaned.get("file")
         if upload:
+            if upload.size > MAX_IMPORT_CHARS * 4:  # four bytes per character at most
+                raise forms.ValidationError(TOO_LONG)
             try:
                 cleaned["text"] = upload.read().decode("utf-8")
             except UnicodeDecodeError:
                 raise forms.ValidationError("The file is not UTF-8 text.") from None
+        if len(cleaned.get("text") or "") > MAX_IMPORT_CHARS:
+            raise forms.ValidationError(TOO_LONG)
         if not (cleaned.get("text") or "").strip():
             raise forms.ValidationError("Paste a Markdown postmortem or choose a file.")
         return cleaned

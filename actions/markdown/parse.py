@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from actions.models import ActionItem
+from actions.quality import action_item_hints
 from incidents.models import TimelineEvent
 from incidents.timeline_paste import (
     ParsedEvent,
@@ -38,6 +39,15 @@ from incidents.timeline_paste import (
     zone_hint,
 )
 from postmortems.models import ContributingFactor, Postmortem
+
+from .blocks import (
+    Block,
+    is_example,
+    is_placeholder,
+    looks_like_guidance,
+    mark_guidance,
+    split_blocks,
+)
 
 Category = ContributingFactor.Category
 Status = ActionItem.Status
@@ -72,6 +82,7 @@ class ParsedActionItem:
     ticket_url: str = ""
     leverage: str = ""
     leverage_guessed: bool = False
+    hints: list = field(default_factory=list)  # quality hints worth settling before saving
 
     # The model needs an owner and a due date; these say why one is missing ("" when fine).
     @property
@@ -97,6 +108,7 @@ class ParsedActionItem:
 class Unmapped:
     line_no: int
     text: str
+    reason: str = ""  # "template guidance" for a template's prompt left in place
 
 
 @dataclass
@@ -123,6 +135,8 @@ class ImportResult:
     related: list[str] = field(default_factory=list)
     unmapped: list[Unmapped] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # True when the document gives no date: its times have no day until someone gives one.
+    needs_date: bool = False
 
     def to_summary(self) -> dict:
         """Plain data for JSON: what was read, what was not, and what needs a decision."""
@@ -148,7 +162,10 @@ class ImportResult:
             ],
             "action_items": [_item_summary(item) for item in self.action_items],
             "related": self.related,
-            "unmapped": [{"line": u.line_no, "text": u.text} for u in self.unmapped],
+            "unmapped": [
+                {"line": u.line_no, "text": u.text, "reason": u.reason} for u in self.unmapped
+            ],
+            "needs_date": self.needs_date,
             "warnings": self.warnings,
         }
 
@@ -179,6 +196,7 @@ def _item_summary(item: ParsedActionItem) -> dict:
         "ticket_url": item.ticket_url,
         "leverage": item.leverage,
         "problems": item.problems,
+        "hints": [hint.message for hint in item.hints],
     }
 
 
@@ -266,6 +284,7 @@ class _Section:
     kind: str | None
     lines: list[_Line] = field(default_factory=list)
     alias: str = ""
+    blocks: list[Block] = field(default_factory=list)
 
 
 _SECTION_ALIASES = {
@@ -276,7 +295,7 @@ _SECTION_ALIASES = {
     "impact": ("impact", "customer impact", "user impact", "business impact", "impact assessment"),
     "timeline": (
         "timeline", "incident timeline", "timeline of events", "sequence of events",
-        "chronology", "detailed timeline",
+        "chronology", "detailed timeline", "key events", "key moments", "timeline of key events",
     ),
     "root_cause": (
         "root cause", "root causes", "root cause analysis", "rca", "blameless root cause",
@@ -345,27 +364,47 @@ def section_kind(heading: str) -> tuple[str | None, str]:
     return None, name
 
 
-def _heading_at(lines: list[str], index: int, in_fence: bool) -> tuple[int, str, int] | None:
-    """(level, text, lines used) when a heading starts at `index`."""
-    if in_fence:
+def heading_name(text: str) -> str:
+    """A heading without its numbering ("2  Timeline", "III. Impact", "1\\. Summary")."""
+    text = _plain(text.replace("\\.", ".").replace("\\-", "-"))
+    return re.sub(
+        r"^\s*(?:\d+(?:\.\d+)*[.)]?|[IVXivx]+[.)])\s*(?:[—–:-]\s*)?(?=\S)", "", text
+    ).strip()
+
+
+def _numbered_kind(heading: str) -> tuple[str | None, str]:
+    return section_kind(heading_name(heading))
+
+
+_BOLD_ONLY = re.compile(r"^\s*(\*\*|__)(?P<text>[^*_\n]+?)\s*:?\s*\1\s*:?\s*$")
+
+
+def _block_heading(block: Block, doc, current) -> tuple[int, str, Block | None] | None:
+    """(level, heading text, rest of the block) when a block acts as a heading.
+
+    Besides real headings: a paragraph that is one bold line naming a section (Google Docs
+    exports), the first bold line of a document (its title), and in plain-text notes a
+    paragraph whose first line is only a section name ("timeline", "follow-ups:").
+    """
+    if block.kind == "heading":
+        return block.level, block.text.strip(), None
+    if block.kind != "paragraph":
         return None
-    line = lines[index]
-    found = _ATX.match(line)
-    if found:
-        return len(found[1]), found[2].strip(), 1
-    nxt = lines[index + 1] if index + 1 < len(lines) else ""
-    previous_blank = index == 0 or not lines[index - 1].strip()
-    underline = re.match(r"^\s{0,3}(=+|-{2,})\s*$", nxt)
-    if underline and previous_blank and line.strip() and not _is_block_start(line):
-        return (1 if underline[1][0] == "=" else 2), line.strip(), 2
-    bold = _BOLD_LINE.match(line)
-    if bold and section_kind(bold[1] or bold[2])[0]:
-        return 6, (bold[1] or bold[2]).strip(), 1  # a bold line used as a heading
+    first = block.source[block.start].strip()
+    bold = _BOLD_ONLY.match(first)
+    if bold:
+        text = bold["text"].strip()
+        if _numbered_kind(text)[0]:
+            return 6, text, block.rest()
+        if not doc.title and current is None and not doc.sections and block.end - block.start == 1:
+            return 1, text, None
+        return None
+    bare = first.rstrip(":").strip()
+    kind, alias = _numbered_kind(bare)
+    named = kind and kind != "metadata" and normalise_heading(bare) == alias
+    if named and ":" not in bare and len(bare) <= 40 and not _LIST_ITEM.match(first):
+        return 6, bare, block.rest()
     return None
-
-
-def _is_block_start(line: str) -> bool:
-    return bool(re.match(r"^\s*(?:[-*+>|]|\d+[.)]\s)", line)) or is_table_row(line)
 
 
 @dataclass
@@ -375,35 +414,74 @@ class _Document:
     front_matter: list[_Line] = field(default_factory=list)
     preamble: list[_Line] = field(default_factory=list)
     sections: list[_Section] = field(default_factory=list)
+    guidance: list[_Line] = field(default_factory=list)
+    preamble_blocks: list[Block] = field(default_factory=list)
 
 
 def _split_document(lines: list[str]) -> _Document:
     doc = _Document()
     start = _front_matter(lines, doc)
+    # Front matter blanked, not removed, so every block keeps its line number.
+    blocks = split_blocks("\n".join([""] * start + lines[start:]))
     current: _Section | None = None
-    in_fence = False
-    index = start
-    while index < len(lines):
-        heading = _heading_at(lines, index, in_fence)
-        line = _Line(index + 1, lines[index])
-        if _FENCE.match(lines[index]):
-            in_fence = not in_fence
+    for block in blocks:
+        heading = _block_heading(block, doc, current)
         if heading is None:
-            (current.lines if current else doc.preamble).append(line)
-            index += 1
+            if current is None and not doc.title and not doc.preamble_blocks and _title_line(block):
+                doc.title, doc.title_line = block.source[block.start].strip(), block.line_no
+                block = block.rest()
+                if block is None:
+                    continue
+            (current.blocks if current else doc.preamble_blocks).append(block)
             continue
-        level, text, used = heading
-        index += used
-        kind, alias = section_kind(text)
+        level, text, rest = heading
+        kind, alias = _numbered_kind(text)
+        if kind is None and _meta_key(heading_name(text)) and (current or doc.title):
+            kind, alias = "meta_field", heading_name(text)
         if current is None and not doc.title and kind is None and level <= 2:
-            doc.title, doc.title_line = text, line.no
+            doc.title, doc.title_line = _plain(text), block.line_no
             continue
-        if current and _stays_inside(current, kind, level, text):
-            current.lines.extend(_Line(n + 1, lines[n]) for n in range(line.no - 1, index))
+        if current and _stays_inside(current, kind, level, heading_name(text)):
+            current.blocks.append(block)
             continue
-        current = _Section(text, level, line.no, kind, alias=alias)
+        current = _Section(text, level, block.line_no, kind, alias=alias)
         doc.sections.append(current)
+        if rest is not None:
+            current.blocks.append(rest)
+    mark_guidance(doc.preamble_blocks)
+    doc.preamble = _lines(doc.preamble_blocks, doc)
+    for section in doc.sections:
+        mark_guidance(section.blocks)
+        section.lines = _lines(section.blocks, doc)
     return doc
+
+
+def _title_line(block: Block) -> bool:
+    """A plain first line that names the document ("Cache stampede on the recs API")."""
+    if block.kind != "paragraph" or block.end - block.start < 2:
+        return False
+    first = block.source[block.start].strip()
+    return bool(first) and not _key_value(first) and len(first) <= 120 and not is_table_row(first)
+
+
+def _lines(blocks: list[Block], doc: _Document) -> list[_Line]:
+    """The lines of the blocks that are content; guidance goes to `doc.guidance`."""
+    lines: list[_Line] = []
+    previous_end = None
+    for block in blocks:
+        chosen = [_Line(no, text) for no, text in block.lines]
+        if block.guidance:
+            doc.guidance.extend(line for line in chosen if line.text.strip())
+            continue
+        if lines and previous_end is not None and previous_end < block.start:
+            # The blank lines between blocks stay, so paragraphs stay apart as in the source.
+            gap = range(previous_end, block.start)
+            lines.extend(_Line(n + 1, block.source[n]) for n in gap if not block.source[n].strip())
+            if lines[-1].text.strip():
+                lines.append(_Line(block.start, ""))
+        lines.extend(chosen)
+        previous_end = block.end
+    return lines
 
 
 def _stays_inside(current: _Section, kind: str | None, level: int, text: str) -> bool:
@@ -434,14 +512,17 @@ _META_KEYS = {
     "severity": (
         "severity", "sev", "severity level", "incident severity", "priority", "incident priority",
     ),
-    "date": ("date", "incident date", "date of incident", "occurred", "occurred on"),
+    "date": (
+        "date", "incident date", "date of incident", "occurred", "occurred on", "reported",
+        "reported on", "day",
+    ),
     "duration": ("duration", "total duration", "incident duration", "outage duration", "length"),
     "start": ("start", "started", "start time", "started at", "impact start", "incident start"),
     "end": ("end", "ended", "end time", "ended at", "resolved", "resolved at", "impact end"),
     "status": ("status", "document status", "postmortem status", "review status"),
     "author": ("author", "authors", "written by", "postmortem owner", "document owner"),
     "reviewers": ("reviewers", "reviewer", "reviewed by", "approvers", "approver"),
-    "commander": ("incident commander", "commander", "ic"),
+    "commander": ("incident commander", "commander", "ic", "incident lead", "incident manager"),
     "incident": (
         "incident", "incident id", "incident number", "incident ref", "incident reference",
     ),
@@ -455,7 +536,7 @@ _META_LINE = re.compile(
 
 
 def _meta_key(raw: str) -> str | None:
-    name = normalise_heading(raw)
+    name = normalise_heading(raw.replace("_", " "))
     for key, names in _META_KEYS.items():
         if name in names:
             return key
@@ -469,29 +550,44 @@ def _key_value(text: str) -> tuple[str, str] | None:
     return found["key"], found["value"].strip().strip("*_").strip()
 
 
+# The day undated times are read against until someone says which day the incident was on.
+STAND_IN_DAY = date(2000, 1, 1)
+NEEDS_DATE = "The document gives no date for its times: give the incident's date before importing."
+
+
+OUT_OF_RANGE = "A date or time is too far from today to place; it was not read."
+
+
 class _Reader:
     """Carries the result and the document's context while sections are read."""
 
-    def __init__(self, users, tz: tzinfo):
+    def __init__(self, users, tz: tzinfo, team_names=()):
         self.result = ImportResult()
         self.people = People(users)
         self.tz = tz
+        self.team_names = list(team_names)
         self.meta: dict[str, tuple[str, int]] = {}
         self.day: date | None = None
+        self.given_day: date | None = None
 
     def placement_day(self) -> date:
-        """The document's day for times without a date; today, with a warning, if it has none."""
+        """The document's day for times without a date.
+
+        When the document gives none, times are read against a stand-in day and the result
+        says it needs a date: nothing is placed on a day the document does not give.
+        """
         if self.day is None:
-            self.warn("No date found; times without a date were placed on today (UTC).")
-            return datetime.now(UTC).date()
+            self.result.needs_date = True
+            self.warn(NEEDS_DATE)
+            return STAND_IN_DAY
         return self.day
 
     def warn(self, message: str) -> None:
         if message not in self.result.warnings:
             self.result.warnings.append(message)
 
-    def unmapped(self, line: _Line) -> None:
-        self.result.unmapped.append(Unmapped(line.no, line.text.strip()))
+    def unmapped(self, line: _Line, reason: str = "") -> None:
+        self.result.unmapped.append(Unmapped(line.no, line.text.strip(), reason))
 
     # Metadata and inline sections ("**Summary:** ...") before the first heading.
 
@@ -504,7 +600,13 @@ class _Reader:
             if not line.text.strip() or re.fullmatch(r"\s*(?:-{3,}|\*{3,}|_{3,})\s*", line.text):
                 continue
             if is_table_row(line.text):
+                following = lines[index] if index < len(lines) else None
+                if following and self.read_meta_columns(line, following, lines[index + 1 :]):
+                    index += 2
+                    continue
                 self.read_meta_row(line)
+                continue
+            if self.read_meta_line(line):
                 continue
             pair = _key_value(line.text)
             if pair and self.take_meta(*pair, line.no):
@@ -516,13 +618,61 @@ class _Reader:
                 if kind:
                     inline.append(_Section(pair[0], 6, line.no, kind, body, alias))
                     continue
-            self.unmapped(line)
+            if not self.read_byline(line):
+                self.unmapped(line)
         return inline
+
+    def read_meta_line(self, line: _Line) -> bool:
+        """Several fields on one line: "Severity: SEV2 · Date: 2026-04-15 · Author: @yara"."""
+        parts = [part for part in re.split(r"\s+[·•]\s+", line.text) if part.strip()]
+        if len(parts) < 2:
+            return False
+        pairs = [_key_value(part) for part in parts]
+        if not all(pair and _meta_key(pair[0]) for pair in pairs):
+            return False
+        for pair in pairs:
+            self.take_meta(*pair, line.no)
+        return True
+
+    def read_meta_columns(self, header: _Line, separator: _Line, rest: list[_Line]) -> bool:
+        """A table with the field names as its header and one row of values."""
+        if not is_separator_row(separator.text) or not rest or not is_table_row(rest[0].text):
+            return False
+        names = split_table_row(header.text)
+        values = split_table_row(rest[0].text)
+        known = [name for name in names if _meta_key(name)]
+        if len(names) < 2 or len(known) * 2 < len(names) or len(values) != len(names):
+            return False
+        for name, value in zip(names, values, strict=True):
+            if not self.take_meta(name, value, rest[0].no) and value.strip():
+                self.unmapped(_Line(rest[0].no, f"{name}: {value}"))
+        return True
+
+    def read_byline(self, line: _Line) -> bool:
+        """A severity or date given in passing: "Sev 3 - 12 May 2026 - written up by ravi"."""
+        text = _plain(line.text)
+        found = False
+        severity = _SEVERITY_IN_TEXT.search(text)
+        if severity and "severity" not in self.meta:
+            self.meta["severity"] = (severity[0], line.no)
+            found = True
+        day = match_date(text)
+        # "Last updated 2026-05-01" dates the document, not the incident.
+        about_the_document = re.search(r"\b(?:updated|edited|modified|created|last)\b", text, re.I)
+        if day and "date" not in self.meta and (found or len(text) < 80) and not about_the_document:
+            self.meta["date"] = (text[day[1] : day[2]], line.no)
+            found = True
+        return found
 
     def read_meta_row(self, line: _Line) -> None:
         if is_separator_row(line.text):
             return
         cells = split_table_row(line.text)
+        pairs = [_key_value(cell) for cell in cells]
+        if len(cells) > 1 and all(pair and _meta_key(pair[0]) for pair in pairs):
+            for pair in pairs:  # "**Severity:** SEV2 | **Date:** 2026-04-07 | ..."
+                self.take_meta(*pair, line.no)
+            return
         if len(cells) == 2 and self.take_meta(cells[0], cells[1], line.no):
             return
         if len(cells) == 2 and normalise_heading(cells[0]) in _GENERIC_TABLE_KEYS:
@@ -540,14 +690,32 @@ class _Reader:
             self.meta[name] = (_plain(value) if name != "duration" else value, line_no)
         return True
 
+    def read_meta_field(self, section: _Section) -> None:
+        """A metadata field given as a heading with its value beneath (GitHub issue forms)."""
+        values = [line for line in section.lines if line.text.strip()]
+        if values and self.take_meta(heading_name(section.heading), values[0].text, values[0].no):
+            values = values[1:]
+        for line in values:
+            self.unmapped(line)
+
     def take_leading_meta(self, section: _Section) -> None:
         """Metadata lines at the top of a text section ("Overview" often starts with them)."""
         while section.lines:
             line = section.lines[0]
+            if is_table_row(line.text) and self._meta_table_row(line):
+                section.lines.pop(0)
+                continue
             pair = _key_value(line.text) if line.text.strip() else ("", "")
             if pair is None or (pair[0] and not self.take_meta(*pair, line.no)):
                 return
             section.lines.pop(0)
+
+    def _meta_table_row(self, line: _Line) -> bool:
+        """A row of a field/value table, its empty header, or the line under the header."""
+        cells = split_table_row(line.text)
+        if is_separator_row(line.text) or not any(cell.strip() for cell in cells):
+            return True
+        return len(cells) == 2 and self.take_meta(cells[0], cells[1], line.no)
 
 
 def _inline_body(value: str, lines: list[_Line], index: int, line_no: int):
@@ -566,13 +734,14 @@ def _inline_body(value: str, lines: list[_Line], index: int, line_no: int):
 
 # --- Reading metadata values -----------------------------------------------------------------
 
+_SEVERITY_IN_TEXT = re.compile(r"\bsev(?:erity)?[\s\-–—:]*(\d)\b", re.I)
 _SEVERITY_WORDS = {"critical": 1, "major": 2, "high": 2, "minor": 3, "moderate": 3, "low": 3}
 
 
 def read_severity(text: str) -> tuple[int | None, str]:
     """Severity 1–3 from SEV1, Sev 2, S1, P0 (= SEV1), 1; a warning when the scale is stretched."""
     raw = _plain(text)
-    found = re.search(r"\b(?:sev(?:erity)?|s)[\s-]*(\d)\b", raw, re.I)
+    found = _SEVERITY_IN_TEXT.search(raw) or re.search(r"\bs[\s-]*(\d)\b", raw, re.I)
     if found:
         return _clamp_severity(int(found[1]), raw)
     found = re.search(r"\bp(\d)\b", raw, re.I)
@@ -677,6 +846,7 @@ class _Item:
     line_no: int
     indent: int = 0
     children: list[_Item] = field(default_factory=list)
+    listed: bool = False  # a list item, not a paragraph
 
 
 def _read_blocks(lines: list[_Line]) -> list[_Item]:
@@ -692,7 +862,7 @@ def _read_blocks(lines: list[_Line]) -> list[_Item]:
             continue
         found = _LIST_ITEM.match(raw)
         if found:
-            item = _Item(found["body"].strip(), line.no, len(found["indent"]))
+            item = _Item(found["body"].strip(), line.no, len(found["indent"]), listed=True)
             while stack and stack[-1].indent >= item.indent:
                 stack.pop()
             (stack[-1].children if stack else blocks).append(item)
@@ -760,7 +930,7 @@ def _split_tables(lines: list[_Line]):
 _CATEGORY_ALIASES = {
     Category.TECHNICAL: (
         "technical", "technology", "tech", "software", "system", "systems", "infrastructure",
-        "code",
+        "code", "tooling", "tools", "design", "architecture", "configuration", "config",
     ),
     Category.PROCESS: (
         "process", "processes", "organisational", "organizational", "change management",
@@ -772,7 +942,7 @@ _CATEGORY_ALIASES = {
 }  # fmt: skip
 _INLINE_CATEGORY = re.compile(
     r"^(?:\[(?P<a>[\w &-]+)\]|\((?P<b>[\w &-]+)\)|(?:\*\*|__)(?P<c>[\w &-]+?):?(?:\*\*|__):?"
-    r"|(?P<d>[A-Za-z][\w &-]*?):)\s+(?P<rest>\S.*)$",
+    r"|(?P<d>[A-Za-z][\w &-]*?):|(?P<e>[A-Za-z][\w&]*)\s+[—–-])\s+(?P<rest>\S.*)$",
     re.S,
 )
 
@@ -789,7 +959,7 @@ def _split_category(text: str) -> tuple[str | None, str]:
     """`**Technical:** x`, `[process] x`, `Testing: x` → (category, x); else (None, text)."""
     found = _INLINE_CATEGORY.match(text)
     if found:
-        label = found["a"] or found["b"] or found["c"] or found["d"]
+        label = found["a"] or found["b"] or found["c"] or found["d"] or found["e"]
         category = _category(label)
         if category:
             return category, found["rest"].strip()
@@ -815,7 +985,10 @@ def read_factors(reader: _Reader, section: _Section) -> None:
             default = _category(heading) or Category.OTHER
             if not _category(heading):
                 reader.warn(f"Factors under {heading!r} have no category; filed as other.")
-        blocks = _read_blocks(lines)
+        tables, rest = _split_tables(lines)
+        for header, rows in tables:
+            _read_factor_table(reader, header, rows, default)
+        blocks = _content_blocks(reader, _read_blocks(rest), bool(tables))
         if section.kind == "whys":
             pairs = [(blocks[0], _whys(blocks[0].children) + _chain(blocks[1:]))] if blocks else []
         else:
@@ -827,6 +1000,73 @@ def read_factors(reader: _Reader, section: _Section) -> None:
             reader.result.contributing_factors.append(
                 ParsedFactor(category or default, text, whys, block.line_no)
             )
+
+
+_FACTOR_COLUMNS = {
+    "category": ("category", "type", "area", "kind", "class"),
+    "description": (
+        "example", "examples", "contributing factor", "factor", "description", "what happened",
+        "what", "details", "finding", "cause", "condition", "observation",
+    ),
+    "improvement": (
+        "improvement", "improvements", "what we will change", "what we'll change", "fix",
+        "change", "remediation", "action", "follow up", "follow-up", "next step",
+    ),
+}  # fmt: skip
+
+
+def _read_factor_table(reader: _Reader, header: _Line, rows: list[_Line], default) -> None:
+    """A factor per row: its category cell, its example, and the improvement it calls for."""
+    columns, _ = map_columns(split_table_row(header.text), _FACTOR_COLUMNS)
+    for row in rows:
+        cells = split_table_row(row.text)
+        if _placeholder_row(cells):
+            reader.unmapped(row, "template guidance")
+            continue
+        category = None
+        if "category" in columns and columns["category"] < len(cells):
+            category = _category(cells[columns["category"]])
+        if category is None:  # or whichever cell names a category
+            category = next((c for c in map(_category, cells) if c), None)
+        text_cells = [c for c in cells if c.strip() and not _category(c)]
+        index = columns.get("description")
+        description = cells[index] if index is not None and index < len(cells) else ""
+        if not description or _category(description):
+            description = max(text_cells, key=len, default="")
+        if not description:
+            reader.unmapped(row)
+            continue
+        index = columns.get("improvement")
+        improvement = cells[index].strip() if index is not None and index < len(cells) else ""
+        if improvement and improvement != description:
+            description = f"{description}\nImprovement: {improvement}"
+        reader.result.contributing_factors.append(
+            ParsedFactor(category or default, description, [], row.no)
+        )
+
+
+def _placeholder_row(cells: list[str]) -> bool:
+    filled = [cell for cell in cells if cell.strip()]
+    return bool(filled) and all(is_placeholder(cell) for cell in filled)
+
+
+def _content_blocks(
+    reader: _Reader, blocks: list[_Item], has_table: bool, *, prose: bool = True
+) -> list[_Item]:
+    """The blocks that are entries; template guidance is reported instead, and so is prose
+    beside a list or table when `prose` is False (an introduction or a note on the table)."""
+    listed = not prose and (has_table or any(block.listed for block in blocks))
+    kept = []
+    for block in blocks:
+        if is_example(block.text) if block.listed else looks_like_guidance(block.text):
+            reader.unmapped(_Line(block.line_no, block.text), "template guidance")
+        elif block.text.lstrip().startswith("/"):
+            reader.unmapped(_Line(block.line_no, block.text))  # a "/label" quick action
+        elif listed and not block.listed:
+            reader.unmapped(_Line(block.line_no, block.text))
+        else:
+            kept.append(block)
+    return kept
 
 
 # --- Action items ----------------------------------------------------------------------------
@@ -1016,16 +1256,45 @@ def _take_attributes(items: _ItemReader, text: str) -> str:
     if handle:
         items.owner(handle[1])
         text = handle[2].strip()
+    ticket = re.match(r"^\[?([A-Z][A-Z0-9]{1,9}-\d+)\]?\s*[:—–-]?\s+(\S.*)$", text, re.S)
+    if ticket:  # "OPS-4410 disable the slab automover" (Morgue remediations)
+        items.ticket(ticket[1])
+        text = ticket[2].strip()
     while True:
+        token = _TRAILING_TOKEN.search(text)
+        if token and _token_attribute(items, token):
+            text = re.sub(r"\s*(?:[—–|·•,;]|-{1,2})?\s*$", "", text[: token.start()])
+            continue
         group = _trailing_group(text)
         if group and _all_attributes(items, text[group + 1 : -1]):
             text = text[:group].rstrip()
             continue
-        tail = re.search(r"(?:\s+(?:[—–|]|-{1,2})\s+|,\s+)([^—–|,]+)$", text)
+        tail = re.search(r"(?:\s+(?:[—–|·•]|-{1,2})\s+|,\s+)([^—–|·•,]+)$", text)
         if tail and _all_attributes(items, tail[1]):
             text = text[: tail.start()].rstrip()
             continue
         return text.rstrip(" .;,")
+
+
+# One attribute at the end, separated only by a space: "@marta ~"P2" due:2026-03-23 REG-120".
+_TRAILING_TOKEN = re.compile(
+    r"\s+(?:(?P<handle>@[\w.\-]*\w)|~?\"?(?P<priority>[Pp][0-9])\"?"
+    r"|(?P<ticket>[A-Z][A-Z0-9]{1,9}-\d+)|(?:due|by)(?::\s*|\s+)(?P<due>\d{4}-\d{2}-\d{2}))$"
+)
+
+
+def _token_attribute(items: _ItemReader, token: re.Match) -> bool:
+    if token["handle"]:
+        if items.item.owner_text:
+            return False
+        items.owner(token["handle"])
+    elif token["priority"]:
+        items.item.priority = read_priority(token["priority"])
+    elif token["ticket"]:
+        items.ticket(token["ticket"])
+    else:
+        items.due(token["due"])
+    return True
 
 
 def _trailing_group(text: str) -> int | None:
@@ -1063,44 +1332,113 @@ def read_actions(reader: _Reader, section: _Section) -> None:
         tables, rest = _split_tables(lines)
         for header, rows in tables:
             _read_action_table(reader, header, rows, leverage)
-        for block in _read_blocks(rest):
+        for block in _content_blocks(reader, _read_blocks(rest), bool(tables), prose=False):
             _read_action_line(reader, block, leverage)
 
 
 def _read_action_table(reader: _Reader, header: _Line, rows: list[_Line], leverage) -> None:
+    """Each row read by what its cells hold (an @handle, a date, a ticket key, P1), so a
+    header that does not match its columns still gives the right fields; the header decides
+    only between cells of plain words (the action, a person's name, a priority word)."""
     columns, unknown = map_columns(split_table_row(header.text), _ACTION_COLUMNS)
     for name in unknown:
         reader.warn(f"Action items column {name!r} was not read.")
-    if "title" not in columns:
-        reader.unmapped(header)
-        for row in rows:
-            reader.unmapped(row)
-        return
     for row in rows:
         cells = split_table_row(row.text)
-
-        def cell(name: str, cells=cells) -> str:
-            index = columns.get(name)
-            return cells[index].strip() if index is not None and index < len(cells) else ""
-
-        title = cell("title")
-        if not title:
+        if _placeholder_row(cells):
+            reader.unmapped(row, "template guidance")
+            continue
+        kinds = [_cell_kind(cell) for cell in cells]
+        title_index = _title_cell(cells, kinds, columns)
+        if title_index is None:
             reader.unmapped(row)
             continue
-        item = ParsedActionItem(title, row.no)
+        item = ParsedActionItem(cells[title_index].strip(), row.no)
         items = _ItemReader(reader, item)
-        if cell("owner"):
-            items.owner(cell("owner"))
-        if cell("due"):
-            items.due(cell("due"))
-        if cell("priority"):
-            item.priority = read_priority(cell("priority"))
-        if cell("status") and not items.status(cell("status")):
-            reader.warn(f"Line {row.no}: status {cell('status')!r} not understood; read as open.")
-        if cell("ticket"):
-            items.ticket(cell("ticket"))
-        item.leverage = _leverage(cell("leverage")) or leverage or ""
+        words: dict[int, str] = {}
+        for index, (cell, kind) in enumerate(zip(cells, kinds, strict=True)):
+            if index == title_index or kind is None:
+                continue
+            if kind == "words":
+                words[index] = cell
+            else:
+                _take_cell(items, kind, cell)
+        _take_word_cells(reader, items, words, columns, row)
+        item.leverage = item.leverage or leverage or ""
         _finish_item(reader, item)
+
+
+def _cell_kind(cell: str) -> str | None:
+    """What a cell holds, judged by its content alone; "words" when only the header can say."""
+    plain = _plain(cell).strip()
+    if not plain or re.fullmatch(r"(?i)n/?a|none|-+|—|–|\d{1,3}\.?", plain):
+        return None
+    if re.fullmatch(r"@[\w.\-]+", plain):
+        return "owner"
+    if re.fullmatch(r"[Pp][0-9]", plain):
+        return "priority"
+    if _is_only_a_date(plain):
+        return "due"
+    if _TICKET_KEY.match(plain) or _URL.match(cell.strip()) or _LINK.match(cell.strip()):
+        return "ticket"
+    if re.fullmatch(r"(?i)n/?a\s+\S+", plain) and read_item_status(plain.split(None, 1)[1])[0]:
+        return "status"  # "n/a **DONE**": no ticket, but a status
+    return "words"
+
+
+def _title_cell(cells: list[str], kinds: list, columns: dict) -> int | None:
+    """The action: the title column when it holds words, else the longest cell of words."""
+    index = columns.get("title")
+    if index is not None and index < len(cells) and kinds[index] == "words":
+        return index
+    candidates = [i for i, kind in enumerate(kinds) if kind == "words"]
+    candidates = [i for i in candidates if len(_plain(cells[i]).split()) >= 3] or candidates
+    return max(candidates, key=lambda i: len(cells[i]), default=None)
+
+
+def _take_cell(items: _ItemReader, kind: str, cell: str) -> None:
+    if kind == "owner":
+        items.owner(cell)
+    elif kind == "priority":
+        items.item.priority = read_priority(cell)
+    elif kind == "due":
+        items.due(cell)
+    elif kind == "status":
+        items.status(_plain(cell).split(None, 1)[1])
+    else:
+        rest = _TICKET_KEY.sub("", _plain(cell), count=1).strip()
+        items.ticket(cell if not rest or _URL.search(cell) else _TICKET_KEY.search(cell)[0])
+        if rest and not _URL.search(cell):
+            items.status(rest)  # "SHAKE-5554 **TODO**"
+
+
+def _take_word_cells(reader, items: _ItemReader, words: dict, columns: dict, row: _Line) -> None:
+    """Cells of plain words, given their meaning by the header of the column they sit in."""
+    by_index = {index: name for name, index in columns.items()}
+    item = items.item
+    for index, cell in words.items():
+        name = by_index.get(index)
+        if name == "owner" and not item.owner_text:
+            items.owner(cell)
+        elif name == "priority" and item.priority is None:
+            item.priority = read_priority(cell)
+        elif name == "status":
+            if not items.status(cell):
+                reader.warn(f"Line {row.no}: status {cell!r} not understood; read as open.")
+        elif name == "leverage":
+            item.leverage = _leverage(cell) or item.leverage
+        elif name == "due" and not item.due_text:
+            items.due(cell)
+        elif name == "ticket" and not item.ticket_key:
+            items.ticket(cell)
+        elif name is None and not item.owner_text and "owner" not in columns:
+            _take_unnamed_cell(items, cell)
+
+
+def _take_unnamed_cell(items: _ItemReader, cell: str) -> None:
+    """A few words in a column the header does not name: a status, else a person's name."""
+    if len(cell.split()) <= 3 and not items.status(cell):
+        items.owner(cell)
 
 
 def _read_action_line(reader: _Reader, block: _Item, leverage) -> None:
@@ -1112,7 +1450,13 @@ def _read_action_line(reader: _Reader, block: _Item, leverage) -> None:
         text = text[box.end() :]
     if text.startswith("~~") and "~~" in text[2:]:
         item.status, text = Status.WONT_DO, text.replace("~~", "")
-    item.title = _take_attributes(_ItemReader(reader, item), text.split("\n")[0])
+    items = _ItemReader(reader, item)
+    item.title = _take_attributes(items, text.split("\n")[0])
+    for child in block.children:
+        # "  - Owner: @pia" under the item: its attributes, one a line.
+        if _all_attributes(items, child.text):
+            continue
+        reader.unmapped(_Line(child.line_no, child.text))
     item.leverage = leverage or ""
     if not item.title:
         reader.unmapped(_Line(block.line_no, block.text))
@@ -1128,6 +1472,16 @@ def _finish_item(reader: _Reader, item: ParsedActionItem) -> None:
             f"Line {item.line_no}: {item.title!r} is {Status(item.status).label.lower()}"
             " without a reason."
         )
+    # The editor's own hint: a team as owner means nobody owns it.
+    hints = action_item_hints(
+        title=item.title,
+        owner=item.owner,
+        owner_text=item.owner_text,
+        due_on=item.due,
+        ticket_key=item.ticket_key,
+        team_names=reader.team_names,
+    )
+    item.hints = [hint for hint in hints if hint.code == "team_owner"]
     reader.result.action_items.append(item)
 
 
@@ -1153,7 +1507,15 @@ def read_timeline(reader: _Reader, section: _Section) -> None:
     first = lines[0].no
     by_no = {line.no: line.text for line in lines}
     text = "\n".join(by_no.get(no, "") for no in range(first, lines[-1].no + 1))
-    parsed = parse_timeline(text, day=reader.placement_day(), tz=zone, first_line_no=first)
+    try:
+        parsed = parse_timeline(text, day=reader.placement_day(), tz=zone, first_line_no=first)
+    except OverflowError:
+        # A day at the end of the calendar (9999-12-31) has no next day to roll over to.
+        reader.warn(OUT_OF_RANGE)
+        for line in lines:
+            if line.text.strip():
+                reader.unmapped(line)
+        return
     reader.result.timeline_events.extend(parsed.events)
     for line_no, line in parsed.unreadable:
         reader.unmapped(_Line(line_no, line))
@@ -1188,11 +1550,19 @@ def _body(lines: list[_Line]) -> str:
 # --- Putting it together ---------------------------------------------------------------------
 
 
-def parse_postmortem_markdown(text: str, *, users=None, tz: tzinfo = UTC) -> ImportResult:
-    """Read a Markdown postmortem; `users` (objects or dicts) are who owners may name."""
+def parse_postmortem_markdown(
+    text: str, *, users=None, tz: tzinfo = UTC, day: date | None = None, team_names=()
+) -> ImportResult:
+    """Read a Markdown postmortem; `users` (objects or dicts) are who owners may name.
+
+    `day` is the incident's date as the importing person gave it, used only when the document
+    itself gives none (its metadata, title, start or timeline). `team_names` are the known
+    teams, so an item owned by one is flagged as the editor flags it.
+    """
     lines = _normalise(text).split("\n")
     doc = _split_document(lines)
-    reader = _Reader(users, tz)
+    reader = _Reader(users, tz, team_names)
+    reader.given_day = day
     reader.result.title = _TITLE_PREFIX.sub("", _plain(doc.title)).strip()
     for line in doc.front_matter:
         pair = _key_value(line.text)
@@ -1203,6 +1573,9 @@ def parse_postmortem_markdown(text: str, *, users=None, tz: tzinfo = UTC) -> Imp
         if section.kind == "metadata":
             sections += reader.read_preamble(section.lines)
             continue
+        if section.kind == "meta_field":
+            reader.read_meta_field(section)
+            continue
         if section.kind in TEXT_FIELDS:
             reader.take_leading_meta(section)
         sections.append(section)
@@ -1210,14 +1583,29 @@ def parse_postmortem_markdown(text: str, *, users=None, tz: tzinfo = UTC) -> Imp
     reader.day = _document_day(reader, sections)
     for section in sections:
         _read_section(reader, section)
-    _apply_times(reader)
+    try:
+        _apply_times(reader)
+    except OverflowError:
+        reader.result.started_at = reader.result.ended_at = None
+        reader.warn(OUT_OF_RANGE)
+    for line in doc.guidance:
+        reader.result.unmapped.append(Unmapped(line.no, line.text.strip(), "template guidance"))
+    reader.result.unmapped.sort(key=lambda unmapped: unmapped.line_no)
     if not reader.result.title:
         reader.warn("No title found.")
     return reader.result
 
 
+# Hyphens that look like "-" but are other characters: "SEV‑2" and "2026‑04‑07" from word
+# processors use U+2011. En and em dashes stay: they separate, they do not join.
+_HYPHENS = str.maketrans({"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2212": "-", "\u00ad": ""})
+
+
 def _normalise(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    text = text.replace("\x00", "").translate(_HYPHENS)
+    # "##Timeline": a heading whose space was lost (CommonMark would read a paragraph).
+    text = re.sub(r"(?m)^( {0,3}#{1,6})(?=[^\W\d_])", r"\1 ", text)
     # HTML comments are template instructions; keep their line breaks so numbers still match.
     return re.sub(r"<!--.*?-->", lambda found: "\n" * found[0].count("\n"), text, flags=re.S)
 
@@ -1290,13 +1678,34 @@ def _document_day(reader: _Reader, sections: list[_Section]) -> date | None:
             if found:
                 result.date = found
                 return found
+    found = parse_loose_date(result.title)
+    if found:
+        result.date = found
+        return found
     for section in sections:
         if section.kind == "timeline":
-            found = parse_loose_date(_body(section.lines))
+            # "2026-02-14T23:30:00Z": the T joins the date to its time.
+            body = re.sub(r"(\d{4}-\d{2}-\d{2})T(?=\d)", r"\1 ", _body(section.lines))
+            found = parse_loose_date(body)
             if found:
                 result.date = found
                 return found
-    return None
+    summaries = [_body(section.lines) for section in sections if section.kind == "summary"]
+    found = _only_date("\n".join(summaries))
+    if found:
+        reader.warn(f"Date {found.isoformat()} taken from the summary; check it is the incident's.")
+        result.date = found
+        return found
+    if reader.given_day:
+        result.date = reader.given_day
+    return reader.given_day
+
+
+def _only_date(text: str) -> date | None:
+    """The one date a text gives; None when it gives none or several."""
+    iso = re.findall(r"\b\d{4}-\d{2}-\d{2}\b", text)
+    found = {parse_loose_date(day) for day in iso} - {None}
+    return found.pop() if len(found) == 1 else None
 
 
 def _apply_times(reader: _Reader) -> None:
@@ -1323,5 +1732,8 @@ def _apply_times(reader: _Reader) -> None:
     if result.ended_at is None:
         resolved = [e for e in events if e.phase == TimelineEvent.Phase.RESOLUTION]
         result.ended_at = resolved[-1].occurred_at if resolved else None
-    if result.date is None and result.started_at:
+    if result.needs_date:
+        # Times read against the stand-in day say nothing about when the incident was.
+        result.started_at = result.ended_at = None
+    elif result.date is None and result.started_at:
         result.date = result.started_at.date()

@@ -22,7 +22,7 @@ from incidents.services import create_incident, describe_event
 from postmortems.models import ContributingFactor, Postmortem
 from postmortems.services import record_imported_sections
 
-from .parse import TEXT_FIELDS, ImportResult, ParsedActionItem
+from .parse import NEEDS_DATE, TEXT_FIELDS, ImportResult, ParsedActionItem
 
 DueRule = Callable[[ParsedActionItem], date]
 
@@ -122,6 +122,8 @@ def import_into_incident(
     """
     if by is not None:
         permissions.require(by, "edit", incident)
+    if result.needs_date:
+        raise ValidationError(NEEDS_DATE)
     problems = action_item_problems(result, owner_fallback=owner_fallback, default_due=default_due)
     if problems:
         raise ValidationError(["Action items need an owner and a due date:", *problems])
@@ -157,6 +159,8 @@ def import_as_new_incident(
     default_due: DueRule | None = None,
 ) -> ImportOutcome:
     """Open an incident for a document that has none yet, then import into it."""
+    if result.needs_date:
+        raise ValidationError(NEEDS_DATE)
     fields, warnings = incident_fields(result, severity=severity)
     incident = create_incident(by=by, created_by=user, team=team, **fields)
     outcome = import_into_incident(

@@ -241,3 +241,36 @@ def test_the_time_zone_option_places_unmarked_times(people, tmp_path):
     summary = run_json(str(doc), "--dry-run", "--tz", "Europe/London")
     assert summary["timeline_events"]["events"][0]["occurred_at"] == "2026-07-01T13:02:00+00:00"
     assert summary["started_at"] == "2026-07-01T13:02:00+00:00"
+
+
+UNDATED = "# Crash loop\n\n**Severity:** SEV2\n\n## Timeline\n\n- 16:05 Consumer restarts\n"
+
+
+def test_an_undated_document_needs_date_before_it_is_imported(db, tmp_path):
+    path = tmp_path / "undated.md"
+    path.write_text(UNDATED)
+    team = TeamFactory()
+    with pytest.raises(CommandError, match="--date"):
+        run(str(path), "--team", team.slug)
+    assert not Incident.objects.exists()
+    run(str(path), "--team", team.slug, "--date", "2026-03-02")
+    event = TimelineEvent.objects.get()
+    assert event.occurred_at == datetime(2026, 3, 2, 16, 5, tzinfo=UTC)
+
+
+def test_a_file_over_the_size_limit_is_refused(db, tmp_path):
+    from postmortems.forms import MAX_IMPORT_CHARS
+
+    path = tmp_path / "huge.md"
+    path.write_text("# T\n\n" + "x" * MAX_IMPORT_CHARS)
+    with pytest.raises(CommandError, match="longer than"):
+        run(str(path), "--dry-run")
+
+
+def test_the_report_says_which_lines_were_template_guidance(db, tmp_path):
+    path = tmp_path / "guided.md"
+    path.write_text(
+        "# T\n\n**Date:** 2026-03-02\n\n## Summary\n\n_Describe what happened._\n\nIt broke.\n"
+    )
+    out = run(str(path), "--dry-run")
+    assert "line 7 (template guidance): _Describe what happened._" in out

@@ -78,6 +78,7 @@ def test_an_import_preview_shows_what_was_mapped_and_what_was_not(client, user, 
     body = response.content.decode()
     assert "Checkout outage" in body and "SEV2" in body
     assert "Rolled back config 4411" in body
+    assert "the config loader accepted an empty upstream list" in body  # factors, by line
     assert "matches no user" in body  # @nobody-here
     assert "A line nobody maps." in body or "Something else entirely" in body
     assert not Postmortem.objects.filter(incident=incident).exists()
@@ -142,3 +143,73 @@ def test_non_members_cannot_export_or_import_a_private_postmortem(client, user, 
     importing = reverse("actions:postmortem-import", args=[number])
     assert client.get(importing).status_code == 404
     assert client.post(importing, {"text": DOC, "confirm": "1"}).status_code == 404
+
+
+UNDATED = """# Queue consumer crash loop
+
+**Severity:** SEV2
+
+## Timeline
+- 16:05 Producer emits null currencies
+- 16:12 Consumer lag alert pages on-call
+
+## Action items
+
+_Each action item should have one owner and a due date._
+
+| Action | Owner | Due |
+|---|---|---|
+| Add dead letter handling | @platform-team | 2026-04-30 |
+"""
+
+
+def test_a_preview_of_an_undated_document_asks_for_the_date(client, user, incident):
+    client.force_login(user)
+    response = client.post(
+        reverse("actions:postmortem-import", args=[incident.number]),
+        {"text": UNDATED, "preview": "1"},
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="needs-date"' in body and 'name="incident_date"' in body
+    assert "Time (day not given)" in body and "16:05" in body
+    # Guidance is listed with what it is, and a team owner gets the editor's hint.
+    assert "(template guidance)" in body and "Each action item should have one owner" in body
+    assert "a team owning it means nobody does" in body
+
+
+def test_an_undated_document_is_refused_until_the_date_is_given(client, user, incident):
+    client.force_login(user)
+    url = reverse("actions:postmortem-import", args=[incident.number])
+    fallback = UserFactory(username="lead")
+    refused = client.post(url, {"text": UNDATED, "confirm": "1", "owner_fallback": fallback.pk})
+    assert refused.status_code == 422
+    assert "gives no date" in refused.content.decode()
+    assert incident.timeline.count() == 0
+    response = client.post(
+        url,
+        {
+            "text": UNDATED,
+            "confirm": "1",
+            "owner_fallback": fallback.pk,
+            "incident_date": "2026-03-26",
+        },
+    )
+    assert response.status_code == 302
+    assert [e.occurred_at for e in incident.timeline.all()] == [
+        datetime(2026, 3, 26, 16, 5, tzinfo=UTC),
+        datetime(2026, 3, 26, 16, 12, tzinfo=UTC),
+    ]
+
+
+def test_a_document_over_the_size_limit_is_refused_and_the_text_kept(client, user, incident):
+    from postmortems.forms import MAX_IMPORT_CHARS
+
+    client.force_login(user)
+    text = "# T\n\n" + "x" * MAX_IMPORT_CHARS
+    response = client.post(
+        reverse("actions:postmortem-import", args=[incident.number]), {"text": text, "preview": "1"}
+    )
+    assert response.status_code == 422
+    body = response.content.decode()
+    assert "longer than 100,000 characters" in body and "xxxxxxxxxx" in body

@@ -1,5 +1,6 @@
+import argparse
 import json
-from datetime import UTC
+from datetime import UTC, date
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -18,6 +19,7 @@ from actions.markdown import (
 from actions.markdown.save import existing_content
 from audit import trail
 from incidents.models import Incident, Team
+from postmortems.forms import MAX_IMPORT_CHARS, TOO_LONG
 from postmortems.models import Postmortem
 
 
@@ -70,6 +72,13 @@ class Command(BaseCommand):
             help="Severity of a new incident when the document gives none.",
         )
         parser.add_argument(
+            "--date",
+            metavar="YYYY-MM-DD",
+            type=_day,
+            help="The incident's date, for a document that gives none (its times are not "
+            "placed on any day without it).",
+        )
+        parser.add_argument(
             "--tz",
             default="UTC",
             help="Time zone of times the document does not mark (default UTC).",
@@ -77,7 +86,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         result = parse_postmortem_markdown(
-            _read(options["file"]), users=_active_users(), tz=_zone(options["tz"])
+            _read(options["file"]),
+            users=_active_users(),
+            tz=_zone(options["tz"]),
+            day=options["date"],
+            team_names=Team.objects.values_list("name", flat=True),
         )
         user = _user(options["user"], "--user")
         owner_fallback = _user(options["owner_fallback"], "--owner-fallback")
@@ -87,6 +100,8 @@ class Command(BaseCommand):
             result, owner_fallback=owner_fallback, default_due=default_due
         )
         problems += _target_problems(incident, options)
+        if result.needs_date:
+            problems.insert(0, "The document gives no date for its times: give --date YYYY-MM-DD.")
         summary = result.to_summary()
         summary["problems"] = problems
         if not options["dry_run"]:
@@ -150,9 +165,12 @@ def _import(result, incident, user, options, owner_fallback, default_due) -> dic
 
 def _read(path: str) -> str:
     try:
-        return Path(path).read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise CommandError(f"Cannot read {path}: {err}") from None
+    if len(text) > MAX_IMPORT_CHARS:
+        raise CommandError(TOO_LONG)
+    return text
 
 
 def _zone(name: str):
@@ -206,6 +224,13 @@ def _team(slug: str) -> Team:
     return team
 
 
+def _day(text: str):
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
 def _target_problems(incident, options) -> list[str]:
     """Reasons the save would be refused that the summary should show even in a dry run."""
     if incident is None:
@@ -250,7 +275,11 @@ def _report_lines(summary: dict) -> list[str]:
     lines.append(f"Action items: {len(summary['action_items'])}")
     lines += [_item_line(item) for item in summary["action_items"]]
     lines += _list(
-        "Not understood", [f"line {u['line']}: {u['text']}" for u in summary["unmapped"]]
+        "Not understood",
+        [
+            f"line {u['line']}{f' ({reason})' if (reason := u.get('reason')) else ''}: {u['text']}"
+            for u in summary["unmapped"]
+        ],
     )
     lines += _list("Warnings", summary["warnings"])
     lines += _list("Problems", summary["problems"])
@@ -268,7 +297,8 @@ def _item_line(item: dict) -> str:
     owner = f"@{item['owner']}" if item["owner"] else f"{item['owner_text'] or '?'} (unmatched)"
     due = item["due"] or item["due_text"] or "?"
     details = [item["priority"] or "no priority", item["status"], item["ticket_key"] or "no ticket"]
-    return f"  {item['title']} — owner {owner}, due {due}, {', '.join(details)}"
+    hints = "".join(f" [{hint}]" for hint in item.get("hints", []))
+    return f"  {item['title']} — owner {owner}, due {due}, {', '.join(details)}{hints}"
 
 
 def _list(label: str, entries: list[str]) -> list[str]:
