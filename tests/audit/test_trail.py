@@ -178,6 +178,8 @@ def test_a_section_edit_records_the_text_before_and_after(incident, user):
 def test_review_status_reviewers_approval_and_publishing_are_recorded(
     incident, user, other_user, admin_user
 ):
+    Incident.objects.filter(pk=incident.pk).update(severity=3)  # one approval publishes a SEV3
+    incident.refresh_from_db()
     postmortem = PostmortemFactory(incident=incident, author=user, impact="Numbers.")
     TimelineEventFactory(incident=incident)
     ContributingFactorFactory(postmortem=postmortem)
