@@ -4,7 +4,9 @@ import pytest
 
 from postmortems.blameless import (
     ANY,
+    GROUP,
     NOT_SYSTEM,
+    OBJECT,
     PERSON,
     RULES,
     Finding,
@@ -309,7 +311,7 @@ def test_the_rule_table_is_well_formed():
     ids = [rule.id for rule in RULES]
     assert len(ids) == len(set(ids))
     for rule in RULES:
-        assert rule.subject in {ANY, PERSON, NOT_SYSTEM}
+        assert rule.subject in {ANY, PERSON, NOT_SYSTEM, OBJECT, GROUP}
         assert rule.why.strip() and rule.suggestion.strip()
         re.compile(rule.pattern)
 
