@@ -243,3 +243,6 @@ DEBRIEF_REMINDER_DUE_SOON_DAYS = env_int("DEBRIEF_REMINDER_DUE_SOON_DAYS", 3)
 DEBRIEF_MANAGER_OVERDUE_DAYS = env_int("DEBRIEF_MANAGER_OVERDUE_DAYS", 14)
 # Attempts per email (of any kind) before the ledger marks it failed.
 DEBRIEF_EMAIL_MAX_ATTEMPTS = env_int("DEBRIEF_EMAIL_MAX_ATTEMPTS", 5)
+# Largest postmortem section, in bytes of UTF-8: bigger text is refused with a message (and the
+# typed text kept), so one pasted log cannot make the document slow for every reader.
+DEBRIEF_SECTION_MAX_BYTES = env_int("DEBRIEF_SECTION_MAX_BYTES", 200_000)

@@ -74,6 +74,7 @@ Measured on the labelled corpus in tests/corpus/blame (``make eval``, docs/evalu
 
 from __future__ import annotations
 
+import hashlib
 import re
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
@@ -908,6 +909,15 @@ def lint_document(
     }
 
 
+@lru_cache(maxsize=1)
+def rules_signature() -> str:
+    """Changes whenever the rules or the vocabulary change, so stored findings go stale then."""
+    parts = [repr(RULES), repr(sorted(_first_names()))]
+    for vocabulary in (_ROLES, _DEPARTMENTS, _SYSTEM_NOUNS, _NON_NAMES, _KNOWN_SYSTEMS, _FILLERS):
+        parts.append(repr(sorted(vocabulary)))
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
 def directory_names(people: Iterable[str]) -> frozenset[str]:
     """Lower-cased single words of the directory's names ('Ana María' -> ana, maría)."""
     words = set()
@@ -1129,8 +1139,10 @@ def _classify_word(
     if lower in _OTHER_PRONOUNS:
         return _OTHER
     known_system = lower in system_names or lower in _KNOWN_SYSTEMS
-    if not known_system and (lower in people or lower in _first_names()):
-        return _PERSON  # the directory or a common first name, in any case and position
+    if not known_system and (lower in _first_names() or (lower in people and not base.islower())):
+        # A common first name in any case and position; a directory name when written as a
+        # name (surnames such as Price or Long are words in lower case).
+        return _PERSON
     if lower in _DEPARTMENTS and not base.islower():
         return _PERSON  # "Marketing launched...", "QA missed..."
     if _is_role(lower) and not (known_system and not base.islower()):

@@ -97,6 +97,8 @@ def section_save(request, number: int, section: str):
             base=form.cleaned_data["base"],
             by=request.user,
         )
+    except services.SectionTooLarge as refused:
+        return _too_large(request, postmortem, section, mine, refused)
     except services.SectionConflict as conflict:
         theirs = conflict.theirs
         theirs_text = getattr(Postmortem.objects.only(section).get(pk=postmortem.pk), section)
@@ -127,6 +129,26 @@ def section_save(request, number: int, section: str):
         )
     messages.success(request, f"{Postmortem.SECTION_LABELS[section]} saved.")
     return redirect(reverse("postmortems:edit", args=[number]) + f"#s-{section}")
+
+
+def _too_large(request, postmortem, section, mine, refused):
+    """Refused for size: say so beside the box and keep the typed text (in the browser's box
+    with htmx; in the re-rendered editor without JavaScript)."""
+    message = refused.messages[0]
+    if request.htmx:
+        response = render(
+            request,
+            "postmortems/postmortem_edit.html#section-too-large",
+            {"s": {"field": section}, "message": message},
+            status=422,
+        )
+        response["X-Debrief-Refused"] = "too-large"  # not a conflict: keep autosaving
+        return response
+    page = edit_context(request, postmortem)
+    for s in page["edit_sections"]:
+        if s["field"] == section:
+            s.update(text=mine, error=message, findings=[])
+    return render(request, "postmortems/postmortem_edit.html", page, status=422)
 
 
 @require_GET
