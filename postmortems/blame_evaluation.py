@@ -12,9 +12,11 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from unittest import mock
 
 from django.conf import settings
 
+from . import blameless
 from .blameless import lint_text
 
 CORPUS = Path(settings.BASE_DIR) / "tests" / "corpus" / "blame"
@@ -54,9 +56,10 @@ def load(half: str) -> list[dict]:
         return [json.loads(line) for line in corpus if line.strip()]
 
 
-def score(half: str, rows: list[dict] | None = None) -> Score:
+def score(half: str, rows: list[dict] | None = None, label: str = "") -> Score:
     rows = load(half) if rows is None else rows
-    result = Score(half=half, sentences=len(rows))
+    lint_text("Warm-up: the rules compile once per process.")  # not counted per sentence
+    result = Score(half=label or half, sentences=len(rows))
     for row in rows:
         started = time.perf_counter()
         findings = lint_text(row["text"])
@@ -86,7 +89,9 @@ def report(scores: list[Score]) -> str:
         "",
         "Sentences from `tests/corpus/blame/`; a sentence counts as flagged when the check "
         "returns any finding. The rules were tuned on the development half only; the test "
-        "half was written first and is only reported.",
+        "half was written first and is only reported. Both halves were written for this "
+        "project by the same hand, in many voices; the list of first names was written by "
+        "that hand too, so the last row shows the test half without it.",
         "",
         "| Half | Sentences | Precision | Recall | False alarms | Missed | ms / sentence |",
         "|---|---:|---:|---:|---:|---:|---:|",
@@ -96,7 +101,11 @@ def report(scores: list[Score]) -> str:
             f"| {s.half} | {s.sentences} | {s.precision:.1%} | {s.recall:.1%} | {s.false_pos} "
             f"| {s.false_neg} | {s.ms_per_sentence:.2f} |"
         )
-    lines += ["", "Flagged per class (blame classes: recall; neutral classes: false alarms):", ""]
+    lines += [
+        "",
+        "Flagged per class (blame classes: found / all; neutral classes: false alarms / all):",
+        "",
+    ]
     classes = sorted({c for s in scores for c in s.by_class})
     lines.append("| Class | " + " | ".join(s.half for s in scores) + " |")
     lines.append("|---|" + "---:|" * len(scores))
@@ -124,6 +133,10 @@ def write_section(path: Path, start: str, end: str, body: str) -> None:
 
 def run(*, write: bool = True) -> list[Score]:
     scores = [score(half) for half in HALVES]
+    # How much rests on the first-names list: the same test half with the list emptied, so
+    # only capitals, roles and sentence structure tell people from things.
+    with mock.patch.object(blameless, "_first_names", lambda: frozenset()):
+        scores.append(score("test", label="test, no first-names list"))
     if write:
         write_section(DOC, START, END, report(scores))
     return scores

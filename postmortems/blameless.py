@@ -109,6 +109,9 @@ class Rule:
     # took down..."): for verbs that are ordinary work unless something in the sentence went
     # wrong ("Dana deployed the fix" / "Dana deployed the wrong branch").
     cue: str = ""
+    # A pattern that cancels the rule when the sentence contains it: work that limited the
+    # damage ("disabled the flag to stop the errors").
+    unless: str = ""
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,14 @@ _WENT_WRONG = (
     r"(?:\w+ )?(?:took|locked|broke|overloaded|overwhelmed|hammered|crashed|deleted|dropped|"
     r"wiped|saturated|blocked|corrupted|caused|triggered|filled|flooded|brought|knocked|"
     r"exhausted|maxed)|hard-?coded|leaked|to \d{3,})"
+)
+
+# Work that ends or limits an outage: "disabled the flag to stop the errors".
+_MITIGATING = (
+    r"\b(?:to (?:stop|mitigate|recover|restore|reduce|contain|limit|free|relieve|unblock|shed"
+    r"|fix|undo|drain|protect)|as a (?:precaution|mitigation|workaround|stopgap)|(?:and|,) "
+    r"(?:\w+ ){0,2}(?:recovered|returned to normal|came back|stabili[sz]ed|subsided)"
+    r"|which (?:restored|fixed|ended|stopped|resolved|brought back))\b"
 )
 
 RULES: list[Rule] = [
@@ -424,6 +435,7 @@ RULES: list[Rule] = [
         r"|introduc(?:ed|es) (?:a|an|the|this|that) (?:\w+ ){0,2}(?:bug|leak|regression|race|error"
         r"|deadlock|vulnerability|typo|loop|problem|issue))",
         subject=PERSON,
+        unless=_MITIGATING,
         why="Makes a person the one whose action caused the failure; the same action was open "
         "to anyone, so the finding is what let it have this impact.",
         suggestion="describe what the action did and what allowed it without a check, e.g. "
@@ -441,6 +453,7 @@ RULES: list[Rule] = [
         r"|set|started|stopped|opened|added|replac(?:ed|es)|deletes)",
         subject=PERSON,
         cue=_WENT_WRONG,
+        unless=_MITIGATING,
         why="Makes a person's action the cause; the question is why the action was possible, "
         "looked right at the time, and was not caught.",
         suggestion="describe the change and the missing guard, e.g. 'a change to {object} "
@@ -454,6 +467,7 @@ RULES: list[Rule] = [
         cue=r"\b(?:took|broke|blocked|crash(?:ed)?|corrupted|wiped|deleted|dropped|saturated|"
         r"overloaded|caused|triggered|locked|filled|knocked|brought|exhausted|leaked|exposed|"
         r"led to|culprit|root cause|outage)\b",
+        unless=_MITIGATING,
         why="Names whose change failed; the change is the fact, the person is incidental, and "
         "naming them makes the next author hide details.",
         suggestion="name the change, not its author, and what let it reach production, e.g. "
@@ -482,6 +496,7 @@ RULES: list[Rule] = [
         r"|edited)(?: and (?:\w+ed|written|shipped|run))? by",
         subject=OBJECT,
         cue=_WENT_WRONG,
+        unless=_MITIGATING,
         why="Naming who did it makes the person the cause; the same step was open to anyone.",
         suggestion="drop the agent and name what allowed it, e.g. 'the change was deployed "
         "without a review step'",
@@ -840,14 +855,6 @@ _REJECTING = re.compile(
     r"|the question (?:is|was) not|(?:is|was|isn['’]t|wasn['’]t) (?:not )?about)\b",
     re.IGNORECASE,
 )
-# Work that ends or limits an outage: "disabled the flag to stop the errors".
-_MITIGATING = re.compile(
-    r"\b(?:to (?:stop|mitigate|recover|restore|reduce|contain|limit|free|relieve|unblock|shed"
-    r"|fix|undo|drain|protect)|as a (?:precaution|mitigation|workaround|stopgap)|(?:and|,) "
-    r"(?:\w+ ){0,2}(?:recovered|returned to normal|came back|stabili[sz]ed|subsided)"
-    r"|which (?:restored|fixed|ended|stopped|resolved|brought back))\b",
-    re.IGNORECASE,
-)
 _SENTENCE_END = re.compile(r"[.!?](?=[\s\"'”’)\]*_]|$)|\n")
 _QUOTES = "\"'“”‘’`«»"
 _CODE_OR_URL = re.compile(
@@ -994,10 +1001,11 @@ def _check(rule: Rule, match: re.Match, original: str, context: _Context) -> Fin
     sentence_start, sentence_end = context.sentence(start)
     if _mentioned_not_used(context.text, sentence_start, start, end, sentence_end):
         return None
-    if rule.cue:
-        sentence = context.text[sentence_start:sentence_end]
-        if not _compile_cue(rule.cue).search(sentence) or _MITIGATING.search(sentence):
-            return None
+    sentence = context.text[sentence_start:sentence_end]
+    if rule.cue and not _compile_cue(rule.cue).search(sentence):
+        return None
+    if rule.unless and _compile_cue(rule.unless).search(sentence):
+        return None
     if rule.subject == ANY:
         if _negated(context, start):
             return None
