@@ -382,3 +382,21 @@ def test_the_directory_names_people_the_heuristics_would_not():
 
 def test_a_surname_from_the_directory_is_a_word_in_lower_case():
     assert lint_text("The price failed to update.", people=["Vincent Price"]) == []
+
+
+def test_a_long_text_is_checked_by_paragraph_with_the_same_findings(monkeypatch):
+    from postmortems import blameless
+
+    paragraphs = [f"Paragraph {i}: Dana forgot the flag and the deploy failed." for i in range(150)]
+    text = "\n\n".join(paragraphs)
+    whole = blameless._lint(text, blameless._mask(text), RULES, frozenset(), frozenset())
+    assert lint_text(text) == whole and len(whole) == 150
+    for finding in lint_text(text):
+        assert text[finding.start : finding.end] == finding.text
+
+    checked = []
+    real = blameless._lint
+    monkeypatch.setattr(blameless, "_lint", lambda *a: checked.append(a[0]) or real(*a))
+    edited = text.replace("Paragraph 7:", "Paragraph 7 (edited):")
+    assert len(lint_text(edited)) == 150
+    assert checked == [paragraphs[7].replace("Paragraph 7:", "Paragraph 7 (edited):")]
