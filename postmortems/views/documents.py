@@ -174,9 +174,14 @@ def postmortem_history(request, number: int):
 def revision_restore(request, number: int, pk: int):
     postmortem = postmortem_for(request, number)
     revision = get_object_or_404(postmortem.revisions, pk=pk)
-    new = services.restore_revision(revision=revision, by=request.user)
+    history = reverse("postmortems:history", args=[number]) + f"?section={revision.section}"
+    try:
+        new = services.restore_revision(revision=revision, by=request.user)
+    except services.SectionTooLarge as refused:  # saved before the limit existed
+        messages.error(request, refused.messages[0].replace("Your text is kept in the box.", ""))
+        return redirect(history)
     messages.success(
         request,
         f"{revision.label}: revision {revision.number} restored as revision {new.number}.",
     )
-    return redirect(reverse("postmortems:history", args=[number]) + f"?section={revision.section}")
+    return redirect(history)

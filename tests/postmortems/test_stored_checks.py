@@ -206,3 +206,17 @@ def test_the_editor_tells_the_browser_the_limit(client, user, settings):
     client.force_login(user)
     body = client.get(reverse("postmortems:edit", args=[pm.incident.number])).content.decode()
     assert body.count('data-max-bytes="123456"') == len(Postmortem.SECTION_FIELDS)
+
+
+def test_restoring_a_revision_over_the_limit_says_why_instead_of_failing(client, user, settings):
+    pm = PostmortemFactory(incident=IncidentFactory(commander=user))
+    old = services.save_section(postmortem=pm, section="impact", text="x" * 500, base=0, by=user)
+    services.save_section(postmortem=pm, section="impact", text="short", base=1, by=user)
+    settings.DEBRIEF_SECTION_MAX_BYTES = 100  # the limit came after the old revision
+    client.force_login(user)
+    url = reverse("postmortems:restore", args=[pm.incident.number, old.pk])
+    response = client.post(url, follow=True)
+    assert response.status_code == 200
+    assert "a section holds at most 100 bytes" in response.content.decode()
+    pm.refresh_from_db()
+    assert pm.impact == "short"
