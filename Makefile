@@ -16,7 +16,7 @@ LOCK_FLAGS := --quiet --universal --python-version 3.11 --generate-hashes --cust
 export DEBUG ?= true
 export DJANGO_SETTINGS_MODULE ?= config.settings
 
-.PHONY: run test lint format bench install browser lock clean screenshots
+.PHONY: run test lint format bench install browser lock clean screenshots eval
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Debrief needs Python 3.11 or newer")'
@@ -73,6 +73,10 @@ screenshots: $(DEV)
 	$(BIN)/python manage.py seed_demo --once
 	@browser="$$($(BIN)/python scripts/ensure_browser.py)" && \
 	  CHROMIUM_PATH="$$browser" $(BIN)/python scripts/screenshots.py
+# Precision/recall of the blameless check and the importer's field accuracy on both halves of
+# their corpora (tests/corpus/); prints a table and rewrites their sections of docs/evaluation.md.
+eval: $(DEV)
+	$(BIN)/python manage.py evaluate
 
 # Recompiles both locks from pyproject.toml, keeping today's pins where they still fit; pass
 # LOCK_ARGS=--upgrade to move them. The dev lock is held to the production lock's versions.

@@ -298,3 +298,6 @@ DEBRIEF_EMAIL_MAX_ATTEMPTS = env_int("DEBRIEF_EMAIL_MAX_ATTEMPTS", 5)
 DEBRIEF_WEBHOOK_ALLOWED_HOSTS = env_list("DEBRIEF_WEBHOOK_ALLOWED_HOSTS")
 # Reviewers' approvals (of the current text) a postmortem needs before it is published.
 DEBRIEF_REQUIRED_APPROVALS = env_approvals("DEBRIEF_REQUIRED_APPROVALS")
+# Largest postmortem section, in bytes of UTF-8: bigger text is refused with a message (and the
+# typed text kept), so one pasted log cannot make the document slow for every reader.
+DEBRIEF_SECTION_MAX_BYTES = env_int("DEBRIEF_SECTION_MAX_BYTES", 200_000)

@@ -6,14 +6,62 @@ adapts them to what the editor's margin shows.
 
 from __future__ import annotations
 
+import hashlib
 import re
 
-from .blameless import lint_text
+from django.contrib.auth import get_user_model
+
+from .blameless import Finding, lint_text, rules_signature
+from .models import CheckedText
 
 
-def section_findings(text: str, system_names=()) -> list:
-    """Blameless-language findings for one section's text."""
-    return lint_text(text, system_names=system_names) if text.strip() else []
+def section_findings(text: str, system_names=(), people=()) -> list:
+    """Blameless-language findings for one text, computed now (short texts: titles, factors)."""
+    return lint_text(text, system_names=system_names, people=people) if text.strip() else []
+
+
+def people_names() -> list[str]:
+    """First and last names of active users: the directory the check reads, once per page."""
+    rows = get_user_model().objects.filter(is_active=True).values_list("first_name", "last_name")
+    return sorted({name for row in rows for name in row if name})
+
+
+def stored_findings(texts: list[str], system_names=(), people=()) -> list[list[Finding]]:
+    """Findings for each text, read from CheckedText; a text never seen is checked once and
+    stored. One query for all texts, plus one insert when something was new.
+
+    The key holds the rules and the service names but not the directory: a new colleague
+    would otherwise make every stored result stale at once. Findings reflect the directory as
+    it was when the text was saved, like the revision they belong to."""
+    context = _context_key(system_names)
+    keys = [_digest(text, context) if text.strip() else "" for text in texts]
+    wanted = {key for key in keys if key}
+    stored = (
+        dict(CheckedText.objects.filter(digest__in=wanted).values_list("digest", "findings"))
+        if wanted
+        else {}
+    )
+    new = {}
+    for key, text in zip(keys, texts, strict=True):
+        if key and key not in stored and key not in new:
+            new[key] = [f.as_dict() for f in section_findings(text, system_names, people)]
+    if new:
+        # A parallel request may store the same digest first; its result is the same.
+        CheckedText.objects.bulk_create(
+            [CheckedText(digest=key, findings=found) for key, found in new.items()],
+            ignore_conflicts=True,
+        )
+        stored.update(new)
+    return [[Finding(**found) for found in stored[key]] if key else [] for key in keys]
+
+
+def _context_key(system_names) -> str:
+    names = "\x1f".join(sorted(system_names))
+    return rules_signature() + hashlib.sha256(names.encode()).hexdigest()
+
+
+def _digest(text: str, context: str) -> str:
+    return hashlib.sha256(f"{context}\x1d{text}".encode()).hexdigest()
 
 
 # --- "Five whys" chains ------------------------------------------------------------------------

@@ -190,6 +190,33 @@ class SectionRevision(models.Model):
         return Postmortem.SECTION_LABELS[self.section]
 
 
+class CheckedText(models.Model):
+    """The wording-check findings for one text, computed once and read on every render.
+
+    Keyed by a digest of the text, the rules and the incident's service names, so a changed
+    rule or service misses and is computed again, and an unchanged section is never checked
+    twice. (postmortems/checks.py::stored_findings)
+    """
+
+    digest = models.CharField(max_length=64, unique=True)
+    findings = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.digest[:12]}: {len(self.findings)} finding(s)"
+
+
+class RenderedMarkdown(models.Model):
+    """Sanitised HTML of one large Markdown text, rendered once (postmortems/markdown.py)."""
+
+    digest = models.CharField(max_length=64, unique=True)
+    html = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.digest[:12]
+
+
 class Approval(models.Model):
     """A reviewer's approval of the document exactly as it stood: the revision of each section."""
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -16,6 +17,7 @@ from outbox.ledger import Key
 from outbox.models import Dispatch
 from outbox.queue import queue_emails
 
+from . import checks
 from .approvals import approval_state
 from .approvals import changed_since as changed_since
 from .models import (
@@ -45,6 +47,38 @@ class SectionConflict(Exception):
     def __init__(self, theirs: SectionRevision | None):
         super().__init__("The section changed since it was loaded.")
         self.theirs = theirs
+
+
+class SectionTooLarge(ValidationError):
+    """The text is over the section size limit (DEBRIEF_SECTION_MAX_BYTES); nothing was saved."""
+
+    def __init__(self, section: str, size: int, limit: int):
+        self.size, self.limit = size, limit
+        super().__init__(
+            f"Not saved — {Postmortem.SECTION_LABELS.get(section, 'this section')} is "
+            f"{_kb(size)}; a section holds at most {_kb(limit)}. Move long logs or output to a "
+            "linked file and keep the summary here. Your text is kept in the box.",
+            code="too_large",
+        )
+
+
+def _kb(size: int) -> str:
+    return f"{size / 1000:,.0f} KB" if size >= 1000 else f"{size} bytes"
+
+
+def check_section_size(section: str, text: str) -> None:
+    """Raise SectionTooLarge when text is over the limit; every route that writes a section
+    (editor, restore, import) asks this before saving."""
+    limit = settings.DEBRIEF_SECTION_MAX_BYTES
+    # Characters first: a text under limit/4 characters cannot exceed limit bytes in UTF-8.
+    if len(text) * 4 > limit and (size := len(text.encode("utf-8"))) > limit:
+        raise SectionTooLarge(section, size, limit)
+
+
+def store_section_checks(postmortem: Postmortem, texts: list[str]) -> None:
+    """Check the wording of newly saved section texts once, so pages only read the result."""
+    names = [service.name for service in postmortem.incident.services.all()]
+    checks.stored_findings(texts, names, checks.people_names())
 
 
 # --- Starting -------------------------------------------------------------------------------
@@ -144,6 +178,7 @@ def save_section(
     if section not in Postmortem.SECTION_LABELS:
         raise ValueError(f"unknown section {section!r}")
     text = text.replace("\r\n", "\n")
+    check_section_size(section, text)
     newest = _newest(postmortem, section)
     newest_number = newest.number if newest else 0
     if base != newest_number:
@@ -173,6 +208,7 @@ def save_section(
         # A parallel save took the same number between our check and our insert.
         raise SectionConflict(_newest(postmortem, section)) from None
     setattr(postmortem, section, text)
+    store_section_checks(postmortem, [text])
     return revision
 
 
@@ -188,6 +224,7 @@ def record_imported_sections(*, postmortem: Postmortem, texts: dict[str, str], a
             text=text.replace("\r\n", "\n"),
             author=author,
         )
+    store_section_checks(postmortem, [t.replace("\r\n", "\n") for t in texts.values()])
 
 
 def restore_revision(*, revision: SectionRevision, by: AbstractBaseUser) -> SectionRevision:

@@ -6,13 +6,14 @@ builders live here, apart from the views, and no view module imports another.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
 
 from incidents import permissions
 
 from ..approvals import approval_state
-from ..checks import chain_warnings, section_findings
+from ..checks import chain_warnings, people_names, section_findings, stored_findings
 from ..forms import (
     AuthorsForm,
     FactorForm,
@@ -24,6 +25,8 @@ from ..forms import (
 from ..models import Postmortem, SectionRevision
 from ..related import suggest_related
 from ..services import can_publish, publish_problems
+
+MARGIN_FINDINGS = 20
 
 
 def postmortem_for(request, number: int) -> Postmortem:
@@ -74,8 +77,13 @@ def section_states(postmortem: Postmortem) -> dict[str, SectionRevision | None]:
     return {section: newest.get(section) for section in numbers}
 
 
-def section_context(postmortem: Postmortem, section: str, revision, names=(), **extra) -> dict:
+def section_context(
+    postmortem: Postmortem, section: str, revision, names=(), findings=None, **extra
+) -> dict:
+    """`findings`: the section's stored wording findings when the caller has read them."""
     text = getattr(postmortem, section)
+    if findings is None:
+        (findings,) = stored_findings([text], names, people_names())
     return {
         "postmortem": postmortem,
         "incident": postmortem.incident,
@@ -86,7 +94,9 @@ def section_context(postmortem: Postmortem, section: str, revision, names=(), **
             "text": text,
             "revision": revision,
             "number": revision.number if revision else 0,
-            "findings": section_findings(text, names),
+            # A margin of hundreds of notes helps nobody; the first ones show the pattern.
+            "findings": findings[:MARGIN_FINDINGS],
+            "findings_hidden": max(0, len(findings) - MARGIN_FINDINGS),
         },
         **extra,
     }
@@ -181,9 +191,12 @@ def edit_context(request, postmortem: Postmortem, **forms) -> dict:
     when an actions view re-renders the page with a failed form."""
     names = system_names(postmortem.incident)
     states = section_states(postmortem)
+    # Stored when each section was saved: rendering reads them, it does not check again.
+    texts = [getattr(postmortem, field) for field in Postmortem.SECTION_FIELDS]
+    findings = stored_findings(texts, names, people_names())
     sections = [
-        section_context(postmortem, field, states[field], names)["s"]
-        for field in Postmortem.SECTION_FIELDS
+        section_context(postmortem, field, states[field], names, found)["s"]
+        for field, found in zip(Postmortem.SECTION_FIELDS, findings, strict=True)
     ]
     review = review_context(request, postmortem, **forms)
     for section in sections:
@@ -195,4 +208,5 @@ def edit_context(request, postmortem: Postmortem, **forms) -> dict:
         **review,
         **related_context(request, postmortem, related=document["related"]),
         "edit_sections": sections,
+        "section_max_bytes": settings.DEBRIEF_SECTION_MAX_BYTES,
     }

@@ -116,6 +116,8 @@ def section_save(request, number: int, section: str):
             base=form.cleaned_data["base"],
             by=request.user,
         )
+    except services.SectionTooLarge as refused:
+        return _too_large(request, postmortem, section, mine, refused)
     except services.SectionConflict as conflict:
         theirs = conflict.theirs
         theirs_text = getattr(Postmortem.objects.only(section).get(pk=postmortem.pk), section)
@@ -148,6 +150,26 @@ def section_save(request, number: int, section: str):
     return redirect(reverse("postmortems:edit", args=[number]) + f"#s-{section}")
 
 
+def _too_large(request, postmortem, section, mine, refused):
+    """Refused for size: say so beside the box and keep the typed text (in the browser's box
+    with htmx; in the re-rendered editor without JavaScript)."""
+    message = refused.messages[0]
+    if request.htmx:
+        response = render(
+            request,
+            "postmortems/postmortem_edit.html#section-too-large",
+            {"s": {"field": section}, "message": message},
+            status=422,
+        )
+        response["X-Debrief-Refused"] = "too-large"  # not a conflict: keep autosaving
+        return response
+    page = edit_context(request, postmortem)
+    for s in page["edit_sections"]:
+        if s["field"] == section:
+            s.update(text=mine, error=message, findings=[])
+    return render(request, "postmortems/postmortem_edit.html", page, status=422)
+
+
 @require_GET
 def postmortem_history(request, number: int):
     postmortem = postmortem_for(request, number)
@@ -171,9 +193,14 @@ def postmortem_history(request, number: int):
 def revision_restore(request, number: int, pk: int):
     postmortem = postmortem_for(request, number)
     revision = get_object_or_404(postmortem.revisions, pk=pk)
-    new = services.restore_revision(revision=revision, by=request.user)
+    history = reverse("postmortems:history", args=[number]) + f"?section={revision.section}"
+    try:
+        new = services.restore_revision(revision=revision, by=request.user)
+    except services.SectionTooLarge as refused:  # saved before the limit existed
+        messages.error(request, refused.messages[0].replace("Your text is kept in the box.", ""))
+        return redirect(history)
     messages.success(
         request,
         f"{revision.label}: revision {revision.number} restored as revision {new.number}.",
     )
-    return redirect(reverse("postmortems:history", args=[number]) + f"?section={revision.section}")
+    return redirect(history)

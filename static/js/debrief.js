@@ -47,10 +47,20 @@ document.addEventListener("htmx:responseError", (e) =>
   }
   function area(form) { return form.querySelector("textarea[name=text]"); }
 
+  function tooLarge(form) {
+    // The server refuses it anyway; saying so here saves sending megabytes on every pause.
+    const max = Number(area(form).dataset.maxBytes || 0);
+    const size = max ? new TextEncoder().encode(area(form).value).length : 0;
+    if (size <= max) return false;
+    const kb = (n) => `${Math.round(n / 1000).toLocaleString()} KB`;
+    setState(form, `Not saved — this section is ${kb(size)}; a section holds at most ${kb(max)}. ` +
+      "Move long logs or output to a linked file and keep the summary here. Your text is kept in the box.", "state-error");
+    return true;
+  }
   function save(form) {
     clearTimeout(form._pause);
     clearTimeout(form._retry);
-    if (form._conflict || !form._dirty) return;
+    if (form._conflict || !form._dirty || tooLarge(form)) return;
     window.htmx.trigger(form, "pm:save");
   }
   function schedule(form) {
@@ -90,6 +100,8 @@ document.addEventListener("htmx:responseError", (e) =>
         form._saved = form._sent;
         form._dirty = area(form).value !== form._saved;
         if (form._dirty) { setState(form, "Unsaved changes…", "state-dirty"); schedule(form); }
+      } else if (status === 422 && event.detail.xhr.getResponseHeader("X-Debrief-Refused")) {
+        form._attempt = 0;  // refused for size: the message is shown, the next edit saves again
       } else if (status === 422) {
         form._conflict = true;
       } else if (status === 0) {

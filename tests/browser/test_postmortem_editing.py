@@ -170,3 +170,21 @@ def test_publishing_with_missing_parts_needs_a_reason(logged_in_page, user, othe
     page.get_by_label("Publish anyway because…").fill("Tracked in the security tracker.")
     page.get_by_role("button", name="Publish anyway").click()
     expect(page.locator(".notice.warn")).to_contain_text("Tracked in the security tracker.")
+
+
+def test_a_section_over_the_size_limit_says_so_keeps_the_text_and_saves_once_shorter(
+    logged_in_page, settings
+):
+    settings.DEBRIEF_SECTION_MAX_BYTES = 200
+    page = logged_in_page
+    pm = PostmortemFactory(impact="")
+    page.goto(f"/postmortems/{pm.incident.number}/edit/")
+    box = page.get_by_role("textbox", name="Impact", exact=True)
+    long_text = "Checkout failed for forty minutes. " * 10  # 350 bytes
+    box.fill(long_text)
+    expect(page.locator("#state-impact")).to_contain_text("a section holds at most", timeout=8000)
+    expect(box).to_have_value(long_text)
+    pm.refresh_from_db()
+    assert pm.impact == "" and not pm.revisions.exists()
+    box.fill("Checkout failed for forty minutes.")
+    expect(page.locator("#state-impact")).to_contain_text("Saved at", timeout=8000)

@@ -4,7 +4,9 @@ import pytest
 
 from postmortems.blameless import (
     ANY,
+    GROUP,
     NOT_SYSTEM,
+    OBJECT,
     PERSON,
     RULES,
     Finding,
@@ -309,7 +311,7 @@ def test_the_rule_table_is_well_formed():
     ids = [rule.id for rule in RULES]
     assert len(ids) == len(set(ids))
     for rule in RULES:
-        assert rule.subject in {ANY, PERSON, NOT_SYSTEM}
+        assert rule.subject in {ANY, PERSON, NOT_SYSTEM, OBJECT, GROUP}
         assert rule.why.strip() and rule.suggestion.strip()
         re.compile(rule.pattern)
 
@@ -317,3 +319,84 @@ def test_the_rule_table_is_well_formed():
 def test_findings_serialise_to_plain_dicts():
     (finding,) = lint_text("Bob broke the build.")
     assert set(finding.as_dict()) == {"rule", "start", "end", "text", "message", "suggestion"}
+
+
+# --- The classes of issue 11: each with an explanation and a systemic rewrite ---------------
+
+NEW_CLASSES = [
+    ("This was obviously a simple mistake.", {"obviously", "simple-mistake"}),
+    ("Oyelaran pushed the config change that took down checkout.", {"person-action-went-wrong"}),
+    ("so nkechi restarted the wrong box and everything fell over", {"person-action-went-wrong"}),
+    ("Marketing launched the campaign without telling anyone.", {"person-action-went-wrong"}),
+    ("Customer success ignored the early reports.", {"person-ignored"}),
+    ("Someone turned off the backups last quarter.", {"person-harm"}),
+    ("Xiaoling's typo in the firewall rule blocked all traffic.", {"person-possessive-harm"}),
+    ("It was Declan who flipped the kill switch.", {"cleft-person"}),
+    ("Priyanka was too slow to escalate.", {"too-slow"}),
+    ("Ravi isn't experienced enough to be on call alone.", {"lack-of-skill"}),
+    ("If the DBA had taken a snapshot, nothing would be lost.", {"if-person-had"}),
+    ("Had Linh followed the checklist, the flag would be off.", {"had-person"}),
+    ("Farid could have avoided the whole thing.", {"could-have"}),
+    ("It was just a typo.", {"just-a"}),
+    ("Omari just had to read the alert.", {"just-a"}),
+    ("The outage was caused by Valentina.", {"caused-by-person"}),
+    ("Action item: remind Dmitri to follow the release process.", {"retrain-remind"}),
+    ("The engineer involved has received a written warning.", {"sanction"}),
+]
+
+
+@pytest.mark.parametrize(("sentence", "rules"), NEW_CLASSES)
+def test_each_class_of_blame_is_found_explained_and_rewritten(sentence, rules):
+    findings = lint_text(sentence)
+    assert {f.rule for f in findings} & rules, findings
+    for finding in findings:
+        assert finding.message.strip() and finding.suggestion.strip()
+        assert sentence[finding.start : finding.end] == finding.text
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Just before 10:00 the error rate doubled.",
+        "The fix was simple: raise the pool size.",
+        "Valentina reset the pool size to 200 at 13:55.",
+        "Dana disabled the flag to stop the errors.",
+        "The approval step could be bypassed by anyone with merge rights.",
+        "Rather than asking why the on-call missed the page, we looked at the routing.",
+        "An early draft said the reviewer “should have caught it”; we removed that.",
+        "We are not looking for someone to blame.",
+        "Any engineer in the same seat would have made the same call.",
+        "Dana's fix restored checkout.",
+    ],
+)
+def test_neutral_uses_of_the_same_words_pass(sentence):
+    assert lint_text(sentence) == []
+
+
+def test_the_directory_names_people_the_heuristics_would_not():
+    # At the start of a sentence a name ending in -s reads as a plural noun.
+    sentence = "Niels skipped the canary."
+    assert lint_text(sentence) == []
+    assert [f.rule for f in lint_text(sentence, people=["Niels Brekke"])] == ["person-skipped"]
+
+
+def test_a_surname_from_the_directory_is_a_word_in_lower_case():
+    assert lint_text("The price failed to update.", people=["Vincent Price"]) == []
+
+
+def test_a_long_text_is_checked_by_paragraph_with_the_same_findings(monkeypatch):
+    from postmortems import blameless
+
+    paragraphs = [f"Paragraph {i}: Dana forgot the flag and the deploy failed." for i in range(150)]
+    text = "\n\n".join(paragraphs)
+    whole = blameless._lint(text, blameless._mask(text), RULES, frozenset(), frozenset())
+    assert lint_text(text) == whole and len(whole) == 150
+    for finding in lint_text(text):
+        assert text[finding.start : finding.end] == finding.text
+
+    checked = []
+    real = blameless._lint
+    monkeypatch.setattr(blameless, "_lint", lambda *a: checked.append(a[0]) or real(*a))
+    edited = text.replace("Paragraph 7:", "Paragraph 7 (edited):")
+    assert len(lint_text(edited)) == 150
+    assert checked == [paragraphs[7].replace("Paragraph 7:", "Paragraph 7 (edited):")]
