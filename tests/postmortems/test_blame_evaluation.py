@@ -6,7 +6,7 @@ from collections import Counter
 
 from django.core.management import call_command
 
-from core.management.commands.evaluate import Command
+from actions.markdown import evaluation
 from postmortems import blame_evaluation
 from postmortems.blame_evaluation import END, START, load, score, write_section
 
@@ -45,8 +45,7 @@ def test_make_eval_prints_a_table_and_writes_the_blame_section(tmp_path, monkeyp
     doc = tmp_path / "evaluation.md"
     doc.write_text(f"# Evaluation\n\n{START}\n{END}\n")
     monkeypatch.setattr(blame_evaluation, "DOC", doc)
-    # The importer's evaluation writes the real document; it has tests of its own.
-    monkeypatch.setattr(Command, "_importer", lambda self: None)
+    monkeypatch.setattr(evaluation, "REPORT", doc)  # both tools write into the copy
     out = io.StringIO()
     call_command("evaluate", stdout=out)
     printed = out.getvalue()
@@ -54,6 +53,8 @@ def test_make_eval_prints_a_table_and_writes_the_blame_section(tmp_path, monkeyp
     assert any(line.startswith("test ") for line in printed.splitlines())
     section = doc.read_text().split(START, 1)[1].split(END, 1)[0]
     assert "| test | 215 |" in section and "| dev | 215 |" in section
+    assert "<!-- import:start -->" in doc.read_text()  # the importer's section, written beside
+    assert "Targets on the test halves: blameless check met; importer met." in printed
 
 
 def test_misses_carry_the_rules_that_fired(monkeypatch):
