@@ -193,8 +193,9 @@ def table(scores: dict[str, Score]) -> str:
     return "\n".join(lines)  # fmt: skip
 
 
-def write_report(text: str, path: Path = REPORT) -> None:
+def write_report(text: str, path: Path | None = None) -> None:
     """Replace the importer's part of docs/evaluation.md, creating the file if needed."""
+    path = path or REPORT  # read at call time, so a test can point it elsewhere
     block = f"{START}\n{text}\n{END}"
     current = path.read_text(encoding="utf-8") if path.exists() else "# Evaluation\n"
     if START in current and END in current:
