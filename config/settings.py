@@ -198,10 +198,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "actions.tasks.send_reminders",
         "schedule": crontab(minute=5),
     },
-    # Hourly: an email still pending half an hour after its claim lost its task; send it now.
-    "outbox-resend-stuck": {
-        "task": "outbox.tasks.resend_stuck",
-        "schedule": crontab(minute=35),
+    # Every minute: emails whose next try is due (retries with backoff, lost tasks); also the
+    # heartbeat /healthz reads to tell whether beat is alive.
+    "outbox-send-due": {
+        "task": "outbox.tasks.send_due",
+        "schedule": crontab(),
     },
     # Daily: last month's digests if not sent yet, so a missed first-of-month tick is harmless.
     "monthly-review-digests": {
@@ -241,5 +242,12 @@ PAGE_SIZE = 50
 DEBRIEF_REMINDER_DUE_SOON_DAYS = env_int("DEBRIEF_REMINDER_DUE_SOON_DAYS", 3)
 # Items overdue longer than this go into the weekly note to their team's managers.
 DEBRIEF_MANAGER_OVERDUE_DAYS = env_int("DEBRIEF_MANAGER_OVERDUE_DAYS", 14)
-# Attempts per email (of any kind) before the ledger marks it failed.
-DEBRIEF_EMAIL_MAX_ATTEMPTS = env_int("DEBRIEF_EMAIL_MAX_ATTEMPTS", 5)
+# Tries per email (of any kind) before the ledger gives up and marks it failed (10 tries with
+# the default backoff span about 14 hours: an outage overnight loses nothing).
+DEBRIEF_EMAIL_MAX_ATTEMPTS = env_int("DEBRIEF_EMAIL_MAX_ATTEMPTS", 10)
+# A failed email is tried again after this many seconds, doubling each time up to the cap
+# (2 min, 4, 8 … up to 6 h), until DEBRIEF_EMAIL_MAX_ATTEMPTS tries have been made.
+DEBRIEF_EMAIL_RETRY_SECONDS = env_int("DEBRIEF_EMAIL_RETRY_SECONDS", 120)
+DEBRIEF_EMAIL_RETRY_MAX_SECONDS = env_int("DEBRIEF_EMAIL_RETRY_MAX_SECONDS", 6 * 3600)
+# /healthz and the admin pages warn once beat's last tick is older than this.
+DEBRIEF_BEAT_STALE_MINUTES = env_int("DEBRIEF_BEAT_STALE_MINUTES", 120)
