@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from incidents import views as incident_views
+from outbox import views as outbox_views
 
 urlpatterns = [
     path("", incident_views.home, name="home"),
@@ -12,5 +13,7 @@ urlpatterns = [
     path("postmortems/", include("postmortems.urls")),
     path("actions/", include("actions.urls")),
     path("admin/", admin.site.urls),
-    path("healthz", incident_views.healthz, name="healthz"),
+    path("healthz", outbox_views.healthz, name="healthz"),
 ]
+
+handler500 = "config.errors.server_error"

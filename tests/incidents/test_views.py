@@ -394,7 +394,3 @@ def test_preferences_change_the_timezone(client, user):
     assert response.status_code == 302
     user.profile.refresh_from_db()
     assert user.profile.timezone == "Europe/Berlin"
-
-
-def test_healthz_needs_no_login(client, db):
-    assert client.get("/healthz").content == b"ok"
