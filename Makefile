@@ -16,7 +16,7 @@ LOCK_FLAGS := --quiet --universal --python-version 3.11 --generate-hashes --cust
 export DEBUG ?= true
 export DJANGO_SETTINGS_MODULE ?= config.settings
 
-.PHONY: run test lint format bench install browser lock clean
+.PHONY: run test lint format bench install browser lock clean drill
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Debrief needs Python 3.11 or newer")'
@@ -64,6 +64,13 @@ bench: $(DEV)
 	mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py bench --scale $(SCALE)
+
+# The fault drill (not part of `make test`): kills the worker, stops the mail server and
+# restarts PostgreSQL mid-work, then counts every email at a local SMTP sink. Needs PostgreSQL
+# and Redis (DATABASE_URL / REDIS_URL; default: local ones, database debrief_drill, Redis db 15,
+# both wiped first) and permission to run pg_ctlcluster. See docs/reliability.md.
+drill: $(DEV)
+	$(BIN)/python scripts/drill.py
 
 # Recompiles both locks from pyproject.toml, keeping today's pins where they still fit; pass
 # LOCK_ARGS=--upgrade to move them. The dev lock is held to the production lock's versions.

@@ -209,7 +209,7 @@ def claim(keys: Iterable[Key], *, now=None) -> Claim:
     created_at = now or timezone.now()
     # The claimer's task normally sends it at once; if that task is lost, the tick sends it
     # once this grace has passed (wall clock: `now` may be a planning time in the past).
-    grace = timezone.now() + retry_delay(1)
+    grace = timezone.now() + lease()
     result = Claim()
     for start in range(0, len(keys), BATCH):
         batch = keys[start : start + BATCH]
@@ -264,8 +264,10 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 def lease() -> timedelta:
-    """How long a row the tick queued waits for its task before the tick queues it again."""
-    return retry_delay(1) * 5
+    """How long a queued row waits for its task before the tick queues it again: long enough
+    for a busy queue to drain (a shorter one only queues duplicates, which are harmless but
+    slow the queue down further), short enough that a lost task costs minutes."""
+    return max(retry_delay(1) * 5, timedelta(minutes=1))
 
 
 def is_permanent(err: BaseException) -> bool:
