@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import checks
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import models, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -67,6 +67,8 @@ class Message:
     # What the domain records once this email is delivered (e.g. "invited at" on its own row).
     on_sent: Callable[[], None] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    # An SMTP connection the ledger opened (it closes it after the commit), or None.
+    connection: object = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         # Header values come from user text (incident titles, names): a CR/LF would make
@@ -77,7 +79,9 @@ class Message:
 
     def send(self) -> None:
         headers = {single_line(k): single_line(v) for k, v in self.headers.items()}
-        email = EmailMultiAlternatives(self.subject, self.text, to=[self.to], headers=headers)
+        email = EmailMultiAlternatives(
+            self.subject, self.text, to=[self.to], headers=headers, connection=self.connection
+        )
         email.attach_alternative(self.html, "text/html")
         for name, content, mimetype in self.attachments:
             email.attach(name, content, mimetype)
@@ -314,7 +318,7 @@ def send(
     `final_attempt`: the caller will not retry, so a failure marks the row failed at once.
     """
     error, permanent, unreachable = "", False, False
-    now = timezone.now()
+    now, smtp = timezone.now(), None
     with transaction.atomic():
         dispatch = (
             Dispatch.objects.select_for_update(skip_locked=True, of=("self",))
@@ -342,24 +346,19 @@ def send(
             if not message.to:
                 error, permanent = "The recipient has no email address.", True
             else:
-                try:
-                    message.send()
-                except Exception as err:  # noqa: BLE001 - any transport error is recorded
-                    error = f"{type(err).__name__}: {err}"[:2000]
-                    permanent, unreachable = is_permanent(err), is_unreachable(err)
-        if message is not None and not error:
-            dispatch.state, dispatch.sent_at = Dispatch.State.SENT, timezone.now()
-            dispatch.item_count = message.item_count
-            dispatch.error, dispatch.next_try_at = "", None
-            _record_delivery(dispatch, message)
-        elif error:
+                smtp = get_connection()
+                error, permanent, unreachable = _deliver(dispatch, message, smtp)
+        if error:
             dispatch.error = error
             last = dispatch.attempts >= settings.DEBRIEF_EMAIL_MAX_ATTEMPTS
             if permanent or final_attempt or last:
                 dispatch.state, dispatch.next_try_at = Dispatch.State.FAILED, None
             else:
                 dispatch.next_try_at = now + retry_delay(dispatch.attempts)
-        dispatch.save()
+        if dispatch.state != Dispatch.State.SENT:
+            dispatch.save()
+    if smtp is not None:
+        _close(smtp)  # QUIT after the commit: the server's answer to it changes nothing
     if error:
         failed = dispatch.state == Dispatch.State.FAILED
         logger.log(
@@ -376,6 +375,37 @@ def send(
             raise SendFailed(error, unreachable=unreachable)
         return None
     return message
+
+
+def _deliver(dispatch: Dispatch, message: Message, smtp) -> tuple[str, bool, bool]:
+    """Mark the row sent, then hand the email to the server: (error, permanent, unreachable).
+
+    Everything but the COMMIT is done by the time the server answers "250", so a crash can
+    repeat an email only in that last instant; a refusal rolls the marking back.
+    """
+    savepoint = transaction.savepoint()
+    dispatch.state, dispatch.sent_at = Dispatch.State.SENT, timezone.now()
+    dispatch.item_count = message.item_count
+    dispatch.error, dispatch.next_try_at = "", None
+    dispatch.save()
+    _record_delivery(dispatch, message)
+    try:
+        smtp.open()
+        message.connection = smtp
+        message.send()
+    except Exception as err:  # noqa: BLE001 - any transport error is recorded, not lost
+        transaction.savepoint_rollback(savepoint)
+        dispatch.state, dispatch.sent_at, dispatch.item_count = Dispatch.State.PENDING, None, 0
+        return f"{type(err).__name__}: {err}"[:2000], is_permanent(err), is_unreachable(err)
+    transaction.savepoint_commit(savepoint)
+    return "", False, False
+
+
+def _close(smtp) -> None:
+    try:
+        smtp.close()
+    except Exception:  # noqa: BLE001 - the email is delivered and recorded already
+        logger.debug("closing the SMTP connection failed", exc_info=True)
 
 
 def _record_delivery(dispatch: Dispatch, message: Message) -> None:

@@ -186,35 +186,44 @@ def seed() -> dict:
     """Teams with a manager and members, each member owning one long-overdue item."""
     from datetime import timedelta
 
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.auth import (
+        BACKEND_SESSION_KEY,
+        HASH_SESSION_KEY,
+        SESSION_KEY,
+        get_user_model,
+    )
     from django.contrib.sessions.backends.db import SessionStore
     from django.utils import timezone
 
-    from tests.factories import (
-        ActionItemFactory,
-        IncidentFactory,
-        PostmortemFactory,
-        TeamFactory,
-        UserFactory,
-    )
+    from actions.models import ActionItem
+    from incidents.models import Profile
+    from tests.factories import ActionItemFactory, IncidentFactory, PostmortemFactory, TeamFactory
 
+    User = get_user_model()
     long_ago = timezone.localdate() - timedelta(days=20)
-    viewer = None
+    # Bulk inserts: the drill is about sending, and a loaded machine makes row-by-row slow.
+    names = [f"manager{t}" for t in range(TEAMS)]
+    names += [f"owner{t}-{m}" for t in range(TEAMS) for m in range(MEMBERS)]
+    User.objects.bulk_create(
+        [User(username=n, email=f"{n}@example.com", password="!") for n in names]
+    )
+    users = {u.username: u for u in User.objects.filter(username__in=names)}
+    # reminder_hour 0: due now, whatever the hour.
+    Profile.objects.bulk_create([Profile(user=u, reminder_hour=0) for u in users.values()])
+    items = []
     for t in range(TEAMS):
         team = TeamFactory(name=f"Drill team {t}", slug=f"drill-{t}")
-        manager = UserFactory(username=f"manager{t}", password="!")  # no slow hashing
-        team.managers.add(manager)
+        team.managers.add(users[f"manager{t}"])
+        owners = [users[f"owner{t}-{m}"] for m in range(MEMBERS)]
+        team.members.add(*owners)
         incident = IncidentFactory(team=team, title=f"Checkout errors in region {t}")
         postmortem = PostmortemFactory(incident=incident)
-        for m in range(MEMBERS):
-            owner = UserFactory(username=f"owner{t}-{m}", password="!")
-            team.members.add(owner)
-            owner.profile.reminder_hour = 0  # due now, whatever the hour
-            owner.profile.save()
-            ActionItemFactory(owner=owner, postmortem=postmortem, due_on=long_ago)
-        manager.profile.reminder_hour = 0
-        manager.profile.save()
-        viewer = viewer or manager
+        items += [
+            ActionItemFactory.build(owner=owner, postmortem=postmortem, due_on=long_ago)
+            for owner in owners
+        ]
+    ActionItem.objects.bulk_create(items)
+    viewer = users["manager0"]
     session = SessionStore()
     session[SESSION_KEY] = str(viewer.pk)
     session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
