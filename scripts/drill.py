@@ -275,8 +275,10 @@ def ledger_states() -> dict:
     from outbox.models import Dispatch
 
     connection.close()  # a fresh connection: PostgreSQL may have restarted under us
-    rows = Dispatch.objects.values_list("kind", "state")
-    return dict(collections.Counter(f"{kind}:{state}" for kind, state in rows))
+    rows = list(Dispatch.objects.values_list("kind", "state", "attempts"))
+    states = dict(collections.Counter(f"{kind}:{state}" for kind, state, _ in rows))
+    tries = collections.Counter(attempts for _, _, attempts in rows)
+    return states | {"rows_by_tries": dict(sorted(tries.items()))}
 
 
 class Ticker(threading.Thread):
@@ -358,7 +360,7 @@ def drill_smtp_outage(app, sink: Proc, keys: set[str]) -> dict:
     return {
         "due": len(keys),
         "delivered_before_outage": before,
-        "ledger_during_outage": {k: v for k, v in states.items() if k.startswith("digest")},
+        "ledger_during_outage": {k: v for k, v in states.items() if k.startswith("digest:")},
         "seconds_to_deliver_the_rest": round(time.monotonic() - started, 1),
     }
 
