@@ -21,8 +21,9 @@ AppConfig.ready, so this bottom app renders emails it knows nothing about:
     def reminder(dispatch: Dispatch) -> ledger.Message | None: ...
 
 The one gap no ledger can close: if the process dies after the SMTP server accepted the
-message but before the commit, the row stays pending and the email goes out again. That is
-the lesser failure (twice rather than never) and needs a crash in a window of milliseconds.
+message but before the commit, the row stays pending and the email goes out again. The send
+shrinks that window to the COMMIT itself (the row is marked sent before the server answers,
+QUIT comes after the commit), and each email's stable Message-ID lets clients fold a copy.
 """
 
 from __future__ import annotations
