@@ -16,7 +16,7 @@ LOCK_FLAGS := --quiet --universal --python-version 3.11 --generate-hashes --cust
 export DEBUG ?= true
 export DJANGO_SETTINGS_MODULE ?= config.settings
 
-.PHONY: run test lint format bench install browser lock clean screenshots eval
+.PHONY: run test lint format bench install browser lock clean screenshots eval drill
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Debrief needs Python 3.11 or newer")'
@@ -77,6 +77,13 @@ screenshots: $(DEV)
 # their corpora (tests/corpus/); prints a table and rewrites their sections of docs/evaluation.md.
 eval: $(DEV)
 	$(BIN)/python manage.py evaluate
+
+# The fault drill (not part of `make test`): kills the worker, stops the mail server and
+# restarts PostgreSQL mid-work, then counts every email at a local SMTP sink. Needs PostgreSQL
+# and Redis (DATABASE_URL / REDIS_URL; default: local ones, database debrief_drill, Redis db 15,
+# both wiped first) and permission to run pg_ctlcluster. See docs/reliability.md.
+drill: $(DEV)
+	$(BIN)/python scripts/drill.py
 
 # Recompiles both locks from pyproject.toml, keeping today's pins where they still fit; pass
 # LOCK_ARGS=--upgrade to move them. The dev lock is held to the production lock's versions.

@@ -86,6 +86,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -222,10 +223,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "actions.tasks.send_reminders",
         "schedule": crontab(minute=5),
     },
-    # Hourly: an email still pending half an hour after its claim lost its task; send it now.
-    "outbox-resend-stuck": {
-        "task": "outbox.tasks.resend_stuck",
-        "schedule": crontab(minute=35),
+    # Every minute: emails whose next try is due (retries with backoff, lost tasks); also the
+    # heartbeat /healthz reads to tell whether beat is alive.
+    "outbox-send-due": {
+        "task": "outbox.tasks.send_due",
+        "schedule": crontab(),
     },
     # Daily: last month's digests if not sent yet, so a missed first-of-month tick is harmless.
     "monthly-review-digests": {
@@ -267,14 +269,29 @@ if not DEBUG:
     if env_flag("BEHIND_TLS_PROXY"):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain").strip().lower() or "plain"
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "config.logs.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "config.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+# With JSON logs the worker keeps this configuration instead of installing Celery's own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
 
 # --- Audit trail (django-auditlog, entries in audit.Entry) ---------------------------------
 AUDITLOG_LOGENTRY_MODEL = "audit.Entry"
@@ -291,8 +308,15 @@ PAGE_SIZE = 50
 DEBRIEF_REMINDER_DUE_SOON_DAYS = env_int("DEBRIEF_REMINDER_DUE_SOON_DAYS", 3)
 # Items overdue longer than this go into the weekly note to their team's managers.
 DEBRIEF_MANAGER_OVERDUE_DAYS = env_int("DEBRIEF_MANAGER_OVERDUE_DAYS", 14)
-# Attempts per email (of any kind) before the ledger marks it failed.
-DEBRIEF_EMAIL_MAX_ATTEMPTS = env_int("DEBRIEF_EMAIL_MAX_ATTEMPTS", 5)
+# Tries per email (of any kind) before the ledger gives up and marks it failed (10 tries with
+# the default backoff span about 14 hours: an outage overnight loses nothing).
+DEBRIEF_EMAIL_MAX_ATTEMPTS = env_int("DEBRIEF_EMAIL_MAX_ATTEMPTS", 10)
+# A failed email is tried again after this many seconds, doubling each time up to the cap
+# (2 min, 4, 8 … up to 6 h), until DEBRIEF_EMAIL_MAX_ATTEMPTS tries have been made.
+DEBRIEF_EMAIL_RETRY_SECONDS = env_int("DEBRIEF_EMAIL_RETRY_SECONDS", 120)
+DEBRIEF_EMAIL_RETRY_MAX_SECONDS = env_int("DEBRIEF_EMAIL_RETRY_MAX_SECONDS", 6 * 3600)
+# /healthz and the admin pages warn once beat's last tick is older than this.
+DEBRIEF_BEAT_STALE_MINUTES = env_int("DEBRIEF_BEAT_STALE_MINUTES", 120)
 # Webhooks reach public addresses only; these hosts or networks (CIDR) are let through for
 # on-premise trackers, e.g. "jira.corp.example,10.20.0.0/16".
 DEBRIEF_WEBHOOK_ALLOWED_HOSTS = env_list("DEBRIEF_WEBHOOK_ALLOWED_HOSTS")

@@ -7,6 +7,7 @@ from django.urls import include, path
 
 from incidents import activity
 from incidents import views as incident_views
+from outbox import views as outbox_views
 
 
 @login_not_required
@@ -25,6 +26,8 @@ urlpatterns = [
     path("actions/", include("actions.urls")),
     path("audit/", activity.audit_log, name="audit-log"),
     path("admin/", admin.site.urls),
-    path("healthz", incident_views.healthz, name="healthz"),
+    path("healthz", outbox_views.healthz, name="healthz"),
     path("favicon.ico", favicon, name="favicon"),
 ]
+
+handler500 = "config.errors.server_error"

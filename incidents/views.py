@@ -1,8 +1,7 @@
 from copy import copy
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_not_required
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
@@ -192,14 +191,6 @@ def timeline_delete(request, number: int, pk: int):
 
 def _errors_text(form) -> str:
     return "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
-
-
-@login_not_required
-@require_GET
-def healthz(request):
-    """For load balancers and compose health checks: the app answers and the database too."""
-    Incident.objects.exists()
-    return HttpResponse("ok", content_type="text/plain")
 
 
 @require_http_methods(["GET", "POST"])

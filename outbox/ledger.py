@@ -7,8 +7,12 @@ Every email Debrief sends goes through here, whatever its kind:
    second tick, a parallel worker or a re-run claims nothing new;
 3. send: `send(dispatch_id)` locks the row (`select_for_update(skip_locked)`), checks it is
    still pending, renders it with the builder registered for its kind, sends it and marks it
-   sent in the same transaction. A failure is recorded on the row (attempts, error) and the
-   row stays pending for a retry; after the last attempt it is marked failed.
+   sent in the same transaction. A failure is recorded on the row (attempts, error, and
+   `next_try_at` with a backoff growing from minutes to hours) and the row stays pending:
+   the outbox tick (beat, every minute) or the next sweep command sends it again once due.
+   Only a permanent refusal (the server refused the address, 5xx) or the last of
+   DEBRIEF_EMAIL_MAX_ATTEMPTS marks it failed; "failed" is never "already sent", and a
+   resend (admin page, `--retry-failed`) reuses the same row.
 
 Builders are registered per kind by each domain app's `emails` module, imported from its
 AppConfig.ready, so this bottom app renders emails it knows nothing about:
@@ -17,20 +21,24 @@ AppConfig.ready, so this bottom app renders emails it knows nothing about:
     def reminder(dispatch: Dispatch) -> ledger.Message | None: ...
 
 The one gap no ledger can close: if the process dies after the SMTP server accepted the
-message but before the commit, the row stays pending and the email goes out again. That is
-the lesser failure (twice rather than never) and needs a crash in a window of milliseconds.
+message but before the commit, the row stays pending and the email goes out again. The send
+shrinks that window to the COMMIT itself (the row is marked sent before the server answers,
+QUIT comes after the commit), and each email's stable Message-ID lets clients fold a copy.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+import smtplib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import checks
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import models, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -59,13 +67,34 @@ class Message:
     attachments: list[tuple[str, str, str]] = field(default_factory=list)  # name, body, type
     # What the domain records once this email is delivered (e.g. "invited at" on its own row).
     on_sent: Callable[[], None] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    # An SMTP connection the ledger opened (it closes it after the commit), or None.
+    connection: object = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        # Header values come from user text (incident titles, names): a CR/LF would make
+        # Django refuse the whole email (BadHeaderError), so every header is one clean line.
+        self.to = single_line(self.to)
+        self.subject = single_line(self.subject)
+        self.attachments = [(single_line(n), body, t) for n, body, t in self.attachments]
 
     def send(self) -> None:
-        email = EmailMultiAlternatives(self.subject, self.text, to=[self.to])
+        headers = {single_line(k): single_line(v) for k, v in self.headers.items()}
+        email = EmailMultiAlternatives(
+            self.subject, self.text, to=[self.to], headers=headers, connection=self.connection
+        )
         email.attach_alternative(self.html, "text/html")
         for name, content, mimetype in self.attachments:
             email.attach(name, content, mimetype)
         email.send()
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def single_line(text: str, limit: int = 900) -> str:
+    """Text fit for an email header: control characters (CR/LF included) become one space."""
+    return " ".join(_CONTROL.sub(" ", str(text)).split())[:limit]
 
 
 def render(
@@ -171,7 +200,8 @@ class Claim:
     """What one claim found: ledger ids to send now, and how many were already settled."""
 
     pending_ids: list[int] = field(default_factory=list)
-    already_settled: int = 0
+    already_settled: int = 0  # sent, or nothing left to say: never sent again
+    failed_ids: list[int] = field(default_factory=list)  # given up: resend, never "sent"
 
 
 def claim(keys: Iterable[Key], *, now=None) -> Claim:
@@ -182,6 +212,9 @@ def claim(keys: Iterable[Key], *, now=None) -> Claim:
     """
     keys = list(dict.fromkeys(keys))
     created_at = now or timezone.now()
+    # The claimer's task normally sends it at once; if that task is lost, the tick sends it
+    # once this grace has passed (wall clock: `now` may be a planning time in the past).
+    grace = timezone.now() + lease()
     result = Claim()
     for start in range(0, len(keys), BATCH):
         batch = keys[start : start + BATCH]
@@ -193,6 +226,7 @@ def claim(keys: Iterable[Key], *, now=None) -> Claim:
                     period=k.period,
                     scope=k.scope,
                     created_at=created_at,
+                    next_try_at=grace,
                 )
                 for k in batch
             ],
@@ -209,6 +243,8 @@ def claim(keys: Iterable[Key], *, now=None) -> Claim:
                 continue
             if state == Dispatch.State.PENDING:
                 result.pending_ids.append(pk)
+            elif state == Dispatch.State.FAILED:
+                result.failed_ids.append(pk)
             else:
                 result.already_settled += 1
     return result
@@ -218,16 +254,72 @@ def claim(keys: Iterable[Key], *, now=None) -> Claim:
 
 
 class SendFailed(Exception):
-    """The mail server refused or could not be reached; the caller retries with backoff."""
+    """This try failed for now (server down, 4xx, timeout): the row waits for its next try."""
+
+    def __init__(self, error: str, *, unreachable: bool = False):
+        super().__init__(error)
+        self.unreachable = unreachable  # the server could not be reached at all
 
 
-def send(dispatch_id: int, *, final_attempt: bool) -> Message | None:
+def retry_delay(attempts: int) -> timedelta:
+    """The wait after the `attempts`-th failed try: doubling from minutes up to a cap in hours."""
+    first = settings.DEBRIEF_EMAIL_RETRY_SECONDS
+    cap = settings.DEBRIEF_EMAIL_RETRY_MAX_SECONDS
+    return timedelta(seconds=min(cap, first * 2 ** max(0, attempts - 1)))
+
+
+def lease() -> timedelta:
+    """How long a queued row waits for its task before the tick queues it again: long enough
+    for a busy queue to drain (a shorter one only queues duplicates, which are harmless but
+    slow the queue down further), short enough that a lost task costs minutes."""
+    return max(retry_delay(1) * 5, timedelta(minutes=1))
+
+
+def is_permanent(err: BaseException) -> bool:
+    """Only what no retry can fix: the server refused the recipient (5xx), or the address is
+    invalid. A refused connection, a timeout, any 4xx or a 5xx about the sender is retried."""
+    if isinstance(err, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in err.recipients.values()]
+        return bool(codes) and all(500 <= code < 600 for code in codes)
+    # Django refuses an address it cannot encode or parse with a ValueError.
+    return isinstance(err, ValueError) and not isinstance(err, OSError)
+
+
+def is_unreachable(err: BaseException) -> bool:
+    """The mail server itself is out of reach: trying the next email now is pointless."""
+    return isinstance(
+        err,
+        ConnectionError
+        | TimeoutError
+        | smtplib.SMTPConnectError
+        | smtplib.SMTPServerDisconnected
+        | smtplib.SMTPHeloError,
+    ) or (isinstance(err, OSError) and not isinstance(err, smtplib.SMTPException))
+
+
+def _headers(dispatch: Dispatch) -> dict[str, str]:
+    # One stable Message-ID per ledger row: in the one case an email goes out twice (a crash
+    # between the server's "250 OK" and our commit) mail clients and archives can fold them.
+    host = urlsplit(settings.SITE_URL).hostname or "debrief.invalid"
+    return {
+        "Message-ID": f"<dispatch.{dispatch.pk}@{host}>",
+        "X-Debrief-Email": dispatch.key_label,
+    }
+
+
+def send(
+    dispatch_id: int, *, final_attempt: bool = False, attempt: int | None = None
+) -> Message | None:
     """Send one claimed email at most once; returns the message sent, or None if nothing was.
 
-    Raises SendFailed when the send failed and a retry should follow; the row stays pending
-    with its attempt count and error.
+    `attempt`: send only if the row has been tried exactly that many times (the tick's queued
+    retry, which is then harmless if another worker already made it); without it, send a row
+    that was never tried or whose next try is due. Raises SendFailed when this try failed and
+    a retry will follow: the row stays pending with its attempts, error and `next_try_at`.
+    `final_attempt`: the caller will not retry, so a failure marks the row failed at once.
     """
-    error = ""
+    error, permanent, unreachable = "", False, False
+    now, smtp = timezone.now(), None
     with transaction.atomic():
         dispatch = (
             Dispatch.objects.select_for_update(skip_locked=True, of=("self",))
@@ -237,25 +329,37 @@ def send(dispatch_id: int, *, final_attempt: bool) -> Message | None:
         )
         if dispatch is None:
             return None  # sent, settled for good, or being sent by another worker right now
-        message = build(dispatch)
+        if attempt is not None and dispatch.attempts != attempt:
+            return None  # that try was made already; the row has its own next one
+        if attempt is None and dispatch.attempts and not dispatch.is_due(now):
+            return None  # waiting out its backoff; the tick sends it when due
         dispatch.attempts += 1
-        if message is None:
+        try:
+            with transaction.atomic():
+                message = build(dispatch)
+        except Exception as err:  # noqa: BLE001 - a rendering bug is retried, not lost
+            logger.exception("%s email %s: rendering failed", dispatch.kind, dispatch.pk)
+            message, error = None, f"Rendering failed: {type(err).__name__}: {err}"[:2000]
+        if message is None and not error:
             dispatch.state = Dispatch.State.SKIPPED
-        else:
-            try:
-                message.send()
-            except Exception as err:  # noqa: BLE001 - any transport error is recorded, not lost
-                error = f"{type(err).__name__}: {err}"[:2000]
-        if message is not None and not error:
-            dispatch.state, dispatch.sent_at = Dispatch.State.SENT, timezone.now()
-            dispatch.item_count = message.item_count
-            dispatch.error = ""
-            _record_delivery(dispatch, message)
-        elif error:
+        elif message is not None:
+            message.headers = {**_headers(dispatch), **message.headers}
+            if not message.to:
+                error, permanent = "The recipient has no email address.", True
+            else:
+                smtp = get_connection()
+                error, permanent, unreachable = _deliver(dispatch, message, smtp)
+        if error:
             dispatch.error = error
-            if final_attempt or dispatch.attempts >= settings.DEBRIEF_EMAIL_MAX_ATTEMPTS:
-                dispatch.state = Dispatch.State.FAILED
-        dispatch.save()
+            last = dispatch.attempts >= settings.DEBRIEF_EMAIL_MAX_ATTEMPTS
+            if permanent or final_attempt or last:
+                dispatch.state, dispatch.next_try_at = Dispatch.State.FAILED, None
+            else:
+                dispatch.next_try_at = now + retry_delay(dispatch.attempts)
+        if dispatch.state != Dispatch.State.SENT:
+            dispatch.save()
+    if smtp is not None:
+        _close(smtp)  # QUIT after the commit: the server's answer to it changes nothing
     if error:
         failed = dispatch.state == Dispatch.State.FAILED
         logger.log(
@@ -265,13 +369,44 @@ def send(dispatch_id: int, *, final_attempt: bool) -> Message | None:
             dispatch.period or dispatch.scope,
             dispatch.recipient.email,
             dispatch.attempts,
-            "failed for good" if failed else "failed, will retry",
+            "failed for good" if failed else f"failed, next try at {dispatch.next_try_at:%H:%M:%S}",
             error,
         )
         if not failed:
-            raise SendFailed(error)
+            raise SendFailed(error, unreachable=unreachable)
         return None
     return message
+
+
+def _deliver(dispatch: Dispatch, message: Message, smtp) -> tuple[str, bool, bool]:
+    """Mark the row sent, then hand the email to the server: (error, permanent, unreachable).
+
+    Everything but the COMMIT is done by the time the server answers "250", so a crash can
+    repeat an email only in that last instant; a refusal rolls the marking back.
+    """
+    savepoint = transaction.savepoint()
+    dispatch.state, dispatch.sent_at = Dispatch.State.SENT, timezone.now()
+    dispatch.item_count = message.item_count
+    dispatch.error, dispatch.next_try_at = "", None
+    dispatch.save()
+    _record_delivery(dispatch, message)
+    try:
+        smtp.open()
+        message.connection = smtp
+        message.send()
+    except Exception as err:  # noqa: BLE001 - any transport error is recorded, not lost
+        transaction.savepoint_rollback(savepoint)
+        dispatch.state, dispatch.sent_at, dispatch.item_count = Dispatch.State.PENDING, None, 0
+        return f"{type(err).__name__}: {err}"[:2000], is_permanent(err), is_unreachable(err)
+    transaction.savepoint_commit(savepoint)
+    return "", False, False
+
+
+def _close(smtp) -> None:
+    try:
+        smtp.close()
+    except Exception:  # noqa: BLE001 - the email is delivered and recorded already
+        logger.debug("closing the SMTP connection failed", exc_info=True)
 
 
 def _record_delivery(dispatch: Dispatch, message: Message) -> None:
@@ -286,11 +421,73 @@ def _record_delivery(dispatch: Dispatch, message: Message) -> None:
         logger.exception("%s email %s: recording the delivery failed", dispatch.kind, dispatch.pk)
 
 
-def pending_since(minutes: int) -> list[int]:
-    """Pending rows older than `minutes`: their task was lost, so they are sent again."""
-    cutoff = timezone.now() - timedelta(minutes=minutes)
-    return list(
-        Dispatch.objects.filter(state=Dispatch.State.PENDING, created_at__lt=cutoff).values_list(
+# --- Retrying ---------------------------------------------------------------------------------
+
+
+def lease_due(*, limit: int = 2000) -> list[tuple[int, int]]:
+    """The tick's batch: due pending rows as (id, attempts), each pushed back by a lease so the
+    next tick does not queue it again while its task waits (a lost task is queued again)."""
+    now = timezone.now()
+    with transaction.atomic():
+        rows = list(
+            Dispatch.objects.due(now)
+            .select_for_update(skip_locked=True)
+            .order_by("next_try_at", "pk")
+            .values_list("pk", "attempts")[:limit]
+        )
+        Dispatch.objects.filter(pk__in=[pk for pk, _ in rows]).update(next_try_at=now + lease())
+    return rows
+
+
+def retry_now(rows: models.QuerySet | None = None) -> list[int]:
+    """Resend now: failed rows, and pending ones waiting out a backoff, become due this moment.
+
+    The same ledger rows are sent again (never a second row), so a resend is still at most
+    one delivered email per key.
+    """
+    rows = Dispatch.objects.all() if rows is None else rows
+    ids = list(
+        rows.filter(state__in=[Dispatch.State.PENDING, Dispatch.State.FAILED]).values_list(
             "pk", flat=True
         )
     )
+    Dispatch.objects.filter(
+        pk__in=ids, state__in=[Dispatch.State.PENDING, Dispatch.State.FAILED]
+    ).update(state=Dispatch.State.PENDING, next_try_at=timezone.now())
+    return ids
+
+
+@dataclass
+class Outcome:
+    """What sending a batch inline (a command, not a worker) did."""
+
+    sent: list[Message] = field(default_factory=list)
+    retrying: int = 0  # failed for now, next try scheduled
+    failed: int = 0  # given up on: refused for good or out of attempts
+    skipped: int = 0  # nothing left to say
+    not_tried: int = 0  # left for the next tick: the mail server was unreachable
+
+
+def send_inline(ids: Iterable[int]) -> Outcome:
+    """Send these rows in this process; stop trying once the mail server is unreachable (the
+    rest stay pending and due, for the tick or the next run)."""
+    outcome, ids = Outcome(), list(ids)
+    for index, pk in enumerate(ids):
+        try:
+            message = send(pk)
+        except SendFailed as err:
+            outcome.retrying += 1
+            if err.unreachable:
+                outcome.not_tried = len(ids) - index - 1
+                logger.warning(
+                    "mail server unreachable: %s email(s) left for the next try",
+                    outcome.not_tried,
+                )
+                break
+            continue
+        if message is not None:
+            outcome.sent.append(message)
+    states = Dispatch.objects.filter(pk__in=ids).values_list("state", flat=True)
+    outcome.failed = sum(state == Dispatch.State.FAILED for state in states)
+    outcome.skipped = sum(state == Dispatch.State.SKIPPED for state in states)
+    return outcome

@@ -2,7 +2,7 @@
 
 A service calls `queue_emails(keys)` inside its transaction: the ledger rows commit (or roll
 back) with the change, so an email is never lost to a broker outage (the rows stay pending and
-`tasks.resend_stuck` sends them) and never sent for a change that was rolled back.
+the outbox tick, `tasks.send_due`, sends them) and never sent for a change that was rolled back.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ def send_after_commit(dispatch_ids: list[int]) -> None:
         return
     ids = list(dispatch_ids)
     # robust: the change is committed either way; a broker outage is logged and the rows stay
-    # pending for resend_stuck rather than turning the page into an error.
+    # pending for the tick (send_due) rather than turning the page into an error.
     transaction.on_commit(lambda: [tasks.send_email.delay(pk) for pk in ids], robust=True)
 
 

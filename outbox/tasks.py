@@ -1,28 +1,31 @@
-"""The outbox's Celery tasks: send one ledger row, and resend rows whose task was lost."""
+"""The outbox's Celery tasks: send one ledger row, and the tick that sends what is due."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from . import ledger
-
-EMAIL_MAX_RETRIES = 4  # 1, 2, 4, 8 min; the ledger row records each attempt and the error
+from . import heartbeat, ledger
 
 
-@shared_task(bind=True, max_retries=EMAIL_MAX_RETRIES, acks_late=True)
-def send_email(self, dispatch_id: int) -> bool:
-    """Send one claimed ledger row (of any kind) at most once."""
-    final = self.request.retries >= self.max_retries
+@shared_task(acks_late=True)
+def send_email(dispatch_id: int, attempt: int | None = None) -> bool:
+    """Send one claimed ledger row (of any kind) at most once.
+
+    A failure is not retried by Celery: the ledger row records its next try and the tick
+    (`send_due`) queues it then, so retries survive worker restarts and broker outages.
+    """
     try:
-        return ledger.send(dispatch_id, final_attempt=final) is not None
-    except ledger.SendFailed as err:
-        raise self.retry(exc=err, countdown=60 * 2**self.request.retries) from err
+        return ledger.send(dispatch_id, attempt=attempt) is not None
+    except ledger.SendFailed:
+        return False
 
 
 @shared_task
-def resend_stuck(minutes: int = 30) -> int:
-    """Hourly: re-enqueue rows left pending (a lost task); sending one twice is impossible."""
-    ids = ledger.pending_since(minutes)
-    for pk in ids:
-        send_email.delay(pk)
-    return len(ids)
+def send_due() -> int:
+    """Every minute from beat: queue each pending email whose next try has come (retries after
+    a failure, and claims whose task was lost). Also beat's heartbeat for /healthz."""
+    heartbeat.record(heartbeat.BEAT)
+    rows = ledger.lease_due()
+    for pk, attempts in rows:
+        send_email.delay(pk, attempts)
+    return len(rows)

@@ -74,3 +74,6 @@ def on_postgres():
 
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs a loop
+
+
+from .outbox.smtp import smtp_sink  # noqa: E402, F401 - the real SMTP server fixture

@@ -397,10 +397,6 @@ def test_preferences_change_the_timezone(client, user):
     assert user.profile.timezone == "Europe/Berlin"
 
 
-def test_healthz_needs_no_login(client, db):
-    assert client.get("/healthz").content == b"ok"
-
-
 def test_a_new_incident_has_no_preselected_severity_and_refuses_negative_counts(client, user):
     team = TeamFactory()
     client.force_login(user)

@@ -3,13 +3,15 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.core import mail
 from django.core.management import call_command
+from django.utils import timezone
 
 from actions import jobs, reminders, services
 from outbox import ledger
 from outbox.models import Dispatch
-from outbox.tasks import resend_stuck, send_email
+from outbox.tasks import send_due, send_email
 
 from ..factories import ActionItemFactory, PostmortemFactory, UserFactory
 
@@ -93,19 +95,20 @@ def test_a_crash_halfway_is_retried_and_sends_once(monkeypatch):
     monkeypatch.setattr(ledger.Message, "send", flaky)
     pk = _claim_one()
     with pytest.raises(ledger.SendFailed):
-        ledger.send(pk, final_attempt=False)
+        ledger.send(pk)
     row = Dispatch.objects.get()
     assert row.state == "pending" and "SMTP connection lost" in row.error and row.attempts == 1
-    # The next tick finds the pending row and sends it; later ticks send nothing.
-    summary = jobs.run_reminders(MONDAY + timedelta(hours=1))
-    assert summary.emails_sent == 1
-    assert jobs.run_reminders(MONDAY + timedelta(hours=2)).emails_sent == 0
+    # The next tick finds the pending row once it is due and sends it; later ticks send nothing.
+    with time_machine.travel(row.next_try_at + timedelta(seconds=1)):
+        summary = jobs.run_reminders(MONDAY + timedelta(hours=1))
+        assert summary.emails_sent == 1
+        assert jobs.run_reminders(MONDAY + timedelta(hours=2)).emails_sent == 0
     assert len(mail.outbox) == 1
     row.refresh_from_db()
     assert row.state == "sent" and row.attempts == 2 and row.error == ""
 
 
-def test_the_task_retries_a_failed_send_and_the_row_stays_pending(monkeypatch):
+def test_the_task_leaves_a_failed_send_pending_with_its_next_try(monkeypatch):
     _overdue_owner()
 
     def broken(message):
@@ -113,26 +116,35 @@ def test_the_task_retries_a_failed_send_and_the_row_stays_pending(monkeypatch):
 
     monkeypatch.setattr(ledger.Message, "send", broken)
     pk = _claim_one()
-    with pytest.raises(ledger.SendFailed):  # called directly, Celery's retry re-raises
-        send_email(pk)
+    assert send_email(pk) is False
     row = Dispatch.objects.get()
     assert row.state == "pending" and row.attempts == 1 and "connection refused" in row.error
+    assert row.next_try_at > timezone.now()
     monkeypatch.undo()
-    assert send_email(pk) is True and send_email(pk) is False
+    assert send_email(pk) is False  # not due yet: it waits out its backoff
+    with time_machine.travel(row.next_try_at + timedelta(seconds=1)):
+        assert send_email(pk) is True and send_email(pk) is False
     assert len(mail.outbox) == 1
 
 
-def test_a_send_that_keeps_failing_is_marked_failed_and_logged(monkeypatch, caplog):
+def test_a_send_that_keeps_failing_is_marked_failed_after_the_last_try(
+    monkeypatch, caplog, settings
+):
+    settings.DEBRIEF_EMAIL_MAX_ATTEMPTS = 3
     _overdue_owner()
 
     def broken(message):
         raise OSError("connection refused")
 
     monkeypatch.setattr(ledger.Message, "send", broken)
-    summary = jobs.run_reminders(MONDAY)
-    assert summary.failed == 1 and summary.emails_sent == 0
+    pk = _claim_one()
+    for _ in range(3):
+        row = Dispatch.objects.get()
+        assert row.state == "pending"
+        with time_machine.travel(row.next_try_at + timedelta(seconds=1)):
+            send_email(pk)
     row = Dispatch.objects.get()
-    assert row.state == "failed" and "connection refused" in row.error
+    assert row.state == "failed" and row.attempts == 3 and "connection refused" in row.error
     assert "failed for good" in caplog.text
 
 
@@ -161,11 +173,15 @@ def test_recording_the_delivery_cannot_undo_the_send(monkeypatch, caplog):
     assert ledger.send(pk, final_attempt=True) is None and len(mail.outbox) == 1
 
 
-def test_rows_whose_task_was_lost_are_sent_again_by_the_hourly_resend(monkeypatch):
+def test_rows_whose_task_was_lost_are_queued_by_the_tick_once(monkeypatch):
     _overdue_owner()
-    pk = _claim_one()  # claimed at MONDAY: long ago, and never sent
-    fresh = ledger.claim([ledger.Key(Dispatch.Kind.REMINDER, UserFactory().pk, "2026-03-03")])
+    pk = _claim_one()  # claimed, but its task never ran
     queued = []
-    monkeypatch.setattr(send_email, "delay", queued.append)
-    assert resend_stuck() == 1 and queued == [pk]  # the row claimed just now is left alone
-    assert fresh.pending_ids[0] != pk
+    monkeypatch.setattr(send_email, "delay", lambda *args: queued.append(args))
+    assert send_due() == 0  # within the claim's grace its own task is expected to send it
+    later = Dispatch.objects.get().next_try_at + timedelta(seconds=1)
+    with time_machine.travel(later):
+        assert send_due() == 1 and queued == [(pk, 0)]
+        assert send_due() == 0  # leased: the next tick does not queue it again
+        assert send_email(pk, 0) is True and send_email(pk, 0) is False
+    assert len(mail.outbox) == 1
