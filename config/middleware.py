@@ -18,9 +18,7 @@ RETRY_AFTER_SECONDS = 5
 UNAVAILABLE_PAGE = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="refresh" content="{RETRY_AFTER_SECONDS}">
-<title>Debrief is briefly unavailable</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;
-line-height:1.5}}</style></head>
+<title>Debrief is briefly unavailable</title></head>
 <body><main><h1>Debrief is briefly unavailable</h1>
 <p>The database did not answer, usually for a few seconds during a restart. Nothing you sent
 was half-saved: this page tries again by itself in {RETRY_AFTER_SECONDS} seconds.</p>
