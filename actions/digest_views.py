@@ -1,8 +1,10 @@
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from incidents import permissions
 from incidents.models import Team
 from incidents.paging import paginate, query_without_page
 from outbox.models import Dispatch
@@ -56,10 +58,19 @@ def digest_preview(request):
 
 @require_GET
 def dispatch_list(request):
-    """The email ledger: staff see every row (failures included); others their own."""
+    """The email ledger: staff see every row (failures included); team managers the emails to
+    the people of the teams they manage (reminders are how items get finished, and a manager
+    checks they went out); everyone else their own."""
     rows = Dispatch.objects.select_related("recipient")
-    if not request.user.is_staff:
-        rows = rows.filter(recipient=request.user)
+    user = request.user
+    managed = permissions.managed_team_ids(user)
+    if not user.is_staff:
+        who = Q(recipient=user)
+        if managed:
+            who |= Q(recipient__teams__in=managed) | Q(recipient__managed_teams__in=managed)
+            rows = rows.filter(pk__in=Dispatch.objects.filter(who).values("pk"))
+        else:
+            rows = rows.filter(who)
     state = request.GET.get("state", "")
     if state in Dispatch.State.values:
         rows = rows.filter(state=state)
@@ -68,5 +79,6 @@ def dispatch_list(request):
         "query": query_without_page(request),
         "state": state,
         "states": Dispatch.State.choices,
+        "scope": "all" if user.is_staff else "teams" if managed else "mine",
     }
     return render(request, "actions/dispatch_list.html", context)

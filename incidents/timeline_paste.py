@@ -441,9 +441,9 @@ _CHAT_LINE = re.compile(
 )
 _MARKUP_AROUND = re.compile(r"^(?:#+\s*)?[*_]*\s*|\s*[*_]*:?\s*$")
 # A speaker after the time, as chat clients copy out: "<alice> text" (IRC), "@alice: text",
-# "alice: text" or "Alice Ng: text".
+# "alice: text" or "Alice Ng: text". Without the colon, "@alice acknowledged" is about alice.
 _SPEAKER = re.compile(
-    r"^(?:<(?P<nick>[\w.\-|]+)>\s+|(?P<handle>@[\w.\-]+):?\s+"
+    r"^(?:<(?P<nick>[\w.\-|]+)>\s+|(?P<handle>@[\w.\-]+):\s+"
     r"|(?P<name>[A-Za-z][\w.\-]*(?: [A-Z][\w.\-]*)?):\s+)(?P<text>\S.*)$"
 )
 # Words that begin ordinary notes ("Alert: CPU high"), never a person's name.

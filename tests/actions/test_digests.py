@@ -301,3 +301,21 @@ def test_this_months_digest_can_be_previewed_without_storing_or_sending(client):
         )
         assert client.get(reverse("actions:digest-preview"), {"scope": "x"}).status_code == 404
     assert not Digest.objects.exists() and not mail.outbox
+
+
+def test_a_manager_sees_the_reminders_sent_to_the_team(client):
+    team, member, manager = _team_with_people()
+    stranger = UserFactory()
+    for person in (member, stranger):
+        Dispatch.objects.create(
+            kind=Dispatch.Kind.REMINDER, recipient=person, period="2026-10-05", state="sent"
+        )
+    client.force_login(manager)
+    page = client.get(reverse("actions:dispatches"))
+    recipients = [d.recipient for d in page.context["page"].object_list]
+    assert recipients == [member]
+    assert "people of the teams you manage" in page.content.decode()
+    client.force_login(member)
+    assert [d.recipient for d in client.get(reverse("actions:dispatches")).context["page"]] == [
+        member
+    ]

@@ -58,7 +58,7 @@ def test_the_facilitator_steps_with_the_keyboard_and_pauses_the_timer_with_t(pag
     expect(timer).to_contain_text("Paused")
     paused_at = timer.locator(".timer-value").inner_text()
     page.clock.run_for(5_000)  # five seconds of the page's timers, at once
-    page.wait_for_function("!document.querySelector('.htmx-request')")  # its polls answered
+    page.wait_for_function("() => !document.querySelector('.htmx-request')")  # its polls answered
     assert timer.locator(".timer-value").inner_text() == paused_at  # a paused clock stands still
     page.keyboard.press("t")  # resume
     expect(timer).not_to_contain_text("Paused")
@@ -78,9 +78,9 @@ def test_the_facilitator_steps_with_the_keyboard_and_pauses_the_timer_with_t(pag
     expect(page.locator('#progress [aria-current="step"]')).to_contain_text("Timeline walk-through")
 
     page.keyboard.press("f")
-    page.wait_for_function("document.fullscreenElement !== null")
+    page.wait_for_function("() => document.fullscreenElement !== null")
     page.keyboard.press("f")
-    page.wait_for_function("document.fullscreenElement === null")
+    page.wait_for_function("() => document.fullscreenElement === null")
 
 
 def test_keys_do_nothing_to_the_steps_while_typing_in_the_capture_panel(page, user):

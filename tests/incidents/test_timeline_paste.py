@@ -366,3 +366,8 @@ def test_chat_lines_with_a_speaker_after_the_time_are_chat_from_that_person(line
 )
 def test_a_label_before_a_colon_is_not_taken_for_a_person(line):
     assert only_event(line).source != "chat"
+
+
+def test_a_handle_without_a_colon_is_part_of_the_sentence():
+    event = only_event("14:05 @alice acknowledged the page")
+    assert event.text == "@alice acknowledged the page"
