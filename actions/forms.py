@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
+from incidents.bounds import BoundedForm
 from incidents.forms import UserChoiceField
 from incidents.models import Team
 
@@ -21,7 +22,7 @@ def _active_users():
     return User.objects.filter(is_active=True).order_by("username")
 
 
-class ActionItemForm(forms.ModelForm):
+class ActionItemForm(BoundedForm, forms.ModelForm):
     owner = UserChoiceField(
         queryset=_active_users(), help_text="One named person, not a team.", empty_label=None
     )
@@ -91,7 +92,7 @@ class ActionItemForm(forms.ModelForm):
         }
 
 
-class StatusForm(forms.Form):
+class StatusForm(BoundedForm, forms.Form):
     status = forms.ChoiceField(choices=ActionItem.Status.choices)
     reason = forms.CharField(
         required=False,
@@ -101,7 +102,7 @@ class StatusForm(forms.Form):
     )
 
 
-class DueDateForm(forms.Form):
+class DueDateForm(BoundedForm, forms.Form):
     due_on = forms.DateField(label="New due date", widget=DateInput())
     reason = forms.CharField(
         max_length=2000,
@@ -110,7 +111,7 @@ class DueDateForm(forms.Form):
     )
 
 
-class BulkForm(forms.Form):
+class BulkForm(BoundedForm, forms.Form):
     ACTIONS = [("reassign", "Reassign to"), ("due", "Move due date to")]
 
     action = forms.ChoiceField(choices=ACTIONS, label="Bulk action")
@@ -140,7 +141,7 @@ class BulkForm(forms.Form):
         return data
 
 
-class WebhookForm(forms.ModelForm):
+class WebhookForm(BoundedForm, forms.ModelForm):
     url = forms.URLField(
         max_length=500,
         assume_scheme="https",

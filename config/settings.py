@@ -79,6 +79,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "incidents.middleware.ViewerTimezoneMiddleware",
+    "incidents.middleware.QueryGuardMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -14,3 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", incident_views.healthz, name="healthz"),
 ]
+
+# A request too large to read, or unreadable, gets a page that says what happened and how to
+# get the typed text back, instead of a bare "Bad Request".
+handler400 = "incidents.views.bad_request"

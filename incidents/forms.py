@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from .bounds import BoundedForm
 from .models import Incident, Profile, Service, Team, TimelineEvent
 
 # Re-exported: every app's forms choose people with these.
@@ -25,7 +26,7 @@ class DateTimeLocalInput(forms.DateTimeInput):
 DATETIME_FIELDS = ["started_at", "detected_at", "mitigated_at", "resolved_at"]
 
 
-class IncidentForm(forms.ModelForm):
+class IncidentForm(BoundedForm, forms.ModelForm):
     commander = UserChoiceField(
         queryset=User.objects.filter(is_active=True).order_by("username"), required=False
     )
@@ -99,7 +100,7 @@ class IncidentForm(forms.ModelForm):
         return cleaned
 
 
-class TimelineEventForm(forms.ModelForm):
+class TimelineEventForm(BoundedForm, forms.ModelForm):
     class Meta:
         model = TimelineEvent
         fields = ["occurred_at", "phase", "text", "source", "source_detail"]
@@ -117,7 +118,7 @@ class TimelineEventForm(forms.ModelForm):
         return value
 
 
-class PreferencesForm(forms.ModelForm):
+class PreferencesForm(BoundedForm, forms.ModelForm):
     class Meta:
         model = Profile
         fields = ["timezone", "notify_due_soon", "reminder_hour"]

@@ -1,7 +1,9 @@
 from copy import copy
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -10,6 +12,7 @@ from django_htmx.http import reswap, retarget
 from . import permissions, services
 from .filters import IncidentFilter
 from .forms import IncidentForm, PreferencesForm, TimelineEventForm
+from .middleware import render_bad_request
 from .models import Incident, Profile, TimelineEvent
 from .paging import paginate, query_without_page
 
@@ -186,6 +189,21 @@ def timeline_delete(request, number: int, pk: int):
 
 def _errors_text(form) -> str:
     return "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
+
+
+@login_not_required
+def bad_request(request, exception=None):
+    """Django's 400 handler: an oversized request is explained (413), with its limit."""
+    if isinstance(exception, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / 1_000_000
+        return render_bad_request(
+            request,
+            f"What you sent is larger than Debrief accepts ({limit:.1f} MB), so nothing was saved.",
+            status=413,
+            hint="Go back to the form: your browser still holds what you typed. Shorten it, or "
+            "move long logs to a file and link to it, then save again.",
+        )
+    return render_bad_request(request, "Debrief could not read this request; nothing was saved.")
 
 
 @login_not_required

@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
+from incidents.bounds import BoundedForm
 from incidents.forms import UserChoiceField, UserMultipleChoiceField
 
 from .checks import parse_whys, whys_outline
@@ -9,12 +10,12 @@ from .models import ContributingFactor, ReviewComment
 User = get_user_model()
 
 
-class SectionForm(forms.Form):
+class SectionForm(BoundedForm, forms.Form):
     text = forms.CharField(required=False, strip=False, widget=forms.Textarea)
     base = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
 
 
-class FactorForm(forms.ModelForm):
+class FactorForm(BoundedForm, forms.ModelForm):
     whys_text = forms.CharField(
         label="Why chain (optional)",
         required=False,
@@ -54,7 +55,7 @@ class FactorForm(forms.ModelForm):
         return cleaned
 
 
-class ReviewRequestForm(forms.Form):
+class ReviewRequestForm(BoundedForm, forms.Form):
     reviewers = UserMultipleChoiceField(
         queryset=User.objects.filter(is_active=True).order_by("username"),
         widget=forms.SelectMultiple(attrs={"size": 6}),
@@ -63,7 +64,7 @@ class ReviewRequestForm(forms.Form):
     )
 
 
-class PublishForm(forms.Form):
+class PublishForm(BoundedForm, forms.Form):
     override_reason = forms.CharField(
         required=False,
         label="Publish anyway because…",
@@ -72,7 +73,7 @@ class PublishForm(forms.Form):
     )
 
 
-class CommentForm(forms.Form):
+class CommentForm(BoundedForm, forms.Form):
     section = forms.ChoiceField(choices=ReviewComment._meta.get_field("section").choices)
     text = forms.CharField(
         label="Comment",
@@ -81,7 +82,7 @@ class CommentForm(forms.Form):
     )
 
 
-class TimelinePasteForm(forms.Form):
+class TimelinePasteForm(BoundedForm, forms.Form):
     text = forms.CharField(
         label="Paste the timeline",
         strip=False,
@@ -112,7 +113,7 @@ class TimelinePasteForm(forms.Form):
         self.fields["zone"].choices = choices
 
 
-class MarkdownImportForm(forms.Form):
+class MarkdownImportForm(BoundedForm, forms.Form):
     text = forms.CharField(
         label="Markdown postmortem",
         required=False,
