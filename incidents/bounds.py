@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
+from django.db.models import Case, F, Q, Value, When
 
 EARLIEST_DAY = date(1970, 1, 1)
 LATEST_DAY = date(2100, 12, 31)
@@ -82,6 +83,25 @@ def clamp(value: datetime) -> datetime:
     return min(max(value, EARLIEST), LATEST)
 
 
+def clamp_stored(model, fields: list[str]) -> int:
+    """Bring stored dates and times of `model` into the range (for data migrations).
+
+    Each row is updated in one statement, so a constraint comparing its fields (detected after
+    started) holds throughout: clamping keeps their order. Returns how many rows moved.
+    """
+    outside = Q()
+    changes = {}
+    for name in fields:
+        kind = model._meta.get_field(name).get_internal_type()
+        low, high = (EARLIEST_DAY, LATEST_DAY) if kind == "DateField" else (EARLIEST, LATEST)
+        below, above = {f"{name}__lt": low}, {f"{name}__gt": high}
+        outside |= Q(**below) | Q(**above)
+        changes[name] = Case(
+            When(**below, then=Value(low)), When(**above, then=Value(high)), default=F(name)
+        )
+    return model.objects.filter(outside).update(**changes)
+
+
 def _multiline(field: forms.Field) -> bool:
     return isinstance(field.widget, forms.Textarea)
 
@@ -97,6 +117,9 @@ def _guard(field: forms.Field) -> None:
         return clean(value, *args)
 
     field.clean = guarded_clean
+    if multiline:
+        # The browser would cut a long paste short without a word; the server says why instead.
+        field.widget.attrs.pop("maxlength", None)
     if isinstance(field, forms.CharField) and field.max_length is None:
         field.max_length = TEXT_LIMIT if multiline else LINE_LIMIT
         field.validators.append(MaxLengthValidator(field.max_length))

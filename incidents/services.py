@@ -11,16 +11,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Model
 from django.utils import timezone
 
-from . import permissions
+from . import bounds, permissions
 from .models import Incident, Profile, Severity, TimelineEvent
 from .policy import PATTERN_WINDOW, decide_postmortem
 
 FIRST_NUMBER = 1001
 TIMELINE_FIELDS = ("occurred_at", "phase", "text", "source", "source_detail")
+TIMELINE_TEXT_LIMIT = TimelineEvent._meta.get_field("text").max_length
 PREFERENCE_FIELDS = ("timezone", "notify_due_soon", "reminder_hour")
 
 
@@ -162,6 +164,18 @@ def add_timeline_event(*, incident: Incident, by, **fields) -> TimelineEvent:
     return TimelineEvent.objects.create(incident=incident, author=by, **fields)
 
 
+def _check_events(events: Iterable) -> None:
+    """Facts from a paste or an import are held to what a typed one is held to."""
+    for event in events:
+        bounds.check_moment(event.occurred_at)
+        bounds.check_text(event.text)
+        bounds.check_line(event.source_detail)
+        if len(event.text) > TIMELINE_TEXT_LIMIT:
+            raise ValidationError(
+                f"A timeline event holds at most {TIMELINE_TEXT_LIMIT:,} characters."
+            )
+
+
 @transaction.atomic
 def insert_timeline_events(
     *, incident: Incident, events: Iterable, by, origin: str = TimelineEvent.Origin.PASTE
@@ -173,6 +187,7 @@ def insert_timeline_events(
     paste twice adds nothing the second time.
     """
     permissions.require(by, "edit", incident)
+    _check_events(events)
     seen = set(incident.timeline.values_list("occurred_at", "text"))
     added = []
     for event in events:
