@@ -23,6 +23,7 @@ from .policy import PATTERN_WINDOW, decide_postmortem
 FIRST_NUMBER = 1001
 TIMELINE_FIELDS = ("occurred_at", "phase", "text", "source", "source_detail")
 TIMELINE_TEXT_LIMIT = TimelineEvent._meta.get_field("text").max_length
+INCIDENT_MOMENTS = ("started_at", "detected_at", "mitigated_at", "resolved_at")
 PREFERENCE_FIELDS = ("timezone", "notify_due_soon", "reminder_hour")
 
 
@@ -105,6 +106,7 @@ def create_incident(
     """
     if by is not None:
         permissions.require(by, "open_incident")
+    _check_moments(fields)
     for attempt in range(5):
         incident = Incident(created_by=created_by or by, **fields)
         apply_postmortem_policy(incident)
@@ -121,6 +123,18 @@ def create_incident(
             if attempt == 4:
                 raise
     raise AssertionError("unreachable")
+
+
+def _check_moments(fields: dict) -> None:
+    """Every route to a row (forms, imports, commands) keeps its times within the range."""
+    errors = {}
+    for name in INCIDENT_MOMENTS + ("occurred_at",):
+        try:
+            bounds.check_moment(fields.get(name))
+        except ValidationError as err:
+            errors[name] = err.messages
+    if errors:
+        raise ValidationError(errors)
 
 
 def _update_if_unchanged(row: Model, version: int | None, **changes) -> None:
@@ -146,6 +160,7 @@ def update_incident(
     `incident` is the row as loaded (its access is what is asked), `fields` the new values.
     """
     permissions.require(by, "edit", incident)
+    _check_moments(fields)
     for name, value in fields.items():
         setattr(incident, name, value)
     apply_postmortem_policy(incident)
@@ -161,6 +176,7 @@ def update_incident(
 def add_timeline_event(*, incident: Incident, by, **fields) -> TimelineEvent:
     """Record a fact on the incident's timeline."""
     permissions.require(by, "edit", incident)
+    _check_moments(fields)
     return TimelineEvent.objects.create(incident=incident, author=by, **fields)
 
 
@@ -212,6 +228,7 @@ def update_timeline_event(
     unknown = set(fields) - set(TIMELINE_FIELDS)
     if unknown:
         raise ValueError(f"Not editable here: {', '.join(sorted(unknown))}")
+    _check_moments(fields)
     _update_if_unchanged(event, version, **fields)
     for name, value in fields.items():
         setattr(event, name, value)

@@ -44,12 +44,16 @@ def incident_detail(request, number: int):
         Incident.objects.visible_to(request.user).select_related("team", "commander"),
         number=number,
     )
+    return _detail_response(request, incident)
+
+
+def _detail_response(request, incident: Incident, form=None, status=200):
     context = {
-        **_timeline_context(incident),
+        **_timeline_context(incident, form),
         "services": incident.services.all(),
         "postmortem": incident.postmortem_or_none,
     }
-    return render(request, "incidents/incident_detail.html", context)
+    return render(request, "incidents/incident_detail.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -136,8 +140,8 @@ def timeline_add(request, number: int):
         return _timeline_response(request, incident)
     permissions.require(request.user, "edit", incident)
     if not request.htmx:
-        messages.error(request, "The event was not added: " + _errors_text(form))
-        return redirect(incident)
+        # Without JavaScript the whole page comes back with the typed event and its errors.
+        return _detail_response(request, incident, form=form, status=422)
     return _timeline_response(request, incident, form=form, status=422)
 
 
@@ -185,10 +189,6 @@ def timeline_delete(request, number: int, pk: int):
         return _timeline_response(request, incident)
     messages.success(request, "Timeline event deleted.")
     return redirect(incident)
-
-
-def _errors_text(form) -> str:
-    return "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
 
 
 @login_not_required

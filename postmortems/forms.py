@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
-from incidents.bounds import BoundedForm
+from incidents.bounds import BoundedForm, control_character
 from incidents.forms import UserChoiceField, UserMultipleChoiceField
 
 from .checks import parse_whys, whys_outline
@@ -153,6 +153,12 @@ class MarkdownImportForm(BoundedForm, forms.Form):
                 cleaned["text"] = upload.read().decode("utf-8")
             except UnicodeDecodeError:
                 raise forms.ValidationError("The file is not UTF-8 text.") from None
+            control = control_character(cleaned["text"], multiline=True)
+            if control:
+                raise forms.ValidationError(
+                    f"The file holds a control character ({control}); remove it and upload "
+                    "the file again."
+                )
         if not (cleaned.get("text") or "").strip():
             raise forms.ValidationError("Paste a Markdown postmortem or choose a file.")
         return cleaned

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from actions import services
 from actions.models import ActionItem
-from incidents import permissions
+from incidents import bounds, permissions
 from incidents.models import Incident, Team, TimelineEvent
 from incidents.services import create_incident
 from postmortems.models import ContributingFactor, Postmortem
@@ -120,6 +120,7 @@ def import_into_incident(
     """
     if by is not None:
         permissions.require(by, "edit", incident)
+    check_bounds(result)
     problems = action_item_problems(result, owner_fallback=owner_fallback, default_due=default_due)
     if problems:
         raise ValidationError(["Action items need an owner and a due date:", *problems])
@@ -154,6 +155,7 @@ def import_as_new_incident(
     default_due: DueRule | None = None,
 ) -> ImportOutcome:
     """Open an incident for a document that has none yet, then import into it."""
+    check_bounds(result)
     fields, warnings = incident_fields(result, severity=severity)
     incident = create_incident(by=by, created_by=user, team=team, **fields)
     outcome = import_into_incident(
@@ -167,6 +169,20 @@ def import_as_new_incident(
     outcome.created_incident = True
     outcome.warnings = warnings + outcome.warnings
     return outcome
+
+
+def check_bounds(result: ImportResult) -> None:
+    """A document is held to what a typed form is held to: dates in range, no control
+    characters (a NUL cannot even be stored by PostgreSQL)."""
+    moments = [result.started_at, result.ended_at]
+    moments += [event.occurred_at for event in result.timeline_events]
+    if any(moment is not None and not bounds.day_in_range(moment) for moment in moments):
+        raise ValidationError(f"The document has a time outside {bounds.RANGE_TEXT}.")
+    texts = [result.title or "", *result.sections.values()]
+    texts += [event.text for event in result.timeline_events]
+    texts += [factor.description for factor in result.contributing_factors]
+    if any(bounds.control_character(text, multiline=True) for text in texts):
+        raise ValidationError("The document holds a control character (such as NUL).")
 
 
 def incident_fields(result: ImportResult, *, severity: int | None = None):
