@@ -67,11 +67,17 @@ class ActionItemForm(BoundedForm, forms.ModelForm):
             name: self.cleaned_data[name] for name in self.Meta.fields if name in self.cleaned_data
         }
 
+    # The version the editor loaded: a save from an older copy is refused (EditConflict).
+    loaded_version = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].empty_label = None
         if not self.instance.pk:
             del self.fields["reason"]
+            del self.fields["loaded_version"]
+        else:
+            self.fields["loaded_version"].initial = self.instance.version
         self.fields["leverage"].help_text = (
             "Prevention stops the class of incident; detection catches it sooner; "
             "mitigation limits the impact."

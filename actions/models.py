@@ -96,6 +96,8 @@ class ActionItem(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Bumped by every change through actions.services, so an edit from an older copy is refused.
+    version = models.PositiveIntegerField(default=1, editable=False)
 
     objects = ActionItemQuerySet.as_manager()
 

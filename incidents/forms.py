@@ -118,6 +118,14 @@ class TimelineEventForm(BoundedForm, forms.ModelForm):
         return value
 
 
+def show_conflict(form, conflict, what: str) -> None:
+    """Refuse a save that crossed another one: say so in the form, keep what was typed, and
+    carry the version now stored, so saving again knowingly replaces the other change."""
+    form.add_error(None, conflict.message(what, form.cleaned_data))
+    form.data = form.data.copy()
+    form.data[form.add_prefix("loaded_version")] = conflict.current.version
+
+
 class PreferencesForm(BoundedForm, forms.ModelForm):
     class Meta:
         model = Profile

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Model
 from django.utils import timezone
@@ -33,6 +33,53 @@ class EditConflict(Exception):
     def __init__(self, current: Model):
         super().__init__(f"{type(current).__name__} {current.pk} changed meanwhile")
         self.current = current
+
+    def differences(self, typed: dict) -> list[str]:
+        """What the other save left that differs from what this editor typed, as
+        "Label: “theirs”" lines, so the refused editor sees what changed."""
+        lines = []
+        for name, mine in typed.items():
+            try:
+                field = type(self.current)._meta.get_field(name)
+            except FieldDoesNotExist:
+                continue
+            if field.many_to_many or field.name == "version":
+                continue
+            theirs = getattr(self.current, name)
+            if _comparable(theirs) != _comparable(mine):
+                label = str(field.verbose_name).capitalize()
+                shown = dict(field.flatchoices).get(theirs, theirs) if field.choices else theirs
+                lines.append(f"{label}: “{_shown(shown)}”")
+        return lines
+
+    def message(self, what: str, typed: dict, *, replace: bool = True) -> str:
+        """The refusal as the editor reads it: who won, what they left, what to do.
+
+        `replace`: the form now carries their version, so saving again replaces it.
+        """
+        changed = self.differences(typed)
+        text = (
+            f"Someone else saved this {what} while you were editing; your changes were not "
+            "saved and are still in the form below."
+        )
+        if changed:
+            text += " Their version differs in " + "; ".join(changed) + "."
+        if replace:
+            return text + " Check theirs, then save again to replace it."
+        return text + " Reload the page in another tab to see theirs, then save again."
+
+
+def _comparable(value):
+    return getattr(value, "pk", value)
+
+
+def _shown(value) -> str:
+    if value is None or value == "":
+        return "(empty)"
+    if hasattr(value, "astimezone"):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    text = str(value)
+    return text if len(text) <= 80 else text[:79] + "…"
 
 
 def _earlier_sev3_same_pattern(incident: Incident) -> int:
@@ -137,18 +184,29 @@ def _check_moments(fields: dict) -> None:
         raise ValidationError(errors)
 
 
-def _update_if_unchanged(row: Model, version: int | None, **changes) -> None:
+def update_if_unchanged(row: Model, version: int | None, **changes) -> None:
     """UPDATE the row only if it still has `version` (None: whatever it has); bump it.
 
-    Raises EditConflict with the row as it is now when someone saved in between, and
-    `DoesNotExist` when it was deleted meanwhile.
+    The database decides: of several saves from one loaded version exactly one matches; the
+    others update nothing and raise EditConflict with the row as it is now. Raises
+    `DoesNotExist` when the row was deleted meanwhile.
     """
-    rows = type(row).objects.filter(pk=row.pk)
+    model = type(row)
+    rows = model.objects.filter(pk=row.pk)
     if version is not None:
         rows = rows.filter(version=version)
-    if not rows.update(**changes, updated_at=timezone.now(), version=F("version") + 1):
-        raise EditConflict(current=type(row).objects.get(pk=row.pk))
-    row.refresh_from_db(fields=["version", "updated_at"])
+    fields = {f.name for f in model._meta.concrete_fields}
+    if "updated_at" in fields:
+        changes["updated_at"] = timezone.now()
+    if not rows.update(**changes, version=F("version") + 1):
+        raise EditConflict(current=model.objects.get(pk=row.pk))
+    row.refresh_from_db(fields=["version", *(["updated_at"] if "updated_at" in fields else [])])
+
+
+def claim_version(row: Model, version: int | None) -> None:
+    """Take the row for an edit made of several saves: bump its version if it is still
+    `version` (the row stays locked until the transaction ends), else EditConflict."""
+    update_if_unchanged(row, version)
 
 
 @transaction.atomic
@@ -167,7 +225,7 @@ def update_incident(
     changes = {name: getattr(incident, name) for name in fields}
     changes["postmortem_requirement"] = incident.postmortem_requirement
     changes["postmortem_reason"] = incident.postmortem_reason
-    _update_if_unchanged(incident, version, **changes)
+    update_if_unchanged(incident, version, **changes)
     _save_members(incident, services, members)
     _refresh_later_same_pattern(incident)
     return incident
@@ -229,7 +287,7 @@ def update_timeline_event(
     if unknown:
         raise ValueError(f"Not editable here: {', '.join(sorted(unknown))}")
     _check_moments(fields)
-    _update_if_unchanged(event, version, **fields)
+    update_if_unchanged(event, version, **fields)
     for name, value in fields.items():
         setattr(event, name, value)
     return event

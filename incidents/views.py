@@ -72,30 +72,28 @@ def incident_edit(request, number: int):
     incident = _visible_incident(request, number)
     # The form gets its own copy: validating writes the typed values onto its instance.
     form = IncidentForm(request.POST or None, instance=copy(incident))
-    version = _posted_version(request) if request.method == "POST" else incident.version
+    version = posted_version(request) if request.method == "POST" else incident.version
+    status = 422 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
         try:
             services.update_incident(
                 incident=incident, by=request.user, version=version, **form.cleaned_data
             )
-        except services.EditConflict:
+        except services.EditConflict as conflict:
             # The typed form stays as it is, with the version it was loaded at, so saving again
             # conflicts again until the editor has looked at the other change.
-            form.add_error(
-                None,
-                "Someone else saved this incident while you were editing. Your changes are "
-                "still in the form below; reload the page in another tab to see theirs, then "
-                "save again.",
-            )
+            message = conflict.message("incident", form.cleaned_data, replace=False)
+            form.add_error(None, message)
+            status = 409
         else:
             messages.success(request, f"{incident.reference} saved.")
             return redirect(incident)
     permissions.require(request.user, "edit", incident)
     context = {"form": form, "incident": incident, "version": version}
-    return render(request, "incidents/incident_form.html", context)
+    return render(request, "incidents/incident_form.html", context, status=status)
 
 
-def _posted_version(request) -> int:
+def posted_version(request) -> int:
     """The version the editor loaded; a missing or garbled one never matches a row."""
     try:
         return int(request.POST.get("loaded_version", ""))
@@ -150,7 +148,8 @@ def timeline_edit(request, number: int, pk: int):
     event = _event(request, number, pk)
     # Its own ids, so the inline edit row never clashes with the add form on the same page.
     form = TimelineEventForm(request.POST or None, instance=copy(event), auto_id=f"ev{event.pk}_%s")
-    version = _posted_version(request) if request.method == "POST" else event.version
+    version = posted_version(request) if request.method == "POST" else event.version
+    status = 422 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
         try:
             services.update_timeline_event(
@@ -159,12 +158,9 @@ def timeline_edit(request, number: int, pk: int):
         except TimelineEvent.DoesNotExist:
             raise Http404("This timeline event was deleted meanwhile.") from None
         except services.EditConflict as conflict:
-            form.add_error(
-                None,
-                "Someone else changed this event meanwhile. Your text is kept here; "
-                "cancel to see theirs, or save again to replace it.",
-            )
+            form.add_error(None, conflict.message("timeline event", form.cleaned_data))
             version = conflict.current.version  # saving again now knowingly replaces theirs
+            status = 409
         else:
             if request.htmx:
                 return _timeline_response(request, event.incident)
@@ -172,7 +168,6 @@ def timeline_edit(request, number: int, pk: int):
             return redirect(event.incident)
     permissions.require(request.user, "edit", event)
     context = {"event": event, "form": form, "version": version, "incident": event.incident}
-    status = 422 if request.method == "POST" else 200
     template = "incidents/timeline_event_form.html"
     if request.htmx:
         response = render(request, template + "#event-row", context, status=status)

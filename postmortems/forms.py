@@ -38,10 +38,15 @@ class FactorForm(BoundedForm, forms.ModelForm):
         help_texts = {"description": "A condition that was necessary for the incident."}
         error_messages = {"description": {"required": "Describe the factor."}}
 
+    loaded_version = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance.pk and not self.is_bound:
+        if not self.instance.pk:
+            del self.fields["loaded_version"]
+        elif not self.is_bound:
             self.fields["whys_text"].initial = whys_outline(self.instance.whys)
+            self.fields["loaded_version"].initial = self.instance.version
 
     def clean_description(self):
         description = self.cleaned_data["description"].strip()

@@ -152,6 +152,8 @@ class ContributingFactor(models.Model):
     whys = models.JSONField(default=list, blank=True)
     position = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Bumped by every edit (postmortems.services.update_factor), so edits that crossed are refused.
+    version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
         ordering = ["position", "pk"]
