@@ -118,12 +118,16 @@ class TimelineEventForm(BoundedForm, forms.ModelForm):
         return value
 
 
-def show_conflict(form, conflict, what: str) -> None:
-    """Refuse a save that crossed another one: say so in the form, keep what was typed, and
-    carry the version now stored, so saving again knowingly replaces the other change."""
-    form.add_error(None, conflict.message(what, form.cleaned_data))
-    form.data = form.data.copy()
-    form.data[form.add_prefix("loaded_version")] = conflict.current.version
+def show_conflict(form, conflict, what: str, *, replace: bool = True) -> None:
+    """Refuse a save that crossed another one: say so in the form (with what the other save
+    changed, under the form's labels) and keep what was typed. With `replace` the form then
+    carries the version now stored, so saving again knowingly replaces the other change."""
+    labels = {name: field.label for name, field in form.fields.items() if field.label}
+    message = conflict.message(what, form.cleaned_data, labels=labels, replace=replace)
+    form.add_error(None, message)
+    if replace and "loaded_version" in form.fields:
+        form.data = form.data.copy()
+        form.data[form.add_prefix("loaded_version")] = conflict.current.version
 
 
 class PreferencesForm(BoundedForm, forms.ModelForm):

@@ -34,7 +34,7 @@ class EditConflict(Exception):
         super().__init__(f"{type(current).__name__} {current.pk} changed meanwhile")
         self.current = current
 
-    def differences(self, typed: dict) -> list[str]:
+    def differences(self, typed: dict, labels: dict | None = None) -> list[str]:
         """What the other save left that differs from what this editor typed, as
         "Label: “theirs”" lines, so the refused editor sees what changed."""
         lines = []
@@ -47,17 +47,19 @@ class EditConflict(Exception):
                 continue
             theirs = getattr(self.current, name)
             if _comparable(theirs) != _comparable(mine):
-                label = str(field.verbose_name).capitalize()
+                label = (labels or {}).get(name) or str(field.verbose_name).capitalize()
                 shown = dict(field.flatchoices).get(theirs, theirs) if field.choices else theirs
                 lines.append(f"{label}: “{_shown(shown)}”")
         return lines
 
-    def message(self, what: str, typed: dict, *, replace: bool = True) -> str:
+    def message(
+        self, what: str, typed: dict, *, labels: dict | None = None, replace: bool = True
+    ) -> str:
         """The refusal as the editor reads it: who won, what they left, what to do.
 
         `replace`: the form now carries their version, so saving again replaces it.
         """
-        changed = self.differences(typed)
+        changed = self.differences(typed, labels)
         text = (
             f"Someone else saved this {what} while you were editing; your changes were not "
             "saved and are still in the form below."

@@ -11,7 +11,7 @@ from django_htmx.http import reswap, retarget
 
 from . import permissions, services
 from .filters import IncidentFilter
-from .forms import IncidentForm, PreferencesForm, TimelineEventForm
+from .forms import IncidentForm, PreferencesForm, TimelineEventForm, show_conflict
 from .middleware import render_bad_request
 from .models import Incident, Profile, TimelineEvent
 from .paging import paginate, query_without_page
@@ -82,8 +82,7 @@ def incident_edit(request, number: int):
         except services.EditConflict as conflict:
             # The typed form stays as it is, with the version it was loaded at, so saving again
             # conflicts again until the editor has looked at the other change.
-            message = conflict.message("incident", form.cleaned_data, replace=False)
-            form.add_error(None, message)
+            show_conflict(form, conflict, "incident", replace=False)
             status = 409
         else:
             messages.success(request, f"{incident.reference} saved.")
@@ -158,7 +157,7 @@ def timeline_edit(request, number: int, pk: int):
         except TimelineEvent.DoesNotExist:
             raise Http404("This timeline event was deleted meanwhile.") from None
         except services.EditConflict as conflict:
-            form.add_error(None, conflict.message("timeline event", form.cleaned_data))
+            show_conflict(form, conflict, "timeline event")
             version = conflict.current.version  # saving again now knowingly replaces theirs
             status = 409
         else:

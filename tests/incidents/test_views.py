@@ -359,7 +359,7 @@ def test_crossed_timeline_edits_are_refused(client, user, other_user):
     }
     response = client.post(url, data, headers={"HX-Request": "true"})
     assert response.status_code == 409
-    assert "Text: “Theirs”" in response.content.decode()
+    assert "What happened: “Theirs”" in response.content.decode()
     assert response["HX-Retarget"] == f"#event-{event.pk}"
     assert "Mine" in response.content.decode()
     event.refresh_from_db()
