@@ -48,7 +48,7 @@ test: $(DEV)
 
 # The fuzz suite with a long budget (make test runs it short): hostile values for every form
 # and query parameter of the URLconf. FUZZ_EXAMPLES sets how many are drawn per form.
-FUZZ_EXAMPLES ?= 60
+FUZZ_EXAMPLES ?= 25
 fuzz: $(DEV)
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/fuzz $(PYTEST_ARGS)
 
