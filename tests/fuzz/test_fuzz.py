@@ -261,6 +261,8 @@ def _query_run(world: World, target: Target, method: str):
     return example(role="outsider", params=hostile, htmx=False)(run)
 
 
+# A run of the whole URLconf is one test: give it time by its budget (the default is 120 s).
+@pytest.mark.timeout(300 + 150 * EXAMPLES)
 @pytest.mark.django_db(transaction=True)
 def test_fuzz_every_form_and_query_parameter(capsys):
     started = time.monotonic()
