@@ -199,6 +199,8 @@ def _kept(response, data: dict, form: FormSpec) -> None:
     if response.status_code not in (409, 422):
         return
     body = response.content.decode()
+    if "<form" not in body:
+        return  # an htmx answer that leaves the form on the page as it was (a preview, a note)
     for name, value in data.items():
         field = form.fields.get(name)
         if field is None or field.people or field.kind not in {"text", "textarea", "search"}:

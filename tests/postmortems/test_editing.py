@@ -319,3 +319,23 @@ def test_section_markdown_is_rendered_and_sanitised_in_document_and_preview(clie
         assert "<script>alert(1)" not in body
         assert "javascript:alert(2)" not in body
         assert "onerror" not in body
+
+
+def test_without_javascript_a_refused_section_save_keeps_the_typed_text(client, user):
+    pm = PostmortemFactory(summary="")
+    client.force_login(user)
+    typed = "Checkout failed\x00 for EU customers."
+    response = _save(client, pm, "summary", typed, 0, htmx=False)
+    body = response.content.decode()
+    assert response.status_code == 422
+    assert "Checkout failed" in body and "for EU customers." in body
+    assert "control character (U+0000)" in body
+    assert pm.revisions.count() == 0
+
+
+def test_with_htmx_a_refused_section_save_says_why(client, user):
+    pm = PostmortemFactory(summary="")
+    client.force_login(user)
+    response = _save(client, pm, "summary", "bell\x07", 0)
+    assert response.status_code == 422
+    assert "control character (U+0007)" in response.content.decode()
