@@ -182,16 +182,21 @@ class Failures(list):
 
 
 def _send(client, method: str, url: str, data: dict, htmx: bool):
-    headers = {"HX-Request": "true"} if htmx else {}
-    started = time.monotonic()
-    if method == "get":
-        response = client.get(url, data, headers=headers)
-    else:
-        response = client.post(url, data, headers=headers)
-    elapsed = time.monotonic() - started
+    response, elapsed = _timed(client, method, url, data, htmx)
     assert response.status_code < 500, f"{response.status_code} from {method} {url} {data!r}"
-    assert elapsed < SLOW, f"{elapsed:.2f} s for {method} {url}"
+    if elapsed >= SLOW:
+        # Once more before calling it slow: the machine running the suite may be busy.
+        response, elapsed = _timed(client, method, url, data, htmx)
+    assert elapsed < SLOW, f"{elapsed:.2f} s (twice) for {method} {url}"
     return response
+
+
+def _timed(client, method: str, url: str, data: dict, htmx: bool):
+    headers = {"HX-Request": "true"} if htmx else {}
+    send = client.get if method == "get" else client.post
+    started = time.monotonic()
+    response = send(url, data, headers=headers)
+    return response, time.monotonic() - started
 
 
 def _kept(response, data: dict, form: FormSpec) -> None:
