@@ -16,7 +16,7 @@ LOCK_FLAGS := --quiet --universal --python-version 3.11 --generate-hashes --cust
 export DEBUG ?= true
 export DJANGO_SETTINGS_MODULE ?= config.settings
 
-.PHONY: run test lint format bench install browser lock clean screenshots eval drill
+.PHONY: run test fuzz lint format bench install browser lock clean screenshots eval drill
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Debrief needs Python 3.11 or newer")'
@@ -45,6 +45,12 @@ run: $(PROD)
 test: $(DEV)
 	@browser="$$($(BIN)/python scripts/ensure_browser.py)" && \
 	  CHROMIUM_PATH="$$browser" $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The fuzz suite with a long budget (make test runs it short): hostile values for every form
+# and query parameter of the URLconf. FUZZ_EXAMPLES sets how many are drawn per form.
+FUZZ_EXAMPLES ?= 25
+fuzz: $(DEV)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/fuzz $(PYTEST_ARGS)
 
 browser: $(DEV)
 	@$(BIN)/python scripts/ensure_browser.py >/dev/null

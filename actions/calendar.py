@@ -15,6 +15,7 @@ from icalendar import Calendar, Event
 
 from audit import trail
 from incidents import permissions
+from incidents.bounds import EARLIEST_DAY, LATEST_DAY
 from postmortems.meetings import calendar_events
 
 from .models import ActionItem, CalendarFeed
@@ -25,7 +26,7 @@ def build_calendar(user) -> bytes:
     items = (
         ActionItem.objects.visible_to(user)
         .open()
-        .filter(owner=user)
+        .filter(owner=user, due_on__range=(EARLIEST_DAY, LATEST_DAY))
         .select_related("postmortem__incident")
         .order_by("due_on", "pk")
     )

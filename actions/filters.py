@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils import timezone
 
+from incidents.bounds import FilterForm
 from incidents.models import Service, Severity, Team
 
 from .models import ActionItem
@@ -97,6 +98,7 @@ class ActionItemFilter(django_filters.FilterSet):
     )
 
     class Meta:
+        form = FilterForm
         model = ActionItem
         fields = []
 

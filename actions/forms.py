@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
+from incidents.bounds import BoundedForm
 from incidents.forms import UserChoiceField
 from incidents.models import Team
 
@@ -22,7 +23,7 @@ def _active_users():
     return User.objects.filter(is_active=True).order_by("username")
 
 
-class ActionItemForm(forms.ModelForm):
+class ActionItemForm(BoundedForm, forms.ModelForm):
     owner = UserChoiceField(
         queryset=_active_users(), help_text="One named person, not a team.", empty_label=None
     )
@@ -67,11 +68,17 @@ class ActionItemForm(forms.ModelForm):
             name: self.cleaned_data[name] for name in self.Meta.fields if name in self.cleaned_data
         }
 
+    # The version the editor loaded: a save from an older copy is refused (EditConflict).
+    loaded_version = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].empty_label = None
         if not self.instance.pk:
             del self.fields["reason"]
+            del self.fields["loaded_version"]
+        else:
+            self.fields["loaded_version"].initial = self.instance.version
         self.fields["leverage"].help_text = (
             "Prevention stops the class of incident; detection catches it sooner; "
             "mitigation limits the impact."
@@ -92,7 +99,7 @@ class ActionItemForm(forms.ModelForm):
         }
 
 
-class StatusForm(forms.Form):
+class StatusForm(BoundedForm, forms.Form):
     status = forms.ChoiceField(choices=ActionItem.Status.choices)
     reason = forms.CharField(
         required=False,
@@ -102,7 +109,7 @@ class StatusForm(forms.Form):
     )
 
 
-class DueDateForm(forms.Form):
+class DueDateForm(BoundedForm, forms.Form):
     due_on = forms.DateField(label="New due date", widget=DateInput())
     reason = forms.CharField(
         max_length=2000,
@@ -111,7 +118,7 @@ class DueDateForm(forms.Form):
     )
 
 
-class BulkForm(forms.Form):
+class BulkForm(BoundedForm, forms.Form):
     ACTIONS = [
         ("status", "Change status to"),
         ("reassign", "Reassign to"),
@@ -150,7 +157,7 @@ class BulkForm(forms.Form):
         return data
 
 
-class WebhookForm(forms.ModelForm):
+class WebhookForm(BoundedForm, forms.ModelForm):
     url = forms.URLField(
         max_length=500,
         assume_scheme="https",

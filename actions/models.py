@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from incidents.bounds import check_day
 from incidents.models import visible_incident_q
 from postmortems.models import Postmortem
 
@@ -75,15 +76,17 @@ class ActionItem(models.Model):
         Postmortem, on_delete=models.CASCADE, related_name="action_items"
     )
     title = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, max_length=10_000)
     owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="action_items")
-    due_on = models.DateField()
+    due_on = models.DateField(validators=[check_day])
     priority = models.PositiveSmallIntegerField(
         choices=Priority.choices, default=Priority.P2, db_index=True
     )
     leverage = models.CharField(max_length=12, choices=Leverage.choices, db_index=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
-    reason = models.TextField(blank=True, help_text="Why it is blocked or will not be done.")
+    reason = models.TextField(
+        blank=True, max_length=2_000, help_text="Why it is blocked or will not be done."
+    )
     ticket_key = models.CharField(max_length=100, blank=True)
     ticket_url = models.URLField(blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -95,6 +98,8 @@ class ActionItem(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Bumped by every change through actions.services, so an edit from an older copy is refused.
+    version = models.PositiveIntegerField(default=1, editable=False)
 
     objects = ActionItemQuerySet.as_manager()
 
@@ -161,7 +166,7 @@ class ActionItemEvent(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices)
     by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     at = models.DateTimeField(default=timezone.now, db_index=True)
-    reason = models.TextField(blank=True)
+    reason = models.TextField(blank=True, max_length=2_000)
     from_status = models.CharField(max_length=12, blank=True)
     to_status = models.CharField(max_length=12, blank=True)
     from_due = models.DateField(null=True, blank=True)

@@ -17,7 +17,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from incidents import permissions
+from incidents.forms import show_conflict
 from incidents.models import Incident, Team
+from incidents.services import EditConflict
 from postmortems.forms import MarkdownImportForm
 from postmortems.models import Postmortem
 from postmortems.views.contexts import edit_context, postmortem_for
@@ -71,6 +73,7 @@ def item_edit(request, number: int, pk: int):
     # The form is not offered to whoever may not save it (the service refuses the save too).
     permissions.require(request.user, "change_action_item", item)
     form = ActionItemForm(request.POST or None, instance=item)
+    status = 422 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
         try:
             # The form saved its values onto the instance while validating; update from a
@@ -79,15 +82,18 @@ def item_edit(request, number: int, pk: int):
                 item=postmortem.action_items.get(pk=pk),
                 by=request.user,
                 reason=form.cleaned_data.get("reason", ""),
+                version=form.cleaned_data.get("loaded_version"),
                 **form.item_fields(),
             )
         except ValidationError as err:
             form.add_error(None, err)
+        except EditConflict as conflict:
+            show_conflict(form, conflict, "action item")
+            status = 409
         else:
             if not request.htmx:
                 messages.success(request, "Action item saved.")
             return _items_response(request, postmortem)
-    status = 422 if request.method == "POST" else 200
     return _items_response(request, postmortem, status=status, editing=item.pk, edit_form=form)
 
 

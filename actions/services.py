@@ -12,10 +12,12 @@ from datetime import date
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from audit import trail
 from incidents import permissions
+from incidents.services import claim_version
 
 from . import webhooks
 from .forms import ActionItemForm
@@ -63,19 +65,36 @@ def create_action_item(*, postmortem, by, created_by=None, **fields) -> ActionIt
     return item
 
 
+def _save(item: ActionItem, fields: list[str]) -> None:
+    """Save the changed fields and bump the version, so an edit loaded before is refused."""
+    item.version = F("version") + 1
+    item.save(update_fields=[*fields, "version", "updated_at"])
+    item.refresh_from_db(fields=["version"])
+
+
 @trail.audited
 @transaction.atomic
 def update_action_item(
-    *, item: ActionItem, by, reason: str = "", owner=None, due_on: date | None = None, **fields
+    *,
+    item: ActionItem,
+    by,
+    reason: str = "",
+    owner=None,
+    due_on: date | None = None,
+    version: int | None = None,
+    **fields,
 ) -> ActionItem:
     """Save edited fields; an owner or due-date change is recorded with `reason` as its why.
 
-    A due-date change needs a reason. Status changes go through `change_status`.
+    A due-date change needs a reason. Status changes go through `change_status`. With
+    `version` (the one the editor loaded) the edit is refused with EditConflict when someone
+    changed the item since; the item stays locked until the edit is recorded.
     """
     permissions.require(by, "change_action_item", item)
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"Not editable here: {', '.join(sorted(unknown))}")
+    claim_version(item, version)
     if due_on is not None and due_on != item.due_on:
         change_due_date(item=item, due_on=due_on, reason=reason, by=by, announce=False)
     if owner is not None and owner.pk != item.owner_id:
@@ -84,7 +103,7 @@ def update_action_item(
     if changed:
         for name in changed:
             setattr(item, name, fields[name])
-        item.save(update_fields=[*changed, "updated_at"])
+        _save(item, changed)
         ActionItemEvent.objects.create(
             item=item, kind=ActionItemEvent.Kind.EDITED, by=by, fields=changed
         )
@@ -117,7 +136,7 @@ def change_status(*, item: ActionItem, status: str, reason: str = "", by) -> Act
         item.completed_at, item.completed_by = None, None
     # The reason shown on the item is the one for its current state; history keeps them all.
     item.reason = reason if status in ActionItem.STATUSES_NEEDING_REASON else ""
-    item.save(update_fields=["status", "reason", "completed_at", "completed_by", "updated_at"])
+    _save(item, ["status", "reason", "completed_at", "completed_by"])
     ActionItemEvent.objects.create(
         item=item,
         kind=ActionItemEvent.Kind.STATUS,
@@ -145,7 +164,7 @@ def change_due_date(
         raise ValidationError({"reason": "Say why the due date moves: the history keeps it."})
     previous = item.due_on
     item.due_on = due_on
-    item.save(update_fields=["due_on", "updated_at"])
+    _save(item, ["due_on"])
     ActionItemEvent.objects.create(
         item=item,
         kind=ActionItemEvent.Kind.DUE_DATE,
@@ -168,7 +187,7 @@ def reassign(*, item: ActionItem, owner, reason: str = "", by, announce: bool = 
         return item
     previous = item.owner_id
     item.owner = owner
-    item.save(update_fields=["owner", "updated_at"])
+    _save(item, ["owner"])
     ActionItemEvent.objects.create(
         item=item,
         kind=ActionItemEvent.Kind.OWNER,

@@ -10,8 +10,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from incidents import permissions
+from incidents.forms import show_conflict
 from incidents.models import Team
 from incidents.paging import paginate, query_without_page
+from incidents.services import EditConflict
 from postmortems.models import Postmortem
 
 from . import services
@@ -223,18 +225,24 @@ def action_create(request, number: int):
 def action_edit(request, pk: int):
     item = _item(request, pk)
     form = ActionItemForm(request.POST or None, instance=ActionItem.objects.get(pk=item.pk))
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
+        data["version"] = data.pop("loaded_version", None)
         try:
             services.update_action_item(item=item, by=request.user, **data)
         except ValidationError as err:
             _attach(form, err)
+        except EditConflict as conflict:
+            show_conflict(form, conflict, "action item")
+            status = 409
         else:
             messages.success(request, "Action item saved.")
             return redirect(item)
     _may_change(request, item)
     context = {"form": form, "item": item, "postmortem": item.postmortem, "hints": hints_for(form)}
-    status = 422 if form.errors else 200
+    if form.errors and status == 200:
+        status = 422
     return render(request, "actions/actionitem_form.html", context, status=status)
 
 

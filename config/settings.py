@@ -104,6 +104,7 @@ MIDDLEWARE = [
     "config.headers.HtmxVaryMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "incidents.middleware.ViewerTimezoneMiddleware",
+    "incidents.middleware.QueryGuardMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -31,3 +31,6 @@ urlpatterns = [
 ]
 
 handler500 = "config.errors.server_error"
+# A request too large to read, or unreadable, gets a page that says what happened and how to
+# get the typed text back, instead of a bare "Bad Request".
+handler400 = "incidents.views.bad_request"

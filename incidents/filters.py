@@ -4,6 +4,7 @@ import django_filters
 from django import forms
 from django.db.models import Q
 
+from .bounds import FilterForm
 from .models import Incident, Service, Team
 
 REFERENCE = re.compile(r"^\s*(?:INC-?)?(\d+)\s*$", re.IGNORECASE)
@@ -61,6 +62,7 @@ class IncidentFilter(django_filters.FilterSet):
     )
 
     class Meta:
+        form = FilterForm
         model = Incident
         fields = []
 

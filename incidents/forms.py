@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.validators import MinValueValidator
 from django.utils import timezone
 
+from .bounds import BoundedForm
 from .models import Incident, Profile, Service, Team, TimelineEvent
 
 # Re-exported: every app's forms choose people with these.
@@ -26,7 +27,7 @@ class DateTimeLocalInput(forms.DateTimeInput):
 DATETIME_FIELDS = ["started_at", "detected_at", "mitigated_at", "resolved_at"]
 
 
-class IncidentForm(forms.ModelForm):
+class IncidentForm(BoundedForm, forms.ModelForm):
     commander = UserChoiceField(
         queryset=User.objects.filter(is_active=True).order_by("username"), required=False
     )
@@ -108,7 +109,7 @@ class IncidentForm(forms.ModelForm):
         return cleaned
 
 
-class TimelineEventForm(forms.ModelForm):
+class TimelineEventForm(BoundedForm, forms.ModelForm):
     class Meta:
         model = TimelineEvent
         fields = ["occurred_at", "phase", "text", "source", "source_detail"]
@@ -126,7 +127,19 @@ class TimelineEventForm(forms.ModelForm):
         return value
 
 
-class PreferencesForm(forms.ModelForm):
+def show_conflict(form, conflict, what: str, *, replace: bool = True) -> None:
+    """Refuse a save that crossed another one: say so in the form (with what the other save
+    changed, under the form's labels) and keep what was typed. With `replace` the form then
+    carries the version now stored, so saving again knowingly replaces the other change."""
+    labels = {name: field.label for name, field in form.fields.items() if field.label}
+    message = conflict.message(what, form.cleaned_data, labels=labels, replace=replace)
+    form.add_error(None, message)
+    if replace and "loaded_version" in form.fields:
+        form.data = form.data.copy()
+        form.data[form.add_prefix("loaded_version")] = conflict.current.version
+
+
+class PreferencesForm(BoundedForm, forms.ModelForm):
     class Meta:
         model = Profile
         fields = ["timezone", "notify_due_soon", "reminder_hour"]

@@ -1,5 +1,7 @@
+from django.shortcuts import render
 from django.utils import timezone
 
+from .bounds import query_problem
 from .zones import zone_of
 
 
@@ -15,3 +17,22 @@ class ViewerTimezoneMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+class QueryGuardMiddleware:
+    """A query string holding control characters (a NUL) is answered 400 with a message, once
+    for every filter and parameter, instead of reaching a database lookup that fails."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        problem = query_problem(request.GET)
+        if problem:
+            return render_bad_request(request, problem)
+        return self.get_response(request)
+
+
+def render_bad_request(request, problem: str, *, status: int = 400, hint: str = ""):
+    context = {"problem": problem, "hint": hint}
+    return render(request, "bad_request.html", context, status=status)

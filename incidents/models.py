@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 
+from .bounds import check_moment
 from .zones import UTC_NAME, zone_named
 
 User = settings.AUTH_USER_MODEL
@@ -148,7 +149,9 @@ class Incident(models.Model):
 
     number = models.PositiveIntegerField(unique=True, editable=False)
     title = models.CharField(max_length=200)
-    summary = models.TextField(blank=True, help_text="One or two sentences: what broke, for whom.")
+    summary = models.TextField(
+        blank=True, max_length=5_000, help_text="One or two sentences: what broke, for whom."
+    )
     severity = models.PositiveSmallIntegerField(choices=Severity.choices, db_index=True)
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.INVESTIGATING, db_index=True
@@ -163,10 +166,12 @@ class Incident(models.Model):
     )
     escalated = models.BooleanField(default=False, help_text="On-call escalated.")
 
-    started_at = models.DateTimeField(db_index=True)
-    detected_at = models.DateTimeField(null=True, blank=True)
-    mitigated_at = models.DateTimeField(null=True, blank=True)
-    resolved_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    started_at = models.DateTimeField(db_index=True, validators=[check_moment])
+    detected_at = models.DateTimeField(null=True, blank=True, validators=[check_moment])
+    mitigated_at = models.DateTimeField(null=True, blank=True, validators=[check_moment])
+    resolved_at = models.DateTimeField(
+        null=True, blank=True, db_index=True, validators=[check_moment]
+    )
 
     requests_failed = models.BigIntegerField(null=True, blank=True)
     users_affected = models.PositiveIntegerField(null=True, blank=True)
@@ -174,7 +179,7 @@ class Incident(models.Model):
         max_digits=14, decimal_places=2, null=True, blank=True, help_text="In your currency."
     )
     regions = models.CharField(max_length=200, blank=True)
-    slo_impact = models.TextField("SLO impact", blank=True)
+    slo_impact = models.TextField("SLO impact", blank=True, max_length=5_000)
 
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="incidents")
     services = models.ManyToManyField(Service, related_name="incidents", blank=True)
@@ -342,8 +347,8 @@ class TimelineEvent(models.Model):
         WEBHOOK = "webhook", "Webhook"
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
-    occurred_at = models.DateTimeField()
-    text = models.TextField()
+    occurred_at = models.DateTimeField(validators=[check_moment])
+    text = models.TextField(max_length=5_000)
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.MANUAL)
     source_detail = models.CharField(
         max_length=200, blank=True, help_text="Where the fact comes from: alert name, PR, link."

@@ -15,6 +15,7 @@ from django.utils.html import format_html, format_html_join
 User = get_user_model()
 
 UNKNOWN = "No active user is called “%(value)s”. Type a username, e.g. alice."
+USERNAME_LIMIT = User._meta.get_field("username").max_length
 _SEPARATORS = re.compile(r"[,\s]+")
 
 
@@ -65,6 +66,8 @@ class PeopleInput(PersonInput):
 def _resolve(queryset, value: str):
     """A username (with or without @, any case), or a user id from older forms and API posts."""
     value = str(value).strip().lstrip("@")
+    if len(value) > USERNAME_LIMIT:  # no such person, and a lookup pattern that long fails
+        raise ValidationError(UNKNOWN, code="invalid_choice", params={"value": value[:40] + "…"})
     match = queryset.filter(username__iexact=value).first()
     if match is None and value.isdigit():
         match = queryset.filter(pk=int(value)).first()

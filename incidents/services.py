@@ -12,18 +12,21 @@ from collections.abc import Iterable
 from datetime import UTC
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Model
 from django.utils import timezone
 
 from audit import trail
 
-from . import permissions
+from . import bounds, permissions
 from .models import Incident, Profile, Severity, TimelineEvent
 from .policy import PATTERN_WINDOW, decide_postmortem
 
 FIRST_NUMBER = 1001
 TIMELINE_FIELDS = ("occurred_at", "phase", "text", "source", "source_detail")
+TIMELINE_TEXT_LIMIT = TimelineEvent._meta.get_field("text").max_length
+INCIDENT_MOMENTS = ("started_at", "detected_at", "mitigated_at", "resolved_at")
 PREFERENCE_FIELDS = ("timezone", "notify_due_soon", "reminder_hour")
 
 
@@ -33,6 +36,55 @@ class EditConflict(Exception):
     def __init__(self, current: Model):
         super().__init__(f"{type(current).__name__} {current.pk} changed meanwhile")
         self.current = current
+
+    def differences(self, typed: dict, labels: dict | None = None) -> list[str]:
+        """What the other save left that differs from what this editor typed, as
+        "Label: “theirs”" lines, so the refused editor sees what changed."""
+        lines = []
+        for name, mine in typed.items():
+            try:
+                field = type(self.current)._meta.get_field(name)
+            except FieldDoesNotExist:
+                continue
+            if field.many_to_many or field.name == "version":
+                continue
+            theirs = getattr(self.current, name)
+            if _comparable(theirs) != _comparable(mine):
+                label = (labels or {}).get(name) or str(field.verbose_name).capitalize()
+                shown = dict(field.flatchoices).get(theirs, theirs) if field.choices else theirs
+                lines.append(f"{label}: “{_shown(shown)}”")
+        return lines
+
+    def message(
+        self, what: str, typed: dict, *, labels: dict | None = None, replace: bool = True
+    ) -> str:
+        """The refusal as the editor reads it: who won, what they left, what to do.
+
+        `replace`: the form now carries their version, so saving again replaces it.
+        """
+        changed = self.differences(typed, labels)
+        text = (
+            f"Someone else saved this {what} while you were editing; your changes were not "
+            "saved and are still in the form below."
+        )
+        if changed:
+            text += " Their version differs in " + "; ".join(changed) + "."
+        if replace:
+            return text + " Check theirs, then save again to replace it."
+        return text + " Reload the page in another tab to see theirs, then save again."
+
+
+def _comparable(value):
+    return getattr(value, "pk", value)
+
+
+def _shown(value) -> str:
+    if value is None or value == "":
+        return "(empty)"
+    if hasattr(value, "astimezone"):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    text = str(value)
+    return text if len(text) <= 80 else text[:79] + "…"
 
 
 def _earlier_sev3_same_pattern(incident: Incident) -> int:
@@ -107,6 +159,7 @@ def create_incident(
     """
     if by is not None:
         permissions.require(by, "open_incident")
+    _check_moments(fields)
     for attempt in range(5):
         incident = Incident(created_by=created_by or by, **fields)
         apply_postmortem_policy(incident)
@@ -131,20 +184,43 @@ def describe_event(event: TimelineEvent) -> str:
     return f"{moment:%Y-%m-%d %H:%M} UTC · {event.get_phase_display()} · {event.text}"
 
 
-def _update_if_unchanged(row: Model, version: int | None, **changes) -> None:
+def _check_moments(fields: dict) -> None:
+    """Every route to a row (forms, imports, commands) keeps its times within the range."""
+    errors = {}
+    for name in INCIDENT_MOMENTS + ("occurred_at",):
+        try:
+            bounds.check_moment(fields.get(name))
+        except ValidationError as err:
+            errors[name] = err.messages
+    if errors:
+        raise ValidationError(errors)
+
+
+def update_if_unchanged(row: Model, version: int | None, **changes) -> None:
     """UPDATE the row only if it still has `version` (None: whatever it has); bump it.
 
-    Raises EditConflict with the row as it is now when someone saved in between, and
-    `DoesNotExist` when it was deleted meanwhile.
+    The database decides: of several saves from one loaded version exactly one matches; the
+    others update nothing and raise EditConflict with the row as it is now. Raises
+    `DoesNotExist` when the row was deleted meanwhile.
     """
     before = trail.snapshot(row)  # an UPDATE sends no signal: the trail is written here
-    rows = type(row).objects.filter(pk=row.pk)
+    model = type(row)
+    rows = model.objects.filter(pk=row.pk)
     if version is not None:
         rows = rows.filter(version=version)
-    if not rows.update(**changes, updated_at=timezone.now(), version=F("version") + 1):
-        raise EditConflict(current=type(row).objects.get(pk=row.pk))
-    trail.record_update(before, changes, row=row)
-    row.refresh_from_db(fields=["version", "updated_at"])
+    fields = {f.name for f in model._meta.concrete_fields}
+    stamp = {"updated_at": timezone.now()} if "updated_at" in fields else {}
+    if not rows.update(**changes, **stamp, version=F("version") + 1):
+        raise EditConflict(current=model.objects.get(pk=row.pk))
+    if changes:
+        trail.record_update(before, changes, row=row)
+    row.refresh_from_db(fields=["version", *stamp])
+
+
+def claim_version(row: Model, version: int | None) -> None:
+    """Take the row for an edit made of several saves: bump its version if it is still
+    `version` (the row stays locked until the transaction ends), else EditConflict."""
+    update_if_unchanged(row, version)
 
 
 @trail.audited
@@ -157,13 +233,14 @@ def update_incident(
     `incident` is the row as loaded (its access is what is asked), `fields` the new values.
     """
     permissions.require(by, "edit", incident)
+    _check_moments(fields)
     for name, value in fields.items():
         setattr(incident, name, value)
     apply_postmortem_policy(incident)
     changes = {name: getattr(incident, name) for name in fields}
     changes["postmortem_requirement"] = incident.postmortem_requirement
     changes["postmortem_reason"] = incident.postmortem_reason
-    _update_if_unchanged(incident, version, **changes)
+    update_if_unchanged(incident, version, **changes)
     _save_members(incident, services, members)
     _refresh_later_same_pattern(incident)
     return incident
@@ -173,7 +250,20 @@ def update_incident(
 def add_timeline_event(*, incident: Incident, by, **fields) -> TimelineEvent:
     """Record a fact on the incident's timeline."""
     permissions.require(by, "edit", incident)
+    _check_moments(fields)
     return TimelineEvent.objects.create(incident=incident, author=by, **fields)
+
+
+def _check_events(events: Iterable) -> None:
+    """Facts from a paste or an import are held to what a typed one is held to."""
+    for event in events:
+        bounds.check_moment(event.occurred_at)
+        bounds.check_text(event.text)
+        bounds.check_line(event.source_detail)
+        if len(event.text) > TIMELINE_TEXT_LIMIT:
+            raise ValidationError(
+                f"A timeline event holds at most {TIMELINE_TEXT_LIMIT:,} characters."
+            )
 
 
 @trail.audited
@@ -188,6 +278,7 @@ def insert_timeline_events(
     paste twice adds nothing the second time.
     """
     permissions.require(by, "edit", incident)
+    _check_events(events)
     seen = set(incident.timeline.values_list("occurred_at", "text"))
     added = []
     for event in events:
@@ -215,7 +306,8 @@ def update_timeline_event(
     unknown = set(fields) - set(TIMELINE_FIELDS)
     if unknown:
         raise ValueError(f"Not editable here: {', '.join(sorted(unknown))}")
-    _update_if_unchanged(event, version, **fields)
+    _check_moments(fields)
+    update_if_unchanged(event, version, **fields)
     for name, value in fields.items():
         setattr(event, name, value)
     return event

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .bounds import day_in_range
 from .models import TimelineEvent
 
 Source = TimelineEvent.Source
@@ -203,9 +204,11 @@ def _date_from_match(found: re.Match, default_year: int | None) -> date | None:
     else:
         month, day = int(parts["month"]), int(parts["day"])
     try:
-        return date(year, month, day)
+        found_day = date(year, month, day)
     except ValueError:
         return None
+    # Outside the range a date is not read as one: a paste or import never stores year 1.
+    return found_day if day_in_range(found_day) else None
 
 
 _ZONE_ABBREVIATIONS = {
@@ -263,6 +266,8 @@ def _stamp_from_match(found: re.Match) -> Stamp | None:
         try:
             day = date.fromisoformat(found["date"])
         except ValueError:
+            return None
+        if not day_in_range(day):
             return None
     return Stamp(time(hour, minute, second), day, _zone(found["zone"]))
 

@@ -1,6 +1,9 @@
 from copy import copy
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -8,7 +11,8 @@ from django_htmx.http import reswap, retarget
 
 from . import permissions, services
 from .filters import IncidentFilter
-from .forms import IncidentForm, PreferencesForm, TimelineEventForm
+from .forms import IncidentForm, PreferencesForm, TimelineEventForm, show_conflict
+from .middleware import render_bad_request
 from .models import Incident, Profile, TimelineEvent
 from .paging import paginate, query_without_page
 
@@ -40,12 +44,16 @@ def incident_detail(request, number: int):
         Incident.objects.visible_to(request.user).select_related("team", "commander"),
         number=number,
     )
+    return _detail_response(request, incident)
+
+
+def _detail_response(request, incident: Incident, form=None, status=200):
     context = {
-        **_timeline_context(incident),
+        **_timeline_context(incident, form),
         "services": incident.services.all(),
         "postmortem": incident.postmortem_or_none,
     }
-    return render(request, "incidents/incident_detail.html", context)
+    return render(request, "incidents/incident_detail.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -64,30 +72,27 @@ def incident_edit(request, number: int):
     incident = _visible_incident(request, number)
     # The form gets its own copy: validating writes the typed values onto its instance.
     form = IncidentForm(request.POST or None, instance=copy(incident))
-    version = _posted_version(request) if request.method == "POST" else incident.version
+    version = posted_version(request) if request.method == "POST" else incident.version
+    status = 422 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
         try:
             services.update_incident(
                 incident=incident, by=request.user, version=version, **form.cleaned_data
             )
-        except services.EditConflict:
+        except services.EditConflict as conflict:
             # The typed form stays as it is, with the version it was loaded at, so saving again
             # conflicts again until the editor has looked at the other change.
-            form.add_error(
-                None,
-                "Someone else saved this incident while you were editing. Your changes are "
-                "still in the form below; reload the page in another tab to see theirs, then "
-                "save again.",
-            )
+            show_conflict(form, conflict, "incident", replace=False)
+            status = 409
         else:
             messages.success(request, f"{incident.reference} saved.")
             return redirect(incident)
     permissions.require(request.user, "edit", incident)
     context = {"form": form, "incident": incident, "version": version}
-    return render(request, "incidents/incident_form.html", context)
+    return render(request, "incidents/incident_form.html", context, status=status)
 
 
-def _posted_version(request) -> int:
+def posted_version(request) -> int:
     """The version the editor loaded; a missing or garbled one never matches a row."""
     try:
         return int(request.POST.get("loaded_version", ""))
@@ -138,8 +143,8 @@ def timeline_add(request, number: int):
         return _timeline_response(request, incident)
     permissions.require(request.user, "edit", incident)
     if not request.htmx:
-        messages.error(request, "The event was not added: " + _errors_text(form))
-        return redirect(incident)
+        # Without JavaScript the whole page comes back with the typed event and its errors.
+        return _detail_response(request, incident, form=form, status=422)
     return _timeline_response(request, incident, form=form, status=422)
 
 
@@ -148,7 +153,8 @@ def timeline_edit(request, number: int, pk: int):
     event = _event(request, number, pk)
     # Its own ids, so the inline edit row never clashes with the add form on the same page.
     form = TimelineEventForm(request.POST or None, instance=copy(event), auto_id=f"ev{event.pk}_%s")
-    version = _posted_version(request) if request.method == "POST" else event.version
+    version = posted_version(request) if request.method == "POST" else event.version
+    status = 422 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
         try:
             services.update_timeline_event(
@@ -157,12 +163,9 @@ def timeline_edit(request, number: int, pk: int):
         except TimelineEvent.DoesNotExist:
             raise Http404("This timeline event was deleted meanwhile.") from None
         except services.EditConflict as conflict:
-            form.add_error(
-                None,
-                "Someone else changed this event meanwhile. Your text is kept here; "
-                "cancel to see theirs, or save again to replace it.",
-            )
+            show_conflict(form, conflict, "timeline event")
             version = conflict.current.version  # saving again now knowingly replaces theirs
+            status = 409
         else:
             if request.htmx:
                 return _timeline_response(request, event.incident)
@@ -170,7 +173,6 @@ def timeline_edit(request, number: int, pk: int):
             return redirect(event.incident)
     permissions.require(request.user, "edit", event)
     context = {"event": event, "form": form, "version": version, "incident": event.incident}
-    status = 422 if request.method == "POST" else 200
     template = "incidents/timeline_event_form.html"
     if request.htmx:
         response = render(request, template + "#event-row", context, status=status)
@@ -189,8 +191,19 @@ def timeline_delete(request, number: int, pk: int):
     return redirect(incident)
 
 
-def _errors_text(form) -> str:
-    return "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
+@login_not_required
+def bad_request(request, exception=None):
+    """Django's 400 handler: an oversized request is explained (413), with its limit."""
+    if isinstance(exception, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / 1_000_000
+        return render_bad_request(
+            request,
+            f"What you sent is larger than Debrief accepts ({limit:.1f} MB), so nothing was saved.",
+            status=413,
+            hint="Go back to the form: your browser still holds what you typed. Shorten it, or "
+            "move long logs to a file and link to it, then save again.",
+        )
+    return render_bad_request(request, "Debrief could not read this request; nothing was saved.")
 
 
 @require_http_methods(["GET", "POST"])

@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
+from incidents.bounds import BoundedForm, control_character
 from incidents.forms import UserChoiceField, UserMultipleChoiceField
 
 from .checks import parse_whys, whys_outline
@@ -9,12 +10,12 @@ from .models import ContributingFactor, Postmortem, ReviewComment
 User = get_user_model()
 
 
-class SectionForm(forms.Form):
+class SectionForm(BoundedForm, forms.Form):
     text = forms.CharField(required=False, strip=False, widget=forms.Textarea)
     base = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
 
 
-class FactorForm(forms.ModelForm):
+class FactorForm(BoundedForm, forms.ModelForm):
     whys_text = forms.CharField(
         label="Why chain (optional)",
         required=False,
@@ -37,10 +38,15 @@ class FactorForm(forms.ModelForm):
         help_texts = {"description": "A condition that was necessary for the incident."}
         error_messages = {"description": {"required": "Describe the factor."}}
 
+    loaded_version = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance.pk and not self.is_bound:
+        if not self.instance.pk:
+            del self.fields["loaded_version"]
+        elif not self.is_bound:
             self.fields["whys_text"].initial = whys_outline(self.instance.whys)
+            self.fields["loaded_version"].initial = self.instance.version
 
     def clean_description(self):
         description = self.cleaned_data["description"].strip()
@@ -54,7 +60,7 @@ class FactorForm(forms.ModelForm):
         return cleaned
 
 
-class AuthorsForm(forms.Form):
+class AuthorsForm(BoundedForm, forms.Form):
     """The lead author and co-authors: on the start page and, later, in the editor."""
 
     author = UserChoiceField(
@@ -69,7 +75,7 @@ class AuthorsForm(forms.Form):
     )
 
 
-class ReviewRequestForm(forms.Form):
+class ReviewRequestForm(BoundedForm, forms.Form):
     reviewers = UserMultipleChoiceField(
         queryset=User.objects.filter(is_active=True).order_by("username"),
         widget=forms.SelectMultiple(attrs={"size": 6}),
@@ -78,7 +84,7 @@ class ReviewRequestForm(forms.Form):
     )
 
 
-class PublishForm(forms.Form):
+class PublishForm(BoundedForm, forms.Form):
     override_reason = forms.CharField(
         required=False,
         label="Publish anyway because…",
@@ -113,7 +119,7 @@ class ReopenForm(forms.Form):
     )
 
 
-class CommentForm(forms.Form):
+class CommentForm(BoundedForm, forms.Form):
     section = forms.ChoiceField(choices=ReviewComment._meta.get_field("section").choices)
     text = forms.CharField(
         label="Comment",
@@ -122,7 +128,7 @@ class CommentForm(forms.Form):
     )
 
 
-class TimelinePasteForm(forms.Form):
+class TimelinePasteForm(BoundedForm, forms.Form):
     text = forms.CharField(
         label="Paste the timeline",
         strip=False,
@@ -159,7 +165,7 @@ MAX_IMPORT_CHARS = 100_000
 TOO_LONG = f"The document is longer than {MAX_IMPORT_CHARS:,} characters; import it in parts."
 
 
-class MarkdownImportForm(forms.Form):
+class MarkdownImportForm(BoundedForm, forms.Form):
     text = forms.CharField(
         label="Markdown postmortem",
         required=False,
@@ -209,6 +215,12 @@ class MarkdownImportForm(forms.Form):
                 cleaned["text"] = upload.read().decode("utf-8")
             except UnicodeDecodeError:
                 raise forms.ValidationError("The file is not UTF-8 text.") from None
+            control = control_character(cleaned["text"], multiline=True)
+            if control:
+                raise forms.ValidationError(
+                    f"The file holds a control character ({control}); remove it and upload "
+                    "the file again."
+                )
         if len(cleaned.get("text") or "") > MAX_IMPORT_CHARS:
             raise forms.ValidationError(TOO_LONG)
         if not (cleaned.get("text") or "").strip():

@@ -2,6 +2,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from incidents.bounds import BoundedForm
 from incidents.forms import DateTimeLocalInput, UserChoiceField, UserMultipleChoiceField
 
 from .models import Postmortem
@@ -13,7 +14,7 @@ def _active_users():
     return User.objects.filter(is_active=True).order_by("username")
 
 
-class MeetingForm(forms.Form):
+class MeetingForm(BoundedForm, forms.Form):
     scheduled_at = forms.DateTimeField(
         label="When",
         widget=DateTimeLocalInput(),
@@ -44,7 +45,7 @@ class MeetingForm(forms.Form):
         ].help_text = f"In your timezone ({zone_name}). The review takes 60 minutes."
 
 
-class NoteForm(forms.Form):
+class NoteForm(BoundedForm, forms.Form):
     KINDS = [("decision", "Decision"), ("note", "Note")]
 
     kind = forms.ChoiceField(label="Record as", choices=KINDS, initial="decision")
@@ -61,7 +62,7 @@ class NoteForm(forms.Form):
     )
 
 
-class PublishDateForm(forms.Form):
+class PublishDateForm(BoundedForm, forms.Form):
     publish_by = forms.DateField(
         label="Publish by",
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),

@@ -7,6 +7,7 @@ from django.db import models
 from django.urls import reverse
 
 from incidents import permissions
+from incidents.bounds import check_day, check_moment
 from incidents.models import Incident, visible_incident_q
 
 User = settings.AUTH_USER_MODEL
@@ -81,7 +82,9 @@ class Postmortem(models.Model):
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     publish_override_reason = models.TextField(
-        blank=True, help_text="Why it was published although requirements were missing."
+        blank=True,
+        max_length=2_000,
+        help_text="Why it was published although requirements were missing.",
     )
 
     objects = PostmortemQuerySet.as_manager()
@@ -144,11 +147,13 @@ class ContributingFactor(models.Model):
 
     postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="factors")
     category = models.CharField(max_length=16, choices=Category.choices, db_index=True)
-    description = models.TextField()
+    description = models.TextField(max_length=5_000)
     # A "five whys" chain; may branch: [{"text": "...", "children": [...]}, ...]
     whys = models.JSONField(default=list, blank=True)
     position = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Bumped by every edit (postmortems.services.update_factor), so edits that crossed are refused.
+    version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
         ordering = ["position", "pk"]
@@ -343,7 +348,7 @@ class ReviewMeeting(models.Model):
     EXTEND_SECONDS = 5 * 60
 
     postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="meetings")
-    scheduled_at = models.DateTimeField(db_index=True)
+    scheduled_at = models.DateTimeField(db_index=True, validators=[check_moment])
     location = models.CharField(
         max_length=300, blank=True, help_text="A room, or the video-call link."
     )
@@ -372,7 +377,10 @@ class ReviewMeeting(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     publish_by = models.DateField(
-        null=True, blank=True, help_text="The publication date agreed at the close."
+        null=True,
+        blank=True,
+        validators=[check_day],
+        help_text="The publication date agreed at the close.",
     )
     summary_requested_at = models.DateTimeField(null=True, blank=True)
 
@@ -469,7 +477,7 @@ class MeetingCapture(models.Model):
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    text = models.TextField(blank=True, help_text="A decision or note as typed.")
+    text = models.TextField(blank=True, max_length=5_000, help_text="A decision or note as typed.")
     section = models.CharField(
         max_length=16,
         blank=True,

@@ -13,6 +13,7 @@ from django.utils import timezone
 from audit import trail
 from incidents import permissions
 from incidents.models import Incident
+from incidents.services import update_if_unchanged
 from outbox.ledger import Key
 from outbox.models import Dispatch
 from outbox.queue import queue_emails
@@ -306,12 +307,19 @@ def add_factor(*, postmortem: Postmortem, by, category: str, description: str, w
 
 @trail.audited
 def update_factor(
-    *, factor: ContributingFactor, by, category: str, description: str, whys: list
+    *,
+    factor: ContributingFactor,
+    by,
+    category: str,
+    description: str,
+    whys: list,
+    version: int | None = None,
 ) -> ContributingFactor:
-    """Save an edited factor."""
+    """Save an edited factor if nobody saved it since `version` (None: whatever is there)."""
     permissions.require(by, "edit", factor.postmortem)
+    changes = {"category": category, "description": description, "whys": whys}
+    update_if_unchanged(factor, version, **changes)
     factor.category, factor.description, factor.whys = category, description, whys
-    factor.save(update_fields=["category", "description", "whys"])
     return factor
 
 

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.db.models import Exists, OuterRef
 
+from incidents.bounds import BoundedForm
 from incidents.models import Service, Team
 
 from .. import metrics
@@ -36,7 +37,7 @@ def utc_today() -> date:
     return datetime.now(UTC).date()
 
 
-class DashboardForm(forms.Form):
+class DashboardForm(BoundedForm, forms.Form):
     range = forms.ChoiceField(choices=RANGES, required=False, label="Period")
     start = forms.DateField(
         required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})

@@ -16,7 +16,7 @@ from django.utils import timezone
 from actions import services
 from actions.models import ActionItem
 from audit import trail
-from incidents import permissions
+from incidents import bounds, permissions
 from incidents.models import Incident, Team, TimelineEvent
 from incidents.services import create_incident, describe_event
 from postmortems.models import ContributingFactor, Postmortem
@@ -124,6 +124,7 @@ def import_into_incident(
         permissions.require(by, "edit", incident)
     if result.needs_date:
         raise ValidationError(NEEDS_DATE)
+    check_bounds(result)
     problems = action_item_problems(result, owner_fallback=owner_fallback, default_due=default_due)
     if problems:
         raise ValidationError(["Action items need an owner and a due date:", *problems])
@@ -161,6 +162,7 @@ def import_as_new_incident(
     """Open an incident for a document that has none yet, then import into it."""
     if result.needs_date:
         raise ValidationError(NEEDS_DATE)
+    check_bounds(result)
     fields, warnings = incident_fields(result, severity=severity)
     incident = create_incident(by=by, created_by=user, team=team, **fields)
     outcome = import_into_incident(
@@ -174,6 +176,20 @@ def import_as_new_incident(
     outcome.created_incident = True
     outcome.warnings = warnings + outcome.warnings
     return outcome
+
+
+def check_bounds(result: ImportResult) -> None:
+    """A document is held to what a typed form is held to: dates in range, no control
+    characters (a NUL cannot even be stored by PostgreSQL)."""
+    moments = [result.started_at, result.ended_at]
+    moments += [event.occurred_at for event in result.timeline_events]
+    if any(moment is not None and not bounds.day_in_range(moment) for moment in moments):
+        raise ValidationError(f"The document has a time outside {bounds.RANGE_TEXT}.")
+    texts = [result.title or "", *result.sections.values()]
+    texts += [event.text for event in result.timeline_events]
+    texts += [factor.description for factor in result.contributing_factors]
+    if any(bounds.control_character(text, multiline=True) for text in texts):
+        raise ValidationError("The document holds a control character (such as NUL).")
 
 
 def incident_fields(result: ImportResult, *, severity: int | None = None):

@@ -7,6 +7,7 @@ still work. Helpers that Python code needs too live in the domain (incidents/for
 from datetime import UTC
 
 from django import template
+from django.conf import settings
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -19,12 +20,21 @@ register.filter("duration", duration)
 
 
 @register.simple_tag
+def upload_limit() -> int:
+    """The largest request body accepted, for the browser's check before sending."""
+    return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
+@register.simple_tag
 def when(value, fmt: str = "%Y-%m-%d %H:%M"):
     """A time in the viewer's timezone, with UTC on hover and a machine-readable value."""
     if value is None:
         return "—"
-    local = timezone.localtime(value)
     utc = value.astimezone(UTC)
+    try:
+        local = timezone.localtime(value)
+    except OverflowError:  # a time at the very edge of the calendar: show it in UTC
+        local = utc
     return format_html(
         '<time class="ts" datetime="{}" title="{} UTC">{}</time>',
         utc.isoformat(),

@@ -101,6 +101,15 @@ def section_save(request, number: int, section: str):
         raise Http404("No such section.")
     form = SectionForm(request.POST)
     if not form.is_valid():
+        if not request.htmx:
+            # Without JavaScript the whole editor comes back, the section holding the typed text.
+            page = edit_context(request, postmortem)
+            for s in page["edit_sections"]:
+                if s["field"] == section:
+                    s["text"] = request.POST.get("text", "")
+            why = form.errors.get("text") or ["the page is out of date; reload it."]
+            messages.error(request, f"{Postmortem.SECTION_LABELS[section]} not saved: {why[0]}")
+            return render(request, "postmortems/postmortem_edit.html", page, status=422)
         return render(
             request,
             "postmortems/postmortem_edit.html#section-invalid",

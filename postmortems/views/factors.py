@@ -1,9 +1,14 @@
 """Contributing factors, inline in the editor: add, edit and delete over htmx."""
 
+from copy import copy
+
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
+
+from incidents.forms import show_conflict
+from incidents.services import EditConflict
 
 from .. import services
 from ..forms import FactorForm
@@ -41,13 +46,24 @@ def factor_add(request, number: int):
 def factor_edit(request, number: int, pk: int):
     postmortem = postmortem_for(request, number)
     factor = get_object_or_404(postmortem.factors, pk=pk)
-    form = FactorForm(request.POST or None, instance=factor)
-    if request.method == "POST" and form.is_valid():
-        services.update_factor(factor=factor, by=request.user, **_factor_fields(form))
-        if not request.htmx:
-            messages.success(request, "Contributing factor saved.")
-        return _factors_response(request, postmortem)
+    # The form gets its own copy: validating writes the typed values onto its instance.
+    form = FactorForm(request.POST or None, instance=copy(factor))
     status = 422 if request.method == "POST" else 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_factor(
+                factor=factor,
+                by=request.user,
+                version=form.cleaned_data.get("loaded_version"),
+                **_factor_fields(form),
+            )
+        except EditConflict as conflict:
+            show_conflict(form, conflict, "contributing factor")
+            status = 409
+        else:
+            if not request.htmx:
+                messages.success(request, "Contributing factor saved.")
+            return _factors_response(request, postmortem)
     return _factors_response(request, postmortem, status=status, editing=factor.pk, edit_form=form)
 
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
+from incidents.bounds import RANGE_TEXT, day_in_range
 from incidents.models import Incident
 from incidents.services import insert_timeline_events
 from incidents.timeline_paste import parse_timeline
@@ -22,7 +23,9 @@ def _preview_paste(incident, form) -> dict:
     now = timezone.now()
     rows, skipped = [], []
     for event in parsed.events:
-        if event.occurred_at > now:
+        if not day_in_range(event.occurred_at):
+            skipped.append((event.line_no, event.text, f"is not between {RANGE_TEXT}"))
+        elif event.occurred_at > now:
             skipped.append((event.line_no, event.text, "is in the future — check the day"))
         elif (event.occurred_at, event.text) in existing:
             skipped.append((event.line_no, event.text, "is already on the timeline"))

@@ -192,3 +192,37 @@ document.addEventListener("DOMContentLoaded", () => focusErrorSummary(document))
 document.addEventListener("htmx:afterSwap", (event) => {
   if (event.detail.xhr && event.detail.xhr.status === 422) focusErrorSummary(event.detail.target);
 });
+// --- Bounded requests ------------------------------------------------------------------------
+// A form larger than the server accepts is stopped before sending, with a message, so the
+// typed text stays where it is (the server would refuse it and the text would be gone).
+(function () {
+  const limit = () => Number(document.body.dataset.uploadLimit || 0);
+  function size(form) {
+    let total = 0;
+    new FormData(form).forEach((value, name) => {
+      if (typeof value === "string") total += encodeURIComponent(name).length + encodeURIComponent(value).length + 2;
+    });
+    return total;
+  }
+  function tooBig(form) {
+    const max = limit();
+    if (!max || !form || form.enctype === "multipart/form-data") return false;
+    const bytes = size(form);
+    if (bytes <= max) return false;
+    announce(`Not sent: this is ${(bytes / 1e6).toFixed(1)} MB, and Debrief accepts at most ${(max / 1e6).toFixed(1)} MB. ` +
+      "Your text is still here; shorten it or link to a file, then save again.");
+    return true;
+  }
+  document.addEventListener("submit", (event) => {
+    if (tooBig(event.target)) { event.preventDefault(); event.stopImmediatePropagation(); }
+  }, true);
+  document.addEventListener("htmx:confirm", (event) => {
+    const form = event.detail.elt.closest("form");
+    if (event.detail.verb !== "get" && tooBig(form)) event.preventDefault();
+  });
+  // The "not saved" page's back link returns to the form as the browser kept it.
+  document.addEventListener("click", (event) => {
+    const back = event.target.closest("[data-history-back]");
+    if (back && window.history.length > 1) { event.preventDefault(); window.history.back(); }
+  });
+})();

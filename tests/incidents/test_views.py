@@ -238,8 +238,9 @@ def test_two_people_editing_an_incident_do_not_overwrite_each_other(client, user
     )
     data = _form_data(incident.team, title="My title", loaded_version=version)
     response = client.post(reverse("incidents:edit", args=[incident.number]), data)
-    assert response.status_code == 200
+    assert response.status_code == 409
     assert "Someone else saved this incident" in response.content.decode()
+    assert "Their version differs in Title: “Their title”" in response.content.decode()
     assert 'value="My title"' in response.content.decode()
     incident.refresh_from_db()
     assert incident.title == "Their title"
@@ -358,7 +359,8 @@ def test_crossed_timeline_edits_are_refused(client, user, other_user):
         "loaded_version": version,
     }
     response = client.post(url, data, headers={"HX-Request": "true"})
-    assert response.status_code == 422
+    assert response.status_code == 409
+    assert "What happened: “Theirs”" in response.content.decode()
     assert response["HX-Retarget"] == f"#event-{event.pk}"
     assert "Mine" in response.content.decode()
     event.refresh_from_db()

@@ -341,3 +341,23 @@ def test_the_document_formats_impact_numbers_and_gives_both_ends_of_the_incident
     body = client.get(pm.get_absolute_url()).content.decode()
     assert "45,000" in body and "1,200" in body
     assert "2026-03-26 14:02 UTC</time> – <time" in body
+
+
+def test_without_javascript_a_refused_section_save_keeps_the_typed_text(client, user):
+    pm = PostmortemFactory(summary="")
+    client.force_login(user)
+    typed = "Checkout failed\x00 for EU customers."
+    response = _save(client, pm, "summary", typed, 0, htmx=False)
+    body = response.content.decode()
+    assert response.status_code == 422
+    assert "Checkout failed" in body and "for EU customers." in body
+    assert "control character (U+0000)" in body
+    assert pm.revisions.count() == 0
+
+
+def test_with_htmx_a_refused_section_save_says_why(client, user):
+    pm = PostmortemFactory(summary="")
+    client.force_login(user)
+    response = _save(client, pm, "summary", "bell\x07", 0)
+    assert response.status_code == 422
+    assert "control character (U+0007)" in response.content.decode()
