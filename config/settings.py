@@ -5,6 +5,7 @@ files under var/). Production sets DATABASE_URL, REDIS_URL, SECRET_KEY and ALLOW
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -60,6 +61,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_filters",
     "template_partials",
+    "axes",
     "outbox",
     "incidents",
     "postmortems",
@@ -79,6 +81,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "incidents.middleware.ViewerTimezoneMiddleware",
+    # Last, as django-axes asks: it turns a refused sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -129,6 +133,29 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out account or address before any password is checked.
+    "incidents.signin.ThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Sign-in throttling (django-axes, counted in the database): LOGIN_FAILURE_LIMIT failures for
+# one account, or from one address, lock that account or address for LOGIN_LOCKOUT_MINUTES
+# after the last failure. A successful sign-in clears the account's failures. Admins unlock
+# in the admin (Axes > Access attempts) or with `manage.py axes_reset_username NAME`.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks, independently
+AXES_RESET_ON_SUCCESS = True  # only the account's own failures (ThrottleHandler says why)
+AXES_HANDLER = "incidents.signin.ThrottleHandler"
+AXES_LOCKOUT_CALLABLE = "incidents.signin.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "incidents.signin.client_address"
+# A failure while locked is not counted, so the time the page promises stays true.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_VERBOSE = False
+# How many reverse proxies in front of Debrief append to X-Forwarded-For. 0 (the default):
+# the header is ignored, since anyone can send it, and the connection's address counts.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 # --- Time and language: stored in UTC, shown in the viewer's timezone ----------------------
 LANGUAGE_CODE = "en-gb"
