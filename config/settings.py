@@ -12,6 +12,8 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from incidents.group_roles import parse_group_roles
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("DEBRIEF_VAR_DIR") or BASE_DIR / "var")
 
@@ -137,6 +139,8 @@ AUTHENTICATION_BACKENDS = [
     # First: refuses a locked-out account or address before any password is checked.
     "incidents.signin.ThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # Answers only OpenID Connect callbacks, and only when OIDC_CLIENT_ID is set.
+    "incidents.sso.SingleSignOnBackend",
 ]
 
 # Sign-in throttling (django-axes, counted in the database): LOGIN_FAILURE_LIMIT failures for
@@ -156,6 +160,41 @@ AXES_VERBOSE = False
 # How many reverse proxies in front of Debrief append to X-Forwarded-For. 0 (the default):
 # the header is ignored, since anyone can send it, and the connection's address counts.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
+# Single sign-on through OpenID Connect (mozilla-django-oidc), on when OIDC_CLIENT_ID is set.
+OIDC_ENABLED = bool(os.environ.get("OIDC_CLIENT_ID"))
+OIDC_PROVIDER_NAME = os.environ.get("OIDC_PROVIDER_NAME") or "single sign-on"
+OIDC_RP_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET", "")
+OIDC_OP_AUTHORIZATION_ENDPOINT = os.environ.get("OIDC_AUTHORIZATION_ENDPOINT", "")
+OIDC_OP_TOKEN_ENDPOINT = os.environ.get("OIDC_TOKEN_ENDPOINT", "")
+OIDC_OP_USER_ENDPOINT = os.environ.get("OIDC_USERINFO_ENDPOINT", "")
+OIDC_OP_JWKS_ENDPOINT = os.environ.get("OIDC_JWKS_ENDPOINT", "")
+# When set, an ID token from any other issuer is refused.
+OIDC_OP_ISSUER = os.environ.get("OIDC_ISSUER", "")
+OIDC_RP_SIGN_ALGO = os.environ.get("OIDC_SIGN_ALGO") or "RS256"
+OIDC_RP_SCOPES = os.environ.get("OIDC_SCOPES") or "openid email profile"
+OIDC_USE_PKCE = env_flag("OIDC_USE_PKCE", default=True)
+OIDC_TIMEOUT = 10
+OIDC_GROUPS_CLAIM = os.environ.get("OIDC_GROUPS_CLAIM") or "groups"
+try:
+    OIDC_GROUP_ROLES = parse_group_roles(os.environ.get("OIDC_GROUP_ROLES", ""))
+except ValueError as err:
+    raise ImproperlyConfigured(f"OIDC_GROUP_ROLES: {err}") from err
+if OIDC_ENABLED:
+    _needed = {
+        "OIDC_CLIENT_SECRET": OIDC_RP_CLIENT_SECRET,
+        "OIDC_AUTHORIZATION_ENDPOINT": OIDC_OP_AUTHORIZATION_ENDPOINT,
+        "OIDC_TOKEN_ENDPOINT": OIDC_OP_TOKEN_ENDPOINT,
+        "OIDC_USERINFO_ENDPOINT": OIDC_OP_USER_ENDPOINT,
+    }
+    if not OIDC_RP_SIGN_ALGO.startswith("HS"):  # HS* tokens are checked with the secret
+        _needed["OIDC_JWKS_ENDPOINT"] = OIDC_OP_JWKS_ENDPOINT
+    _unset = [name for name, value in _needed.items() if not value]
+    if _unset:
+        raise ImproperlyConfigured(
+            f"OIDC_CLIENT_ID is set, so single sign-on also needs {', '.join(_unset)}"
+        )
 
 # --- Time and language: stored in UTC, shown in the viewer's timezone ----------------------
 LANGUAGE_CODE = "en-gb"
@@ -259,7 +298,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # axes logs every sign-in at INFO; failures and lockouts are WARNING and stay.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 
 # --- Debrief ------------------------------------------------------------------------------

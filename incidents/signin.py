@@ -24,7 +24,7 @@ from django.utils import timezone
 
 def single_sign_on_name() -> str:
     """The provider the login page offers ("Sign in with …"), or "" when SSO is off."""
-    return ""
+    return settings.OIDC_PROVIDER_NAME if settings.OIDC_ENABLED else ""
 
 
 class SignInView(LoginView):
