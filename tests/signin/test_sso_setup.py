@@ -1,13 +1,15 @@
 """Single sign-on's configuration, the login page's button, and the groups mapping on its own."""
 
 import logging
+import time
 
+import jwt
 import pytest
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 from django.urls import reverse
 
 from incidents.group_roles import GroupRule, parse_group_roles
-from incidents.sso import apply_group_roles, groups_in
+from incidents.sso import SingleSignOnBackend, apply_group_roles, groups_in
 from tests.config.support import load_settings
 from tests.factories import TeamFactory, UserFactory
 
@@ -179,3 +181,56 @@ def test_the_groups_claim_may_be_a_list_a_single_name_or_absent(settings):
     assert groups_in({"roles": "a"}) == {"a"}
     assert groups_in({"roles": []}) == set()
     assert groups_in({"groups": ["a"]}) is None  # absent: roles are left as they were
+
+
+# --- ID tokens: the library checks signature, expiry and nonce; Debrief adds audience, issuer --
+
+
+@pytest.fixture
+def token_for(settings):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    settings.OIDC_ENABLED = True
+    settings.OIDC_RP_CLIENT_ID = "debrief"
+    settings.OIDC_OP_ISSUER = "https://id.example.com"
+    # The provider's public key given directly, instead of fetched from its JWKS endpoint.
+    settings.OIDC_RP_IDP_SIGN_KEY = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+
+    def sign(**claims):
+        now = int(time.time())
+        payload = {"iss": "https://id.example.com", "sub": "42", "aud": "debrief", "nonce": "n"}
+        payload |= {"iat": now, "exp": now + 300} | claims
+        return jwt.encode(payload, key, algorithm="RS256")
+
+    return sign
+
+
+def test_an_id_token_for_this_client_from_the_issuer_is_accepted(token_for):
+    payload = SingleSignOnBackend().verify_token(token_for(aud=["other", "debrief"]), nonce="n")
+    assert payload["sub"] == "42"
+
+
+@pytest.mark.parametrize(
+    "claims, refusal",
+    [
+        ({"aud": "another-app"}, "addressed to another client"),
+        ({"iss": "https://evil.example.com"}, "comes from 'https://evil.example.com'"),
+        ({"nonce": "other"}, "Nonce verification failed"),
+    ],
+)
+def test_an_id_token_for_another_client_or_from_another_issuer_is_refused(
+    token_for, claims, refusal
+):
+    with pytest.raises(SuspiciousOperation, match=refusal):
+        SingleSignOnBackend().verify_token(token_for(**claims), nonce="n")
+
+
+def test_an_expired_id_token_is_refused(token_for):
+    with pytest.raises(jwt.ExpiredSignatureError):
+        SingleSignOnBackend().verify_token(token_for(exp=int(time.time()) - 60), nonce="n")
