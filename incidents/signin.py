@@ -11,7 +11,7 @@ import ipaddress
 import math
 from datetime import datetime
 
-from axes.backends import AxesStandaloneBackend
+from axes.backends import AxesBackend
 from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_client_username, get_cool_off
 from axes.models import AccessAttempt
@@ -34,8 +34,11 @@ class SignInView(LoginView):
         return super().get_context_data(single_sign_on=single_sign_on_name(), **kwargs)
 
 
-class ThrottleBackend(AxesStandaloneBackend):
+class ThrottleBackend(AxesBackend):
     """Refuses a locked account or address before any other backend checks a password.
+
+    It authenticates no one itself (ModelBackend, next in the list, checks the password), but
+    it can load a signed-in user, as code that signs people in with the first backend expects.
 
     Without a request (`authenticate()` called from code, or the test client's login) there is
     no address to count against; axes would raise, which breaks such callers for nothing, since
