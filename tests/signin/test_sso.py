@@ -77,6 +77,7 @@ def sites(live_server, settings, signing_key):
     settings.OIDC_OP_USER_ENDPOINT = f"{issuer}/userinfo/"
     settings.OIDC_OP_JWKS_ENDPOINT = f"{issuer}/.well-known/jwks.json"
     settings.OIDC_OP_ISSUER = issuer
+    settings.OIDC_TIMEOUT = 60  # the back-channel calls go to this same, busy, test server
     settings.OIDC_RP_SCOPES = "openid email profile groups"
     settings.OIDC_GROUP_ROLES = parse_group_roles(MAPPING)
     Application.objects.create(
@@ -92,6 +93,10 @@ def sites(live_server, settings, signing_key):
     )
     yield sites
     PEOPLE.clear()
+    # A live-server thread keeps its database connection while a browser keeps its socket
+    # alive; close them before the database is flushed (PostgreSQL cannot truncate under them).
+    while OPEN_SESSIONS:
+        OPEN_SESSIONS.pop().close()
 
 
 def person_at_provider(username: str, **claims):
@@ -113,6 +118,15 @@ def carol(**overrides):
     return person_at_provider("idp-carol", **(claims | overrides))
 
 
+OPEN_SESSIONS: list[requests.Session] = []
+
+
+def http_session() -> requests.Session:
+    session = requests.Session()
+    OPEN_SESSIONS.append(session)
+    return session
+
+
 def _csrf(page: str) -> str:
     return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
 
@@ -122,7 +136,7 @@ class Browser:
 
     def __init__(self, sites: Sites):
         self.sites = sites
-        self.http = requests.Session()
+        self.http = http_session()
 
     def start(self) -> str:
         """Press "Sign in with …" on Debrief; returns where Debrief sends the browser."""
@@ -263,7 +277,7 @@ def test_a_local_account_with_the_verified_email_is_linked_and_keeps_its_passwor
     assert SingleSignOnIdentity.objects.get().user == local
     assert not User.objects.filter(username="carol").exists()
     # The password still works on the login page.
-    password_browser = requests.Session()
+    password_browser = http_session()
     page = password_browser.get(f"{sites.debrief}/login/").text
     assert "Sign in with Example ID" in page
     response = password_browser.post(
