@@ -5,12 +5,15 @@ files under var/). Production sets DATABASE_URL, REDIS_URL, SECRET_KEY and ALLOW
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+
+from incidents.group_roles import parse_group_roles
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("DEBRIEF_VAR_DIR") or BASE_DIR / "var")
@@ -77,6 +80,7 @@ INSTALLED_APPS = [
     "django_filters",
     "template_partials",
     "auditlog",
+    "axes",
     "outbox",
     "audit",
     "incidents",
@@ -105,6 +109,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "incidents.middleware.ViewerTimezoneMiddleware",
     "incidents.middleware.QueryGuardMiddleware",
+    # Last, as django-axes asks: it turns a refused sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -155,6 +161,66 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out account or address before any password is checked.
+    "incidents.signin.ThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    # Answers only OpenID Connect callbacks, and only when OIDC_CLIENT_ID is set.
+    "incidents.sso.SingleSignOnBackend",
+]
+
+# Sign-in throttling (django-axes, counted in the database): LOGIN_FAILURE_LIMIT failures for
+# one account, or from one address, lock that account or address for LOGIN_LOCKOUT_MINUTES
+# after the last failure. A successful sign-in clears the account's failures. Admins unlock
+# in the admin (Axes > Access attempts) or with `manage.py axes_reset_username NAME`.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks, independently
+AXES_RESET_ON_SUCCESS = True  # only the account's own failures (ThrottleHandler says why)
+AXES_HANDLER = "incidents.signin.ThrottleHandler"
+AXES_LOCKOUT_CALLABLE = "incidents.signin.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "incidents.signin.client_address"
+# A failure while locked is not counted, so the time the page promises stays true.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_VERBOSE = False
+# How many reverse proxies in front of Debrief append to X-Forwarded-For. 0 (the default):
+# the header is ignored, since anyone can send it, and the connection's address counts.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
+# Single sign-on through OpenID Connect (mozilla-django-oidc), on when OIDC_CLIENT_ID is set.
+OIDC_ENABLED = bool(os.environ.get("OIDC_CLIENT_ID"))
+OIDC_PROVIDER_NAME = os.environ.get("OIDC_PROVIDER_NAME") or "single sign-on"
+OIDC_RP_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET", "")
+OIDC_OP_AUTHORIZATION_ENDPOINT = os.environ.get("OIDC_AUTHORIZATION_ENDPOINT", "")
+OIDC_OP_TOKEN_ENDPOINT = os.environ.get("OIDC_TOKEN_ENDPOINT", "")
+OIDC_OP_USER_ENDPOINT = os.environ.get("OIDC_USERINFO_ENDPOINT", "")
+OIDC_OP_JWKS_ENDPOINT = os.environ.get("OIDC_JWKS_ENDPOINT", "")
+# When set, an ID token from any other issuer is refused.
+OIDC_OP_ISSUER = os.environ.get("OIDC_ISSUER", "")
+OIDC_RP_SIGN_ALGO = os.environ.get("OIDC_SIGN_ALGO") or "RS256"
+OIDC_RP_SCOPES = os.environ.get("OIDC_SCOPES") or "openid email profile"
+OIDC_USE_PKCE = env_flag("OIDC_USE_PKCE", default=True)
+OIDC_TIMEOUT = 10
+OIDC_GROUPS_CLAIM = os.environ.get("OIDC_GROUPS_CLAIM") or "groups"
+try:
+    OIDC_GROUP_ROLES = parse_group_roles(os.environ.get("OIDC_GROUP_ROLES", ""))
+except ValueError as err:
+    raise ImproperlyConfigured(f"OIDC_GROUP_ROLES: {err}") from err
+if OIDC_ENABLED:
+    _needed = {
+        "OIDC_CLIENT_SECRET": OIDC_RP_CLIENT_SECRET,
+        "OIDC_AUTHORIZATION_ENDPOINT": OIDC_OP_AUTHORIZATION_ENDPOINT,
+        "OIDC_TOKEN_ENDPOINT": OIDC_OP_TOKEN_ENDPOINT,
+        "OIDC_USERINFO_ENDPOINT": OIDC_OP_USER_ENDPOINT,
+    }
+    if not OIDC_RP_SIGN_ALGO.startswith("HS"):  # HS* tokens are checked with the secret
+        _needed["OIDC_JWKS_ENDPOINT"] = OIDC_OP_JWKS_ENDPOINT
+    _unset = [name for name, value in _needed.items() if not value]
+    if _unset:
+        raise ImproperlyConfigured(
+            f"OIDC_CLIENT_ID is set, so single sign-on also needs {', '.join(_unset)}"
+        )
 
 # --- Time and language: stored in UTC, shown in the viewer's timezone ----------------------
 LANGUAGE_CODE = "en-gb"
@@ -289,7 +355,8 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # axes logs every sign-in at INFO; failures and lockouts are WARNING and stay.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 # With JSON logs the worker keeps this configuration instead of installing Celery's own.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"

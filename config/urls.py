@@ -5,7 +5,7 @@ from django.http import HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
 
-from incidents import activity
+from incidents import activity, signin, sso
 from incidents import views as incident_views
 from outbox import views as outbox_views
 
@@ -19,7 +19,11 @@ def favicon(request):
 
 urlpatterns = [
     path("", incident_views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", signin.SignInView.as_view(), name="login"),
+    # Single sign-on (404 unless OIDC_CLIENT_ID is set). mozilla-django-oidc finds the callback
+    # by these names, so they stay outside any namespace.
+    path("oidc/authenticate/", sso.start_sign_on, name="oidc_authentication_init"),
+    path("oidc/callback/", sso.finish_sign_on, name="oidc_authentication_callback"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("incidents/", include("incidents.urls")),
     path("postmortems/", include("postmortems.urls")),

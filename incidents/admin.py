@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Incident, Profile, Service, Team, TimelineEvent
+from .models import Incident, Profile, Service, SingleSignOnIdentity, Team, TimelineEvent
 
 
 @admin.register(Team)
@@ -41,3 +41,11 @@ class IncidentAdmin(admin.ModelAdmin):
     readonly_fields = ["number", "postmortem_requirement", "postmortem_reason"]
     inlines = [TimelineInline]
     date_hierarchy = "started_at"
+
+
+@admin.register(SingleSignOnIdentity)
+class SingleSignOnIdentityAdmin(admin.ModelAdmin):
+    list_display = ["user", "issuer", "subject", "created_at", "last_sign_in_at"]
+    search_fields = ["user__username", "subject"]
+    raw_id_fields = ["user"]
+    readonly_fields = ["created_at", "last_sign_in_at"]

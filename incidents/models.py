@@ -71,6 +71,27 @@ class Profile(models.Model):
             raise ValidationError({"reminder_hour": "Choose an hour from 0 to 23."})
 
 
+class SingleSignOnIdentity(models.Model):
+    """Who a person is at the identity provider: its issuer and subject, which never change,
+    so a sign-on finds its account even after the person's email or name changes there."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sso_identities")
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_sign_in_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="sso_identity_unique")
+        ]
+        verbose_name = "single sign-on identity"
+        verbose_name_plural = "single sign-on identities"
+
+    def __str__(self) -> str:
+        return f"{self.subject} at {self.issuer}"
+
+
 def visible_incident_q(user, prefix: str = "") -> Q:
     """The one privacy rule: public incidents, or private ones the user is a member of.
 

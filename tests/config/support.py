@@ -56,6 +56,8 @@ def child_env(**overrides: str) -> dict[str, str]:
     # tests/conftest.py allows async-unsafe calls for Playwright; children are production-like.
     dropped = settings_env_names() | {"DJANGO_ALLOW_ASYNC_UNSAFE"}
     env = {key: value for key, value in os.environ.items() if key not in dropped}
+    # The shipped settings, not the suite's tests.settings (which adds the test-only provider).
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings"
     return env | overrides
 
 
