@@ -37,6 +37,12 @@ class ActionItemForm(forms.ModelForm):
         label="Why the due date or owner changes",
         help_text="Needed when you move the due date; kept in the item's history.",
     )
+    add_member = forms.BooleanField(
+        required=False,
+        label="Add the owner as a member of this incident",
+        help_text="Only needed when they cannot see it yet (a private incident): an owner who "
+        "cannot see the incident never sees the item nor its reminders.",
+    )
 
     class Meta:
         model = ActionItem
@@ -66,11 +72,14 @@ class ActionItemForm(forms.ModelForm):
             name: self.cleaned_data[name] for name in self.Meta.fields if name in self.cleaned_data
         }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, offer_membership: bool = False, **kwargs):
+        """`offer_membership`: the person filling it may add members to the incident."""
         super().__init__(*args, **kwargs)
         self.fields["owner"].empty_label = None
         if not self.instance.pk:
             del self.fields["reason"]
+        if not offer_membership:
+            del self.fields["add_member"]
         self.fields["leverage"].help_text = (
             "Prevention stops the class of incident; detection catches it sooner; "
             "mitigation limits the impact."

@@ -241,5 +241,11 @@ PAGE_SIZE = 50
 DEBRIEF_REMINDER_DUE_SOON_DAYS = env_int("DEBRIEF_REMINDER_DUE_SOON_DAYS", 3)
 # Items overdue longer than this go into the weekly note to their team's managers.
 DEBRIEF_MANAGER_OVERDUE_DAYS = env_int("DEBRIEF_MANAGER_OVERDUE_DAYS", 14)
+# Who reads public incidents: "organisation" (every signed-in person) or "team" (the owning
+# team, the commander, the postmortem's authors and reviewers, the incident's members; admins
+# read everything). Private incidents are read by their members and the team's managers.
+DEBRIEF_READ_ACCESS = os.environ.get("DEBRIEF_READ_ACCESS", "organisation").strip().lower()
+if DEBRIEF_READ_ACCESS not in {"organisation", "team"}:
+    raise ImproperlyConfigured("DEBRIEF_READ_ACCESS must be organisation or team")
 # Attempts per email (of any kind) before the ledger marks it failed.
 DEBRIEF_EMAIL_MAX_ATTEMPTS = env_int("DEBRIEF_EMAIL_MAX_ATTEMPTS", 5)

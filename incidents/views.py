@@ -64,7 +64,11 @@ def incident_create(request):
 def incident_edit(request, number: int):
     incident = _visible_incident(request, number)
     # The form gets its own copy: validating writes the typed values onto its instance.
-    form = IncidentForm(request.POST or None, instance=copy(incident))
+    form = IncidentForm(
+        request.POST or None,
+        instance=copy(incident),
+        may_change_privacy=permissions.can(request.user, "change_privacy", incident),
+    )
     version = _posted_version(request) if request.method == "POST" else incident.version
     if request.method == "POST" and form.is_valid():
         try:

@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from incidents import permissions
 from incidents.models import Incident
 from incidents.paging import paginate, query_without_page
 
@@ -72,6 +73,7 @@ def postmortem_detail(request, number: int):
 @require_GET
 def postmortem_edit(request, number: int):
     postmortem = postmortem_for(request, number)
+    permissions.require(request.user, "edit", postmortem)  # the editor is for who may save
     return render(request, "postmortems/postmortem_edit.html", edit_context(request, postmortem))
 
 

@@ -17,7 +17,12 @@ from outbox.tasks import send_email
 from postmortems import meetings
 from postmortems.models import MeetingAttendee, ReviewMeeting
 
-from ..factories import IncidentFactory, PostmortemFactory, ReviewMeetingFactory, UserFactory
+from ..factories import (
+    IncidentFactory,
+    PostmortemFactory,
+    ReviewMeetingFactory,
+    UserFactory,
+)
 from ..outbox.support import send_pending
 
 pytestmark = pytest.mark.django_db
@@ -224,7 +229,7 @@ def test_the_form_suggests_a_time_two_days_after_resolution_and_the_usual_people
 
 
 def test_attendees_who_cannot_see_a_private_incident_are_refused(client, user, other_user):
-    pm = PostmortemFactory(incident=IncidentFactory(private=True, members=[user]))
+    pm = PostmortemFactory(incident=IncidentFactory(private=True, members=[user], commander=user))
     client.force_login(user)
     response = _post(
         client,
