@@ -349,7 +349,7 @@ def publish_postmortem(
 
 def add_comment(*, postmortem: Postmortem, section: str, by, text: str) -> ReviewComment:
     """Leave a review comment on one section (or the whole document)."""
-    permissions.require(by, "view", postmortem)
+    permissions.require(by, "comment", postmortem)
     text = text.strip()
     if not text:
         raise ValidationError("Write a comment first.")
