@@ -109,6 +109,7 @@ def item_edit(request, number: int, pk: int):
 @require_POST
 def meeting_item(request, number: int, pk: int):
     meeting = meeting_for(request, number, pk)
+    permissions.require(request.user, "add_action_item", meeting.postmortem)  # before the form
     form = ActionItemForm(request.POST, auto_id="ai_%s")
     return save_capture(
         request,
@@ -140,6 +141,7 @@ def markdown_export(request, number: int):
 @require_http_methods(["GET", "POST"])
 def markdown_import(request, number: int):
     incident = get_object_or_404(Incident.objects.visible_to(request.user), number=number)
+    permissions.require(request.user, "edit", incident)  # the import writes the document
     postmortem = incident.postmortem_or_none
     form = MarkdownImportForm(request.POST or None, request.FILES or None)
     context = {"incident": incident, "postmortem": postmortem, "form": form}

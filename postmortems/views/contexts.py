@@ -9,6 +9,8 @@ from __future__ import annotations
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
 
+from incidents import permissions
+
 from ..checks import chain_warnings, section_findings
 from ..forms import FactorForm, PublishForm, ReviewRequestForm
 from ..models import Postmortem, SectionRevision
@@ -24,6 +26,14 @@ def postmortem_for(request, number: int) -> Postmortem:
         ),
         incident__number=number,
     )
+
+
+def editable_postmortem_for(request, number: int) -> Postmortem:
+    """The postmortem, for a view that changes it: 404 when invisible, 403 for who may read it
+    but not edit it (before any form is read, so a refused person never sees form errors)."""
+    postmortem = postmortem_for(request, number)
+    permissions.require(request.user, "edit", postmortem)
+    return postmortem
 
 
 def system_names(incident) -> list[str]:

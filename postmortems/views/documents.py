@@ -6,7 +6,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from incidents import permissions
 from incidents.models import Incident
 from incidents.paging import paginate, query_without_page
 
@@ -16,6 +15,7 @@ from ..models import Postmortem
 from .contexts import (
     document_context,
     edit_context,
+    editable_postmortem_for,
     postmortem_for,
     section_context,
     system_names,
@@ -72,14 +72,13 @@ def postmortem_detail(request, number: int):
 
 @require_GET
 def postmortem_edit(request, number: int):
-    postmortem = postmortem_for(request, number)
-    permissions.require(request.user, "edit", postmortem)  # the editor is for who may save
+    postmortem = editable_postmortem_for(request, number)  # the editor is for who may save
     return render(request, "postmortems/postmortem_edit.html", edit_context(request, postmortem))
 
 
 @require_POST
 def section_save(request, number: int, section: str):
-    postmortem = postmortem_for(request, number)
+    postmortem = editable_postmortem_for(request, number)
     if section not in Postmortem.SECTION_LABELS:
         raise Http404("No such section.")
     form = SectionForm(request.POST)

@@ -6,10 +6,12 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from incidents import permissions
+
 from .. import services
 from ..forms import CommentForm, PublishForm, ReviewRequestForm
 from ..models import Postmortem
-from .contexts import postmortem_for
+from .contexts import editable_postmortem_for, postmortem_for
 
 
 def _back_to_review(number: int, anchor: str = "review"):
@@ -22,7 +24,7 @@ def _error_message(err: ValidationError) -> str:
 
 @require_POST
 def review_request(request, number: int):
-    postmortem = postmortem_for(request, number)
+    postmortem = editable_postmortem_for(request, number)
     form = ReviewRequestForm(request.POST)
     if not form.is_valid():
         messages.error(request, " ".join(form.errors["reviewers"]))
@@ -73,6 +75,7 @@ def publish(request, number: int):
 @require_POST
 def comment_add(request, number: int):
     postmortem = postmortem_for(request, number)
+    permissions.require(request.user, "comment", postmortem)  # before the form's errors
     form = CommentForm(request.POST)
     section = request.POST.get("section", "")
     anchor = f"s-{section}" if section in Postmortem.SECTION_LABELS else "review"
