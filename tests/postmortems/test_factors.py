@@ -74,7 +74,7 @@ def test_adding_a_factor_with_a_why_chain(client, user):
 
 
 def test_a_factor_without_description_is_refused_with_a_message(client, user):
-    pm = PostmortemFactory()
+    pm = PostmortemFactory(incident=on_team(IncidentFactory(), user))
     client.force_login(user)
     response = client.post(
         reverse("postmortems:factor-add", args=[pm.incident.number]),
@@ -142,7 +142,7 @@ def test_non_members_cannot_touch_factors_of_a_private_postmortem(client, user, 
 
 def test_a_factor_of_another_postmortem_is_404(client, user):
     factor = ContributingFactorFactory()
-    other = PostmortemFactory()
+    other = PostmortemFactory(incident=on_team(IncidentFactory(), user))
     client.force_login(user)
     url = reverse("postmortems:factor-edit", args=[other.incident.number, factor.pk])
     assert client.get(url).status_code == 404

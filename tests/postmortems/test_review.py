@@ -56,7 +56,7 @@ def test_sending_for_review_emails_each_reviewer_after_commit(
 def test_nothing_is_emailed_when_the_request_fails(
     client, user, django_capture_on_commit_callbacks, mailoutbox
 ):
-    pm = PostmortemFactory()
+    pm = PostmortemFactory(incident=on_team(IncidentFactory(), user))
     client.force_login(user)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = client.post(reverse("postmortems:review", args=[pm.incident.number]), {})
