@@ -274,3 +274,13 @@ def test_team_read_access_shows_each_person_only_their_incidents(org, settings):
         assert {i.pk for i in (org["incident"], other) if i.is_visible_to(user)} == wanted, name
     assert org["incident"].is_visible_to(_fresh(reviewer))
     assert Incident.objects.visible_to(_fresh(reviewer)).filter(pk=org["incident"].pk).exists()
+
+
+def test_a_manager_who_owns_an_item_of_their_teams_private_incident_is_reminded(org):
+    from actions.reminders import visible_to_each_owner
+
+    secret = IncidentFactory(team=org["team"], private=True, members=[org["commander"]])
+    item = ActionItemFactory(postmortem=PostmortemFactory(incident=secret), owner=org["manager"])
+    assert visible_to_each_owner(ActionItem.objects.filter(pk=item.pk)).exists()
+    ActionItem.objects.filter(pk=item.pk).update(owner=org["outsider"])
+    assert not visible_to_each_owner(ActionItem.objects.filter(pk=item.pk)).exists()
