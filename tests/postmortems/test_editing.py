@@ -124,7 +124,7 @@ def test_without_javascript_a_save_redirects_and_a_conflict_is_409(client, user)
 
 
 def test_a_tampered_form_is_refused(client, user):
-    pm = PostmortemFactory()
+    pm = PostmortemFactory(incident=on_team(IncidentFactory(), user))
     client.force_login(user)
     assert _save(client, pm, "summary", "x", "not-a-number").status_code == 422
     assert _save(client, pm, "nonsense", "x", 0).status_code == 404

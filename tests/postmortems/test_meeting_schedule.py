@@ -198,7 +198,7 @@ def test_a_meeting_more_than_five_days_after_resolution_is_warned():
 @time_machine.travel(NOW, tick=False)
 def test_warnings_appear_live_as_the_form_changes(client, user):
     commander = UserFactory(username="cmd")
-    pm = PostmortemFactory(incident=_resolved_incident(commander=commander))
+    pm = PostmortemFactory(incident=_resolved_incident(commander=commander), author=user)
     client.force_login(user)
     url = reverse("postmortems:meeting-warnings", args=[pm.incident.number])
     quiet = client.get(url, {"scheduled_at": "2026-03-03T10:00", "facilitator": user.pk})
