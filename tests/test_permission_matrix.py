@@ -189,7 +189,8 @@ ROUTES: dict[str, Entry] = {
     "postmortems:import/<int:number>/": Entry(_n, {"GET": ALL, "POST": ALL}),
     "postmortems:<int:number>/export.md": Entry(_n, {"GET": ALL, "POST": ALL}),
     "postmortems:detail": Entry(_n, {"GET": ALL}, variants=BOTH),
-    "postmortems:edit": Entry(_n, {"GET": EDITORS}, variants=BOTH),
+    # Assigned reviewers open the editor too: the approve button and comments are there.
+    "postmortems:edit": Entry(_n, {"GET": EDITORS | {"reviewer"}}, variants=BOTH),
     "postmortems:section": Entry(
         lambda w, v: [getattr(w, v).number, "summary"], {"POST": EDITORS}, variants=BOTH
     ),

@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from incidents import permissions
 from incidents.models import Incident
 from incidents.paging import paginate, query_without_page
 
@@ -72,7 +73,11 @@ def postmortem_detail(request, number: int):
 
 @require_GET
 def postmortem_edit(request, number: int):
-    postmortem = editable_postmortem_for(request, number)  # the editor is for who may save
+    postmortem = postmortem_for(request, number)
+    # The editor is for who may save, and for assigned reviewers: their approve button and
+    # comments live on it (the review email links here).
+    if not postmortem.reviewers.filter(pk=request.user.pk).exists():
+        permissions.require(request.user, "edit", postmortem)
     return render(request, "postmortems/postmortem_edit.html", edit_context(request, postmortem))
 
 
