@@ -39,6 +39,12 @@ class ActionItemForm(BoundedForm, forms.ModelForm):
         label="Why the due date or owner changes",
         help_text="Needed when you move the due date; kept in the item's history.",
     )
+    add_member = forms.BooleanField(
+        required=False,
+        label="Add the owner as a member of this incident",
+        help_text="Only needed when they cannot see it yet (a private incident): an owner who "
+        "cannot see the incident never sees the item nor its reminders.",
+    )
 
     class Meta:
         model = ActionItem
@@ -71,7 +77,8 @@ class ActionItemForm(BoundedForm, forms.ModelForm):
     # The version the editor loaded: a save from an older copy is refused (EditConflict).
     loaded_version = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, offer_membership: bool = False, **kwargs):
+        """`offer_membership`: the person filling it may add members to the incident."""
         super().__init__(*args, **kwargs)
         self.fields["owner"].empty_label = None
         if not self.instance.pk:
@@ -79,6 +86,8 @@ class ActionItemForm(BoundedForm, forms.ModelForm):
             del self.fields["loaded_version"]
         else:
             self.fields["loaded_version"].initial = self.instance.version
+        if not offer_membership:
+            del self.fields["add_member"]
         self.fields["leverage"].help_text = (
             "Prevention stops the class of incident; detection catches it sooner; "
             "mitigation limits the impact."

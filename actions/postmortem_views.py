@@ -28,7 +28,7 @@ from postmortems.views.meetings import meeting_for, save_capture
 from . import markdown, meeting_items, services
 from .forms import ActionItemForm
 from .markdown.save import existing_content
-from .postmortem_items import items_panel_context
+from .postmortem_items import added_member_notice, items_panel_context, membership_offered
 
 User = get_user_model()
 
@@ -37,7 +37,7 @@ User = get_user_model()
 
 
 def _items_response(request, postmortem, status=200, **kwargs):
-    context = items_panel_context(postmortem, **kwargs)
+    context = items_panel_context(postmortem, user=request.user, **kwargs)
     if request.htmx:
         return render(request, "actions/postmortem_items.html", context, status=status)
     if status == 200 and request.method == "POST":
@@ -51,18 +51,26 @@ def _items_response(request, postmortem, status=200, **kwargs):
 @require_POST
 def item_add(request, number: int):
     postmortem = postmortem_for(request, number)
-    form = ActionItemForm(request.POST)
+    offer = membership_offered(request.user, postmortem.incident)
+    form = ActionItemForm(request.POST, offer_membership=offer)
     if form.is_valid():
         try:
-            services.create_action_item(
-                postmortem=postmortem, by=request.user, **form.item_fields()
+            item = services.create_action_item(
+                postmortem=postmortem,
+                by=request.user,
+                add_member=form.cleaned_data.get("add_member", False),
+                **form.item_fields(),
             )
         except ValidationError as err:
             form.add_error(None, err)
         else:
+            if notice := added_member_notice(item):
+                messages.info(request, notice)
             if not request.htmx:
                 messages.success(request, "Action item added.")
             return _items_response(request, postmortem)
+    # The form with its errors is for who may send it (the service refused the others).
+    permissions.require(request.user, "add_action_item", postmortem)
     return _items_response(request, postmortem, status=422, form=form)
 
 
@@ -72,17 +80,19 @@ def item_edit(request, number: int, pk: int):
     item = get_object_or_404(postmortem.action_items.select_related("owner"), pk=pk)
     # The form is not offered to whoever may not save it (the service refuses the save too).
     permissions.require(request.user, "change_action_item", item)
-    form = ActionItemForm(request.POST or None, instance=item)
+    offer = membership_offered(request.user, postmortem.incident)
+    form = ActionItemForm(request.POST or None, instance=item, offer_membership=offer)
     status = 422 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
         try:
             # The form saved its values onto the instance while validating; update from a
             # fresh copy so the service sees what changed.
-            services.update_action_item(
+            saved = services.update_action_item(
                 item=postmortem.action_items.get(pk=pk),
                 by=request.user,
                 reason=form.cleaned_data.get("reason", ""),
                 version=form.cleaned_data.get("loaded_version"),
+                add_member=form.cleaned_data.get("add_member", False),
                 **form.item_fields(),
             )
         except ValidationError as err:
@@ -91,6 +101,8 @@ def item_edit(request, number: int, pk: int):
             show_conflict(form, conflict, "action item")
             status = 409
         else:
+            if notice := added_member_notice(saved):
+                messages.info(request, notice)
             if not request.htmx:
                 messages.success(request, "Action item saved.")
             return _items_response(request, postmortem)
@@ -103,6 +115,7 @@ def item_edit(request, number: int, pk: int):
 @require_POST
 def meeting_item(request, number: int, pk: int):
     meeting = meeting_for(request, number, pk)
+    permissions.require(request.user, "add_action_item", meeting.postmortem)  # before the form
     form = ActionItemForm(request.POST, auto_id="ai_%s")
     return save_capture(
         request,
@@ -135,6 +148,7 @@ def markdown_export(request, number: int):
 @require_http_methods(["GET", "POST"])
 def markdown_import(request, number: int):
     incident = get_object_or_404(Incident.objects.visible_to(request.user), number=number)
+    permissions.require(request.user, "edit", incident)  # the import writes the document
     postmortem = incident.postmortem_or_none
     form = MarkdownImportForm(request.POST or None, request.FILES or None)
     context = {"incident": incident, "postmortem": postmortem, "form": form}

@@ -18,9 +18,9 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 
-from incidents.models import Incident, Team
+from incidents.models import Incident, Team, read_access
 from incidents.zones import zone_named
 from outbox.ledger import Key
 from outbox.models import Dispatch
@@ -49,13 +49,22 @@ def iso_week(day: date) -> str:
 
 
 def visible_to_each_owner(items):
-    """The incident privacy rule applied per row to the row's own owner (for batch jobs)."""
+    """The read rule (incidents.models.visible_incident_q) applied per row to the row's own
+    owner, for batch jobs: public incidents (with team-only reading: of the owner's teams or
+    commanded by them), members, the owning team's managers, admins."""
     membership = Incident.members.through.objects.filter(
         incident_id=OuterRef("postmortem__incident_id"), user_id=OuterRef("owner_id")
     )
-    return items.filter(
-        Q(postmortem__incident__private=False) | Q(owner__is_superuser=True) | Exists(membership)
+    managed = Team.managers.through.objects.filter(
+        team_id=OuterRef("postmortem__incident__team_id"), user_id=OuterRef("owner_id")
     )
+    public = Q(postmortem__incident__private=False)
+    if read_access() == "team":
+        in_team = Team.members.through.objects.filter(
+            team_id=OuterRef("postmortem__incident__team_id"), user_id=OuterRef("owner_id")
+        )
+        public &= Q(Exists(in_team)) | Q(postmortem__incident__commander=F("owner"))
+    return items.filter(public | Q(owner__is_superuser=True) | Exists(membership) | Exists(managed))
 
 
 def wanted(due_on: date, today: date, notify_due_soon: bool) -> bool:

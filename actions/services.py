@@ -33,17 +33,47 @@ def _reason(reason: str | None) -> str:
     return (reason or "").strip()
 
 
+def _owner_sees_incident(*, incident, owner, by, add_member: bool) -> bool:
+    """An owner who cannot read the item's incident would never see the item in their list
+    nor be reminded of it: refuse, or (when asked and allowed) make them a member.
+
+    Returns True when the owner was added as a member, so the view can say so.
+    """
+    if owner is None or incident.is_visible_to(owner):
+        return False
+    name = owner.get_full_name() or owner.get_username()
+    if add_member and by is not None:
+        permissions.require(by, "change_privacy", incident)
+        incident.members.add(owner)
+        owner._debrief_member_incident_ids = None  # their cached memberships are stale now
+        return True
+    if by is None or permissions.can(by, "change_privacy", incident):
+        hint = "tick “Add them as a member” to let them see it, or choose someone who can."
+    else:
+        hint = (
+            "ask the commander, a manager of the team or an admin to add them as a member "
+            "first, or choose someone who can."
+        )
+    raise ValidationError({"owner": f"{name} cannot see {incident.reference}; {hint}"})
+
+
 @trail.audited
 @transaction.atomic
-def create_action_item(*, postmortem, by, created_by=None, **fields) -> ActionItem:
+def create_action_item(
+    *, postmortem, by, created_by=None, add_member: bool = False, **fields
+) -> ActionItem:
     """Add an item to a postmortem; records who created it and announces it to webhooks.
 
     `by` is who adds it and is asked; None is an operator's command (a Markdown import at the
     console), with nobody to ask. `created_by` is who the item is recorded as created by when
-    that is someone else (the author an import names).
+    that is someone else (the author an import names). An owner who cannot see the incident
+    is refused, or added as its member with `add_member` (`item.added_member` says so).
     """
     if by is not None:
         permissions.require(by, "add_action_item", postmortem)
+    added = _owner_sees_incident(
+        incident=postmortem.incident, owner=fields.get("owner"), by=by, add_member=add_member
+    )
     author = created_by or by
     status = fields.get("status", Status.OPEN)
     if status in ActionItem.STATUSES_NEEDING_REASON and not _reason(fields.get("reason")):
@@ -62,6 +92,7 @@ def create_action_item(*, postmortem, by, created_by=None, **fields) -> ActionIt
         to_owner=item.owner,
     )
     webhooks.announce(item, "action_item.created")
+    item.added_member = added
     return item
 
 
@@ -81,6 +112,7 @@ def update_action_item(
     reason: str = "",
     owner=None,
     due_on: date | None = None,
+    add_member: bool = False,
     version: int | None = None,
     **fields,
 ) -> ActionItem:
@@ -98,7 +130,9 @@ def update_action_item(
     if due_on is not None and due_on != item.due_on:
         change_due_date(item=item, due_on=due_on, reason=reason, by=by, announce=False)
     if owner is not None and owner.pk != item.owner_id:
-        reassign(item=item, owner=owner, reason=reason, by=by, announce=False)
+        reassign(
+            item=item, owner=owner, reason=reason, by=by, announce=False, add_member=add_member
+        )
     changed = [name for name, value in fields.items() if getattr(item, name) != value]
     if changed:
         for name in changed:
@@ -180,11 +214,22 @@ def change_due_date(
 
 @trail.audited
 @transaction.atomic
-def reassign(*, item: ActionItem, owner, reason: str = "", by, announce: bool = True):
-    """Give the item to another person (one named owner, never a team)."""
+def reassign(
+    *,
+    item: ActionItem,
+    owner,
+    reason: str = "",
+    by,
+    announce: bool = True,
+    add_member: bool = False,
+):
+    """Give the item to another person (one named owner, never a team) who can see it."""
     permissions.require(by, "change_action_item", item)
     if owner.pk == item.owner_id:
         return item
+    item.added_member = _owner_sees_incident(
+        incident=item.postmortem.incident, owner=owner, by=by, add_member=add_member
+    )
     previous = item.owner_id
     item.owner = owner
     _save(item, ["owner"])

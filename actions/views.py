@@ -20,6 +20,7 @@ from . import services
 from .filters import ActionItemFilter
 from .forms import ActionItemForm, BulkForm, DueDateForm, StatusForm, hints_for
 from .models import ActionItem, Tracker, ticket_link
+from .postmortem_items import added_member_notice, membership_offered
 from .quality import action_item_hints
 
 User = get_user_model()
@@ -204,7 +205,10 @@ def action_create(request, number: int):
         Postmortem.objects.visible_to(request.user).select_related("incident"),
         incident__number=number,
     )
-    form = ActionItemForm(request.POST or None, initial={"owner": request.user})
+    offer = membership_offered(request.user, postmortem.incident)
+    form = ActionItemForm(
+        request.POST or None, initial={"owner": request.user}, offer_membership=offer
+    )
     if request.method == "POST" and form.is_valid():
         try:
             item = services.create_action_item(
@@ -213,6 +217,8 @@ def action_create(request, number: int):
         except ValidationError as err:
             _attach(form, err)
         else:
+            if notice := added_member_notice(item):
+                messages.info(request, notice)
             messages.success(request, f"Action item added to {postmortem.incident.reference}.")
             return redirect(item)
     permissions.require(request.user, "add_action_item", postmortem)  # the form is for who may
@@ -224,19 +230,26 @@ def action_create(request, number: int):
 @require_http_methods(["GET", "POST"])
 def action_edit(request, pk: int):
     item = _item(request, pk)
-    form = ActionItemForm(request.POST or None, instance=ActionItem.objects.get(pk=item.pk))
+    offer = membership_offered(request.user, item.postmortem.incident)
+    form = ActionItemForm(
+        request.POST or None,
+        instance=ActionItem.objects.get(pk=item.pk),
+        offer_membership=offer,
+    )
     status = 200
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         data["version"] = data.pop("loaded_version", None)
         try:
-            services.update_action_item(item=item, by=request.user, **data)
+            saved = services.update_action_item(item=item, by=request.user, **data)
         except ValidationError as err:
             _attach(form, err)
         except EditConflict as conflict:
             show_conflict(form, conflict, "action item")
             status = 409
         else:
+            if notice := added_member_notice(saved):
+                messages.info(request, notice)
             messages.success(request, "Action item saved.")
             return redirect(item)
     _may_change(request, item)

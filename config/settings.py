@@ -393,3 +393,9 @@ DEBRIEF_REQUIRED_APPROVALS = env_approvals("DEBRIEF_REQUIRED_APPROVALS")
 # Largest postmortem section, in bytes of UTF-8: bigger text is refused with a message (and the
 # typed text kept), so one pasted log cannot make the document slow for every reader.
 DEBRIEF_SECTION_MAX_BYTES = env_int("DEBRIEF_SECTION_MAX_BYTES", 200_000)
+# Who reads public incidents: "organisation" (every signed-in person) or "team" (the owning
+# team, the commander, the postmortem's authors and reviewers, the incident's members; admins
+# read everything). Private incidents are read by their members and the team's managers.
+DEBRIEF_READ_ACCESS = os.environ.get("DEBRIEF_READ_ACCESS", "organisation").strip().lower()
+if DEBRIEF_READ_ACCESS not in {"organisation", "team"}:
+    raise ImproperlyConfigured("DEBRIEF_READ_ACCESS must be organisation or team")

@@ -77,6 +77,28 @@ PEOPLE = [
     Person("demo", "Jordan", "Avery", "Europe/London", ("checkout",), ("checkout",)),
 ]
 
+# One person per role, to try what each may do (docs/permissions.md). The admin and the
+# manager are the accounts above; the others are made for this (usernames, not in PEOPLE, so
+# the seeded randomness of incidents stays the same). (username, first, last, role, teams)
+ROLE_PEOPLE = [
+    ("casey", "Casey", "Morgan", "incident commander of the role demo incident", ("platform",)),
+    ("robin", "Robin", "Patel", "author of its postmortem", ("data",)),
+    ("quinn", "Quinn", "Adler", "assigned reviewer of its postmortem", ("identity",)),
+    ("vera", "Vera", "Lind", "read-only viewer (support lead)", ()),
+    ("oscar", "Oscar", "Reed", "signed in, in no team (an outsider)", ()),
+]
+
+
+def role_accounts() -> list[tuple[str, str, str]]:
+    """(username, password, role) of every demo role, for `make run` and the README."""
+    return [
+        ("admin", ADMIN_PASSWORD, "organisation admin"),
+        ("demo", DEMO_PASSWORD, "team manager (Checkout; also a member)"),
+        ("sofia", DEMO_PASSWORD, "team member (Checkout)"),
+        *[(username, DEMO_PASSWORD, role) for username, _f, _l, role, _t in ROLE_PEOPLE],
+    ]
+
+
 # slug: (name, ticket prefix, services)
 TEAMS = {
     "payments": ("Payments", "PAY", ["payments-api", "ledger", "payouts-worker"]),
@@ -1141,6 +1163,8 @@ class _Builder:
         factors = self._factors(postmortems)
         items = self._action_items(postmortems)
         meetings = self._review_meeting(postmortems)
+        self._owners_see_their_items(items)
+        role_incident = self._role_people(postmortems)
         return {
             "users": len(self.users),
             "teams": len(self.teams),
@@ -1153,6 +1177,7 @@ class _Builder:
             "action items": len(items),
             "overdue action items": sum(1 for a in items if a.is_overdue(self.today)),
             "review meetings": meetings,
+            "role demo incident": role_incident,
         }
 
     def _review_meeting(self, postmortems) -> int:
@@ -1167,7 +1192,12 @@ class _Builder:
         ]
         if not candidates:
             return 0
+        # Checkout's own review first: the demo user may schedule only what they may edit.
+        candidates.sort(key=lambda pm: pm.incident.team.slug != "checkout")
         postmortem = candidates[0]
+        organiser = demo
+        if postmortem.incident.team.slug != "checkout":
+            organiser = User.objects.get(username="admin")
         tomorrow = (self.now + timedelta(days=1)).replace(
             hour=10, minute=0, second=0, microsecond=0
         )
@@ -1178,7 +1208,7 @@ class _Builder:
             facilitator=demo,
             attendees=[*attendees, *postmortem.reviewers.all()],
             location="Video call",
-            by=demo,
+            by=organiser,
         )
         # Demo people have made-up addresses: the first boot must not email them invites.
         Dispatch.objects.filter(
@@ -1225,6 +1255,53 @@ class _Builder:
             admin.set_password(ADMIN_PASSWORD)
             admin.save(update_fields=["password"])
         return users
+
+    def _owners_see_their_items(self, items: list[ActionItem]) -> None:
+        """An owner must be able to see the item's incident: owners of items of private
+        incidents are its members (the item form offers the same)."""
+        through = Incident.members.through
+        through.objects.bulk_create(
+            [
+                through(incident_id=i.postmortem.incident_id, user_id=i.owner_id)
+                for i in items
+                if i.owner_id and i.postmortem.incident.private
+            ],
+            ignore_conflicts=True,
+        )
+
+    def _role_people(self, postmortems) -> int:
+        """The role accounts, and one public Checkout incident where each has their role:
+        commanded by Casey, written by Robin, reviewed by Quinn (none of them in Checkout,
+        so the role is the only reason they may do what they do). Returns its number."""
+        demo_hash = make_password(DEMO_PASSWORD)
+        people = {}
+        for username, first, last, _role, teams in ROLE_PEOPLE:
+            user, _ = User.objects.get_or_create(
+                username=username,
+                defaults={
+                    "first_name": first,
+                    "last_name": last,
+                    "email": f"{username}@example.com",
+                    "password": demo_hash,
+                },
+            )
+            for slug in teams:
+                self.teams[slug].members.add(user)
+            Profile.objects.filter(user=user).update(timezone="Europe/London")
+            people[username] = user
+        Profile.objects.filter(user=people["vera"]).update(read_only=True)
+        Profile.objects.filter(user=self.users["sofia"]).update(read_only=False)
+        candidates = [
+            p for p in postmortems if p.incident.team.slug == "checkout" and not p.incident.private
+        ]
+        postmortem = next(
+            (p for p in candidates if p.status == Postmortem.Status.IN_REVIEW), candidates[-1]
+        )
+        incident = postmortem.incident
+        Incident.objects.filter(pk=incident.pk).update(commander=people["casey"])
+        Postmortem.objects.filter(pk=postmortem.pk).update(author=people["robin"])
+        postmortem.reviewers.add(people["quinn"])
+        return incident.number
 
     def _teams_and_services(self):
         teams, services = {}, {}

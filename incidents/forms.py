@@ -80,7 +80,9 @@ class IncidentForm(BoundedForm, forms.ModelForm):
             "pattern": "Pattern label",
         }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, may_change_privacy: bool = True, **kwargs):
+        """`may_change_privacy` False shows privacy and members without letting them change
+        (only the commander, the team's managers and admins change them)."""
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = Team.objects.order_by("name")
         self.fields["services"].queryset = Service.objects.order_by("name")
@@ -92,7 +94,16 @@ class IncidentForm(BoundedForm, forms.ModelForm):
             (3, "SEV3 · P2 — minor impact"),
         ]
         if self.instance.pk:
-            self.fields["members"].initial = self.instance.members.all()
+            self.fields["members"].initial = list(
+                self.instance.members.values_list("pk", flat=True)
+            )
+        if not may_change_privacy:
+            for name in ("private", "members"):
+                self.fields[name].disabled = True
+                self.fields[name].help_text = (
+                    "Only the commander, the team's managers and admins change who may see "
+                    "this incident."
+                )
         for name in ("requests_failed", "users_affected", "revenue_estimate"):
             field = self.fields[name]
             field.validators = [

@@ -92,20 +92,51 @@ class SingleSignOnIdentity(models.Model):
         return f"{self.subject} at {self.issuer}"
 
 
-def visible_incident_q(user, prefix: str = "") -> Q:
-    """The one privacy rule: public incidents, or private ones the user is a member of.
+# --- Facts about a person, read once per user object (a request's user lives one request) --
 
-    `prefix` is the lookup path from another model to its incident ("incident__",
-    "postmortem__incident__"), so every model filters through the same rule.
-    """
-    if user.is_superuser:
-        return Q()
+
+def _cached(user, name: str, load):
+    value = getattr(user, name, None)
+    if value is None:
+        value = load()
+        setattr(user, name, value)
+    return value
+
+
+def team_ids(user) -> set[int]:
+    """Ids of the teams the user belongs to or manages."""
     if not user.is_authenticated:
-        return Q(pk__in=[])
-    membership = Incident.members.through.objects.filter(
-        incident_id=OuterRef(f"{prefix}pk" if prefix else "pk"), user_id=user.pk
+        return set()
+    return _cached(
+        user,
+        "_debrief_team_ids",
+        lambda: set(
+            Team.objects.filter(Q(members=user) | Q(managers=user)).values_list("pk", flat=True)
+        ),
     )
-    return Q(**{f"{prefix}private": False}) | Q(Exists(membership))
+
+
+def managed_team_ids(user) -> set[int]:
+    """Ids of the teams the user manages."""
+    if not user.is_authenticated:
+        return set()
+    return _cached(
+        user,
+        "_debrief_managed_team_ids",
+        lambda: set(Team.objects.filter(managers=user).values_list("pk", flat=True)),
+    )
+
+
+def is_read_only(user) -> bool:
+    """A read-only viewer (Profile.read_only): reads what they may see, never writes."""
+    if not user.is_authenticated:
+        return True
+    # The profile the timezone middleware loaded already answers it (no query per request).
+    return _cached(
+        user,
+        "_debrief_read_only",
+        lambda: getattr(user, "profile", None) is not None and user.profile.read_only,
+    )
 
 
 def member_incident_ids(user) -> set[int]:
@@ -113,12 +144,84 @@ def member_incident_ids(user) -> set[int]:
     asks about each row's incident and must not cost a query per private one."""
     if not user.is_authenticated:
         return set()
-    cached = getattr(user, "_debrief_member_incident_ids", None)
-    if cached is None:
-        through = Incident.members.through.objects.filter(user_id=user.pk)
-        cached = set(through.values_list("incident_id", flat=True))
-        user._debrief_member_incident_ids = cached
-    return cached
+    return _cached(
+        user,
+        "_debrief_member_incident_ids",
+        lambda: set(
+            Incident.members.through.objects.filter(user_id=user.pk).values_list(
+                "incident_id", flat=True
+            )
+        ),
+    )
+
+
+def _authored_q(user) -> Q:
+    # Through the reverse relation by name, so the base app imports nothing from postmortems.
+    return Q(postmortem__author=user) | Q(postmortem__co_authors=user)
+
+
+def authored_incident_ids(user) -> set[int]:
+    """Ids of the incidents whose postmortem the user writes (lead author or co-author)."""
+    if not user.is_authenticated:
+        return set()
+    return _cached(
+        user,
+        "_debrief_authored_incident_ids",
+        lambda: set(Incident.objects.filter(_authored_q(user)).values_list("pk", flat=True)),
+    )
+
+
+def reviewing_incident_ids(user) -> set[int]:
+    """Ids of the incidents whose postmortem the user is an assigned reviewer of."""
+    if not user.is_authenticated:
+        return set()
+    return _cached(
+        user,
+        "_debrief_reviewing_incident_ids",
+        lambda: set(
+            Incident.objects.filter(postmortem__reviewers=user).values_list("pk", flat=True)
+        ),
+    )
+
+
+def read_access() -> str:
+    """Who reads public incidents: "organisation" (every signed-in person) or "team"."""
+    return settings.DEBRIEF_READ_ACCESS
+
+
+# --- The privacy rule, as a query and for one loaded incident -------------------------------
+
+
+def visible_incident_q(user, prefix: str = "") -> Q:
+    """The one read rule, as a filter: what `user` may read (docs/permissions.md).
+
+    Private incidents: their members and the owning team's managers. Public incidents: every
+    signed-in person, or with DEBRIEF_READ_ACCESS=team only the owning team (members and
+    managers), the commander, the postmortem's authors and reviewers and the incident's
+    members. Admins read everything. `prefix` is the lookup path from another model to its
+    incident ("incident__", "postmortem__incident__"), so every list filters the same way.
+    """
+    if user.is_superuser:
+        return Q()
+    if not user.is_authenticated:
+        return Q(pk__in=[])
+    p = prefix
+    membership = Incident.members.through.objects.filter(
+        incident_id=OuterRef(f"{p}pk" if p else "pk"), user_id=user.pk
+    )
+    member = Q(Exists(membership))
+    managed = Q(**{f"{p}team__in": Team.objects.filter(managers=user)})
+    private_readers = member | managed
+    if read_access() != "team":
+        return Q(**{f"{p}private": False}) | private_readers
+    involved = Incident.objects.filter(_authored_q(user) | Q(postmortem__reviewers=user))
+    mine = (
+        Q(**{f"{p}team__in": Team.objects.filter(Q(members=user) | Q(managers=user))})
+        | Q(**{f"{p}commander": user})
+        | member
+        | Q(**{f"{p}pk__in": involved.values("pk")})
+    )
+    return (Q(**{f"{p}private": False}) & mine) | private_readers
 
 
 class Severity(models.IntegerChoices):
@@ -332,10 +435,24 @@ class Incident(models.Model):
         return [label for field, label in names if getattr(self, field)]
 
     def is_visible_to(self, user) -> bool:
-        """The privacy rule for one loaded incident (the queryset form is `visible_incident_q`)."""
-        if user.is_superuser or not self.private:
+        """The read rule for one loaded incident (the queryset form is `visible_incident_q`);
+        reads the user's teams and incident roles once, so a list costs no query per row."""
+        if user.is_superuser:
             return True
-        return self.pk in member_incident_ids(user)
+        if not user.is_authenticated:
+            return False
+        if self.pk in member_incident_ids(user) or self.team_id in managed_team_ids(user):
+            return True
+        if self.private:
+            return False
+        if read_access() != "team":
+            return True
+        return (
+            self.team_id in team_ids(user)
+            or self.commander_id == user.pk
+            or self.pk in authored_incident_ids(user)
+            or self.pk in reviewing_incident_ids(user)
+        )
 
 
 class TimelineEventQuerySet(models.QuerySet):

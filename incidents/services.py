@@ -142,6 +142,16 @@ def _save_members(incident: Incident, services, members) -> None:
             incident.members.add(*keep)
 
 
+def _privacy_changes(incident: Incident, private, members) -> bool:
+    """Whether the edit changes who may read the incident (its privacy or its members)."""
+    if private is not None and bool(private) != incident.private:
+        return True
+    if members is None:
+        return False
+    current = set(incident.members.values_list("pk", flat=True))
+    return {m.pk for m in members} != current
+
+
 @trail.audited
 def create_incident(
     *,
@@ -231,8 +241,12 @@ def update_incident(
     """Save edited fields if nobody saved since `version`; keep the postmortem policy in step.
 
     `incident` is the row as loaded (its access is what is asked), `fields` the new values.
+    Making it private or public, or changing its members, is asked separately
+    ("change_privacy"): a member must not lock the team out nor publish a private incident.
     """
     permissions.require(by, "edit", incident)
+    if _privacy_changes(incident, fields.get("private"), members):
+        permissions.require(by, "change_privacy", incident)
     _check_moments(fields)
     for name, value in fields.items():
         setattr(incident, name, value)

@@ -71,7 +71,11 @@ def incident_create(request):
 def incident_edit(request, number: int):
     incident = _visible_incident(request, number)
     # The form gets its own copy: validating writes the typed values onto its instance.
-    form = IncidentForm(request.POST or None, instance=copy(incident))
+    form = IncidentForm(
+        request.POST or None,
+        instance=copy(incident),
+        may_change_privacy=permissions.can(request.user, "change_privacy", incident),
+    )
     version = posted_version(request) if request.method == "POST" else incident.version
     status = 422 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():

@@ -545,7 +545,7 @@ def reopen_postmortem(
 @trail.audited
 def add_comment(*, postmortem: Postmortem, section: str, by, text: str) -> ReviewComment:
     """Leave a review comment on one section (or the whole document)."""
-    permissions.require(by, "view", postmortem)
+    permissions.require(by, "comment", postmortem)
     text = text.strip()
     if not text:
         raise ValidationError("Write a comment first.")

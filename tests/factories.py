@@ -139,3 +139,9 @@ class ReviewMeetingFactory(factory.django.DjangoModelFactory):
             MeetingAttendee.objects.bulk_create(
                 [MeetingAttendee(meeting=self, user=u) for u in extracted]
             )
+
+
+def on_team(incident, *users):
+    """Put `users` in the incident's owning team (team members edit it) and return it."""
+    incident.team.members.add(*users)
+    return incident

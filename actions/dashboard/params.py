@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.db.models import Exists, OuterRef
 
+from incidents import permissions
 from incidents.bounds import BoundedForm
 from incidents.models import Service, Team
 
@@ -130,7 +131,13 @@ def select(request) -> Selection:
         for team in Team.objects.annotate(is_managed=Exists(managed), is_member=Exists(member))
     ]
     services = list(Service.objects.select_related("team").order_by("name"))
-    choices = scope_choices(teams, services)
+    choices = scope_choices(user, teams, services)
+    asked = request.GET.get("scope", "")
+    if asked:
+        # A link to a scope this person may not open is refused, not quietly swapped.
+        scope = resolve_scope(asked, teams, services)
+        if asked == ORG_KEY or scope is not metrics.ORG:
+            _require_scope(user, scope)
     form = DashboardForm(request.GET or None, scope_choices=choices)
     data = {}
     if form.is_bound:
@@ -148,17 +155,23 @@ def select(request) -> Selection:
 
     scope_key = data.get("scope") or ""
     defaulted = False
+    may_org = permissions.can(user, "view_org_dashboard")
     if not scope_key:
-        # Managers land on the first team they manage; everyone else on the organisation.
+        # Managers land on the first team they manage, members on their first team; others
+        # (admins, read-only viewers) on the organisation.
         first = next((c.team for c in teams if c.managed), None)
+        if first is None and not may_org:
+            first = next((c.team for c in teams if c.mine), None)
         scope_key = f"team:{first.slug}" if first else ORG_KEY
         defaulted = first is not None
     if not form.is_bound:
         initial = {"range": range_, "scope": scope_key}
         form = DashboardForm(None, scope_choices=choices, initial=initial)
+    scope = resolve_scope(scope_key, teams, services)
+    _require_scope(user, scope)
     return Selection(
         period=period,
-        scope=resolve_scope(scope_key, teams, services),
+        scope=scope,
         scope_key=scope_key,
         range=range_,
         today=today,
@@ -169,10 +182,26 @@ def select(request) -> Selection:
     )
 
 
-def scope_choices(teams: list[TeamChoice], services: list[Service]) -> list:
+def _require_scope(user, scope: Scope) -> None:
+    """The organisation dashboard is for admins, managers and read-only viewers; a team's
+    (or one of its services') for its members, managers and admins (docs/permissions.md)."""
+    team = scope.team or (scope.service.team if scope.service else None)
+    if team is None:
+        permissions.require(user, "view_org_dashboard")
+    else:
+        permissions.require(user, "view_team_dashboard", team)
+
+
+def scope_choices(user, teams: list[TeamChoice], services: list[Service]) -> list:
+    """Only the scopes this person may open."""
+    everything = user.is_superuser
     mine = [(f"team:{c.team.slug}", c.team.name) for c in teams if c.mine]
-    others = [(f"team:{c.team.slug}", c.team.name) for c in teams if not c.mine]
-    choices: list = [(ORG_KEY, "Organisation (every team)")]
+    others = [(f"team:{c.team.slug}", c.team.name) for c in teams if not c.mine and everything]
+    mine_ids = {c.team.pk for c in teams if c.mine}
+    services = [s for s in services if everything or s.team_id in mine_ids]
+    choices: list = []
+    if permissions.can(user, "view_org_dashboard"):
+        choices.append((ORG_KEY, "Organisation (every team)"))
     if mine:
         choices.append(("Your teams", mine))
     if others:

@@ -25,6 +25,7 @@ def postmortem_items_panel(context) -> dict:
         editing=context.get("editing_item"),
         edit_form=context.get("item_edit_form"),
         items=context.get("items"),  # the editor's document context read them already
+        user=context["request"].user,
     )
 
 

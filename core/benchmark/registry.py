@@ -296,14 +296,14 @@ def _recurrence_sql(bench: Bench, *, days: int) -> None:
     """The floor of the recurrence figure, which the page loads after itself (htmx)."""
     period = metrics.Period.last(days, utc_today())
     with analytics():
-        metrics.recurrence_by_month(period, metrics.ORG, bench.engineer)
+        metrics.recurrence_by_month(period, metrics.ORG, bench.manager)
 
 
 def _repeat_rows(bench: Bench) -> list:
     """What the repeat-incidents list runs: the flags once, then the first page's incidents."""
     period = metrics.Period.last(90, utc_today())
     with analytics():
-        flags = metrics.repeat_flags(period, metrics.ORG, bench.engineer)
+        flags = metrics.repeat_flags(period, metrics.ORG, bench.manager)
         ids = [f["id"] for f in flags[: settings.PAGE_SIZE]]
         return list(Incident.objects.select_related("team").filter(pk__in=ids))
 
@@ -318,12 +318,14 @@ REGISTRY += [
     Page(
         "dashboard org 90d",
         url=lambda b: url("actions:dashboard", {"scope": "org", "range": "90"}),
-        floor=lambda b: _dashboard_sql(b, viewer=b.engineer, scope_key="org", days=90),
+        floor=lambda b: _dashboard_sql(b, viewer=b.manager, scope_key="org", days=90),
+        user=lambda b: b.manager,  # the organisation dashboard is for managers and admins
     ),
     Page(
         "dashboard org 365d",
         url=lambda b: url("actions:dashboard", {"scope": "org", "range": "365"}),
-        floor=lambda b: _dashboard_sql(b, viewer=b.engineer, scope_key="org", days=365),
+        floor=lambda b: _dashboard_sql(b, viewer=b.manager, scope_key="org", days=365),
+        user=lambda b: b.manager,
     ),
     Page(
         "dashboard recurrence org 90d",
@@ -332,6 +334,7 @@ REGISTRY += [
         ),
         floor=lambda b: _recurrence_sql(b, days=90),
         headers={"HX-Request": "true"},
+        user=lambda b: b.manager,
     ),
     Page(
         "dashboard recurrence org 365d",
@@ -340,14 +343,20 @@ REGISTRY += [
         ),
         floor=lambda b: _recurrence_sql(b, days=365),
         headers={"HX-Request": "true"},
+        user=lambda b: b.manager,
     ),
     Page(
-        "dashboard csv owners org",
-        url=lambda b: url("actions:dashboard-csv", {"scope": "org"}, args=["owners"]),
+        # Counts per owner: the team's managers (organisation-wide: admins only).
+        "dashboard csv owners team",
+        url=lambda b: url(
+            "actions:dashboard-csv", {"scope": f"team:{b.team.slug}"}, args=["owners"]
+        ),
+        user=lambda b: b.manager,
     ),
     Page(
         "dashboard repeats list org 90d",
         url=lambda b: url("actions:dashboard-rows", {"scope": "org", "range": "90"}, ["repeats"]),
         floor=_repeat_rows,
+        user=lambda b: b.manager,
     ),
 ]

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.html import format_html
 
+from incidents import permissions
 from incidents.formatting import duration
 
 register = template.Library()
@@ -75,3 +76,12 @@ def status_pill(value: str, label: str):
 def page_url(context, number: int) -> str:
     query = context.get("query", "")
     return f"?{query}&page={number}" if query else f"?page={number}"
+
+
+@register.simple_tag(takes_context=True)
+def can(context, action: str, obj=None) -> bool:
+    """`{% can "edit" postmortem as may_edit %}`: whether the viewer may do it, to hide the
+    buttons and forms they may not use (the service still decides; docs/permissions.md)."""
+    request = context.get("request")
+    user = getattr(request, "user", None) or context.get("user")
+    return permissions.can(user, action, obj)

@@ -39,6 +39,14 @@ def postmortem_for(request, number: int) -> Postmortem:
     )
 
 
+def editable_postmortem_for(request, number: int) -> Postmortem:
+    """The postmortem, for a view that changes it: 404 when invisible, 403 for who may read it
+    but not edit it (before any form is read, so a refused person never sees form errors)."""
+    postmortem = postmortem_for(request, number)
+    permissions.require(request.user, "edit", postmortem)
+    return postmortem
+
+
 def system_names(incident) -> list[str]:
     return [s.name for s in incident.services.all()]
 

@@ -17,6 +17,7 @@ from ..models import Postmortem
 from .contexts import (
     detail_context,
     edit_context,
+    editable_postmortem_for,
     postmortem_for,
     section_context,
     system_names,
@@ -91,12 +92,16 @@ def postmortem_detail(request, number: int):
 @require_GET
 def postmortem_edit(request, number: int):
     postmortem = postmortem_for(request, number)
+    # The editor is for who may save, and for assigned reviewers: their approve button and
+    # comments live on it (the review email links here).
+    if not postmortem.reviewers.filter(pk=request.user.pk).exists():
+        permissions.require(request.user, "edit", postmortem)
     return render(request, "postmortems/postmortem_edit.html", edit_context(request, postmortem))
 
 
 @require_POST
 def section_save(request, number: int, section: str):
-    postmortem = postmortem_for(request, number)
+    postmortem = editable_postmortem_for(request, number)
     if section not in Postmortem.SECTION_LABELS:
         raise Http404("No such section.")
     form = SectionForm(request.POST)

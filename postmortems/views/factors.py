@@ -12,7 +12,7 @@ from incidents.services import EditConflict
 
 from .. import services
 from ..forms import FactorForm
-from .contexts import edit_context, factors_context, postmortem_for, system_names
+from .contexts import edit_context, editable_postmortem_for, factors_context, system_names
 
 
 def _factors_response(request, postmortem, status=200, **kwargs):
@@ -32,7 +32,7 @@ def _factor_fields(form) -> dict:
 
 @require_POST
 def factor_add(request, number: int):
-    postmortem = postmortem_for(request, number)
+    postmortem = editable_postmortem_for(request, number)
     form = FactorForm(request.POST)
     if not form.is_valid():
         return _factors_response(request, postmortem, status=422, form=form)
@@ -44,7 +44,7 @@ def factor_add(request, number: int):
 
 @require_http_methods(["GET", "POST"])
 def factor_edit(request, number: int, pk: int):
-    postmortem = postmortem_for(request, number)
+    postmortem = editable_postmortem_for(request, number)
     factor = get_object_or_404(postmortem.factors, pk=pk)
     # The form gets its own copy: validating writes the typed values onto its instance.
     form = FactorForm(request.POST or None, instance=copy(factor))
@@ -69,7 +69,7 @@ def factor_edit(request, number: int, pk: int):
 
 @require_POST
 def factor_delete(request, number: int, pk: int):
-    postmortem = postmortem_for(request, number)
+    postmortem = editable_postmortem_for(request, number)
     services.delete_factor(factor=get_object_or_404(postmortem.factors, pk=pk), by=request.user)
     if not request.htmx:
         messages.success(request, "Contributing factor deleted.")

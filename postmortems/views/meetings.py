@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from incidents import permissions
 from incidents.forms import TimelineEventForm
 from incidents.models import TimelineEvent
 
@@ -21,7 +22,7 @@ from .. import meetings
 from ..forms import FactorForm
 from ..meeting_forms import MeetingForm, NoteForm, PublishDateForm
 from ..models import Postmortem, ReviewMeeting
-from .contexts import postmortem_for
+from .contexts import editable_postmortem_for
 
 
 def meeting_for(request, number: int, pk: int) -> ReviewMeeting:
@@ -73,7 +74,7 @@ def _warnings_for(form: MeetingForm, postmortem: Postmortem) -> list[str]:
 
 @require_http_methods(["GET", "POST"])
 def meeting_schedule(request, number: int):
-    postmortem = postmortem_for(request, number)
+    postmortem = editable_postmortem_for(request, number)
     zone = timezone.get_current_timezone_name()
     initial = {
         "scheduled_at": _suggested_time(postmortem),
@@ -118,7 +119,7 @@ def meeting_schedule(request, number: int):
 @require_GET
 def meeting_warnings(request, number: int):
     """The schedule form's warnings, live as the time and facilitator are chosen (htmx)."""
-    postmortem = postmortem_for(request, number)
+    postmortem = editable_postmortem_for(request, number)
     form = MeetingForm(request.GET, zone_name=timezone.get_current_timezone_name())
     form.is_valid()  # only the fields that parsed are looked at
     context = {"form": form, "warnings": _warnings_for(form, postmortem)}
@@ -326,6 +327,7 @@ def _deck_response(request, meeting: ReviewMeeting, *, since: int | None = None,
 def meeting_control(request, number: int, pk: int):
     """The facilitator's controls: steps (arrows, space), the timer (t), +5 min, end."""
     meeting = meeting_for(request, number, pk)
+    permissions.require(request.user, "drive_meeting", meeting)
     try:
         step = int(request.POST["step"]) - 1 if request.POST.get("step") else None
     except ValueError:
@@ -387,6 +389,7 @@ def save_capture(request, meeting, slot, form, capture_fn, form_key: str):
 def meeting_event(request, number: int, pk: int):
     """Add a timeline event (GET: the blank form again, e.g. after cancelling a correction)."""
     meeting = meeting_for(request, number, pk)
+    permissions.require(request.user, "edit", meeting.postmortem)  # before the form
     if request.method == "GET":
         if not request.htmx:
             return redirect(_present_url(meeting))
@@ -406,6 +409,7 @@ def meeting_event(request, number: int, pk: int):
 @require_http_methods(["GET", "POST"])
 def meeting_correct_event(request, number: int, pk: int, event_pk: int):
     meeting = meeting_for(request, number, pk)
+    permissions.require(request.user, "edit", meeting.postmortem)  # before the form
     event = get_object_or_404(TimelineEvent, incident=meeting.postmortem.incident, pk=event_pk)
     form = TimelineEventForm(request.POST or None, instance=event, auto_id=f"ev{event.pk}_%s")
     context = {"meeting": meeting, "incident": meeting.postmortem.incident}
@@ -442,6 +446,7 @@ def meeting_correct_event(request, number: int, pk: int, event_pk: int):
 @require_POST
 def meeting_factor(request, number: int, pk: int):
     meeting = meeting_for(request, number, pk)
+    permissions.require(request.user, "edit", meeting.postmortem)  # before the form
     form = FactorForm(request.POST, auto_id="fa_%s")
     return save_capture(
         request,
@@ -462,6 +467,7 @@ def meeting_factor(request, number: int, pk: int):
 @require_POST
 def meeting_note(request, number: int, pk: int):
     meeting = meeting_for(request, number, pk)
+    permissions.require(request.user, "edit", meeting.postmortem)  # before the form
     form = NoteForm(request.POST, auto_id="no_%s")
 
     def capture(data):
@@ -480,6 +486,7 @@ def meeting_note(request, number: int, pk: int):
 def meeting_publish_date(request, number: int, pk: int):
     """The close step: the publication date agreed in the room (drivers only)."""
     meeting = meeting_for(request, number, pk)
+    permissions.require(request.user, "drive_meeting", meeting)
     form = PublishDateForm(request.POST)
     error = ""
     if form.is_valid():

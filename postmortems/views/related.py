@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from incidents.models import Incident
 
 from .. import services
-from .contexts import postmortem_for, related_context
+from .contexts import editable_postmortem_for, related_context
 
 _REFERENCE = re.compile(r"^\s*(?:INC-?)?(\d+)\s*$", re.IGNORECASE)
 
@@ -25,7 +25,7 @@ def _related_response(request, postmortem):
 
 @require_POST
 def related_add(request, number: int):
-    postmortem = postmortem_for(request, number)
+    postmortem = editable_postmortem_for(request, number)
     found = _REFERENCE.match(request.POST.get("reference", "")[:40])
     other = (
         Incident.objects.visible_to(request.user).filter(number=int(found.group(1))).first()
@@ -46,7 +46,7 @@ def related_add(request, number: int):
 
 @require_POST
 def related_remove(request, number: int, other: int):
-    postmortem = postmortem_for(request, number)
+    postmortem = editable_postmortem_for(request, number)
     linked = get_object_or_404(postmortem.incident.related.visible_to(request.user), number=other)
     services.unlink_related(incident=postmortem.incident, other=linked, by=request.user)
     messages.success(request, f"Unlinked {linked.reference}.")

@@ -10,6 +10,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from incidents import permissions
+
 from .. import services
 from ..forms import (
     AuthorsForm,
@@ -20,7 +22,7 @@ from ..forms import (
     ReviewRequestForm,
 )
 from ..models import Postmortem
-from .contexts import detail_context, edit_context, postmortem_for
+from .contexts import detail_context, edit_context, editable_postmortem_for, postmortem_for
 
 
 def _from_document(request) -> bool:
@@ -80,7 +82,7 @@ def authors_change(request, number: int):
 
 @require_POST
 def review_request(request, number: int):
-    postmortem = postmortem_for(request, number)
+    postmortem = editable_postmortem_for(request, number)
     form = ReviewRequestForm(request.POST)
     if not form.is_valid():
         messages.error(request, " ".join(form.errors["reviewers"]))
@@ -172,6 +174,7 @@ def reopen(request, number: int):
 @require_POST
 def comment_add(request, number: int):
     postmortem = postmortem_for(request, number)
+    permissions.require(request.user, "comment", postmortem)  # before the form's errors
     form = CommentForm(request.POST)
     section = request.POST.get("section", "")
     anchor = f"s-{section}" if section in Postmortem.SECTION_LABELS else "review"

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
+from incidents import permissions
 from incidents.bounds import RANGE_TEXT, day_in_range
 from incidents.models import Incident
 from incidents.services import insert_timeline_events
@@ -37,6 +38,7 @@ def _preview_paste(incident, form) -> dict:
 @require_http_methods(["GET", "POST"])
 def timeline_paste(request, number: int):
     incident = get_object_or_404(Incident.objects.visible_to(request.user), number=number)
+    permissions.require(request.user, "edit", incident)  # the preview is for who may add it
     viewer_zone = timezone.get_current_timezone_name()
     initial = {"day": timezone.localtime(incident.started_at).date(), "zone": viewer_zone}
     form = TimelinePasteForm(request.POST or None, initial=initial, viewer_zone=viewer_zone)

@@ -17,6 +17,7 @@ from actions import metrics
 from actions.filters import ActionItemFilter
 from actions.metrics import ORG, Period, Scope
 from actions.models import ActionItem, ActionItemEvent
+from incidents.models import Profile
 
 from ..factories import (
     ActionItemFactory,
@@ -38,6 +39,16 @@ DASHBOARD = reverse("actions:dashboard")
 def _frozen():
     with time_machine.travel(NOW, tick=False):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _the_viewer_is_an_admin(request):
+    """The figures are tried as an admin (every scope, counts per person); who may open
+    which scope is tested on its own below and in tests/test_permission_matrix.py."""
+    if "user" in request.fixturenames:
+        user = request.getfixturevalue("user")
+        user.is_superuser = True
+        user.save(update_fields=["is_superuser"])
 
 
 def _item(*, due: date, done_at=None, status=None, created=None, **kwargs):
@@ -94,19 +105,60 @@ def test_a_manager_sees_the_first_team_they_manage_and_can_switch_to_the_organis
     assert org.context["s"].scope == ORG and org.context["s"].period.days == 30
 
 
-def test_someone_who_manages_nothing_sees_the_organisation(client, user):
+def test_an_admin_who_manages_nothing_sees_the_organisation(client, user):
     team, _ = _team_with_manager()
     team.members.add(user)
     client.force_login(user)
     assert client.get(DASHBOARD).context["s"].scope == ORG
-    # Anyone may look at any team's or service's view of what they can see.
+    # Admins may look at any team's or service's view.
     service = ServiceFactory(slug="checkout-api")
     response = client.get(DASHBOARD, {"scope": "service:checkout-api"})
     assert response.context["s"].scope == Scope(service=service)
 
 
+def test_a_member_lands_on_their_team_and_is_refused_other_teams_and_the_organisation(client):
+    team, _ = _team_with_manager()
+    other, _ = _team_with_manager(name="Search", slug="search")
+    member = UserFactory(username="member")
+    team.members.add(member)
+    client.force_login(member)
+    page = client.get(DASHBOARD)
+    assert page.context["s"].scope == Scope(team=team)
+    assert "owners" not in {f.key for s in page.context["sections"] for f in s.figures}
+    assert client.get(DASHBOARD, {"scope": "team:search"}).status_code == 403
+    assert client.get(DASHBOARD, {"scope": "org"}).status_code == 403
+    csv = reverse("actions:dashboard-csv", args=["owners"])
+    assert client.get(csv, {"scope": "team:payments"}).status_code == 404
+    rows = reverse("actions:dashboard-rows", args=["incidents"])
+    assert client.get(rows, {"scope": "team:search"}).status_code == 403
+
+
+def test_someone_in_no_team_gets_no_dashboard_and_a_viewer_gets_the_organisation(client):
+    _team_with_manager()
+    outsider = UserFactory(username="outsider")
+    client.force_login(outsider)
+    assert client.get(DASHBOARD).status_code == 403
+    viewer = UserFactory(username="viewer")
+    Profile.objects.update_or_create(user=viewer, defaults={"read_only": True})
+    client.force_login(viewer)
+    page = client.get(DASHBOARD)
+    assert page.status_code == 200 and page.context["s"].scope == ORG
+    assert client.get(DASHBOARD, {"scope": "team:payments"}).status_code == 403
+
+
+def test_a_manager_sees_counts_per_owner_of_their_team_only(client):
+    team, manager = _team_with_manager()
+    client.force_login(manager)
+    page = client.get(DASHBOARD, {"scope": "team:payments"})
+    assert "owners" in {f.key for s in page.context["sections"] for f in s.figures}
+    page = client.get(DASHBOARD, {"scope": "org"})
+    assert "owners" not in {f.key for s in page.context["sections"] for f in s.figures}
+
+
 def test_private_incidents_stay_out_of_figures_csv_and_lists_for_non_members(client):
     member, outsider = UserFactory(username="member"), UserFactory(username="outsider")
+    elsewhere = TeamFactory(name="Elsewhere", slug="elsewhere")
+    elsewhere.managers.add(member, outsider)  # managers open the organisation dashboard
     owner = UserFactory(username="sam", first_name="Sam", last_name="Secret")
     team = TeamFactory(name="Security", slug="security")
     secret = IncidentFactory(
@@ -135,12 +187,11 @@ def test_private_incidents_stay_out_of_figures_csv_and_lists_for_non_members(cli
     for viewer, visible in ((member, True), (outsider, False)):
         client.force_login(viewer)
         page = client.get(DASHBOARD, {"scope": "org"})
-        # (Team names are not secret: the scope picker lists every team.)
-        assert ("Sam Secret" in page.content.decode()) is visible
+        assert (secret.reference in page.content.decode()) is visible
         headlines = {h.key: h.value for h in page.context["headlines"]}
         assert headlines["overdue"] == ("1" if visible else "0")
         assert ("Security" in csv_text("overdue-team")) is visible
-        assert ("Sam Secret" in csv_text("owners")) is visible
+        assert "Sam Secret" not in csv_text("owners")  # per person: admins only here
         assert (secret.reference in csv_text("no-prevention")) is visible
         assert ("2026-11,1,0,0,1" in csv_text("severity-month")) is visible
         listing = client.get(

@@ -12,6 +12,7 @@ from ..factories import (
     PostmortemFactory,
     TimelineEventFactory,
     UserFactory,
+    on_team,
 )
 
 pytestmark = pytest.mark.django_db
@@ -49,9 +50,9 @@ A line nobody maps.
 
 
 @pytest.fixture
-def incident():
+def incident(user):
     start = datetime(2026, 3, 26, 13, 55, tzinfo=UTC)
-    return IncidentFactory(started_at=start, resolved_at=start + timedelta(hours=1))
+    return on_team(IncidentFactory(started_at=start, resolved_at=start + timedelta(hours=1)), user)
 
 
 def test_exporting_downloads_a_markdown_file(client, user):
@@ -125,7 +126,7 @@ def test_export_then_import_gives_back_the_same_sections(client, user):
     TimelineEventFactory(incident=source.incident, text="Alert fired")
     client.force_login(user)
     exported = client.get(reverse("actions:postmortem-export", args=[source.incident.number]))
-    target = IncidentFactory(started_at=source.incident.started_at)
+    target = on_team(IncidentFactory(started_at=source.incident.started_at), user)
     client.post(
         reverse("actions:postmortem-import", args=[target.number]),
         {"text": exported.content.decode(), "confirm": "1"},

@@ -5,7 +5,7 @@ from playwright.sync_api import expect
 
 from incidents.models import TimelineEvent
 
-from ..factories import IncidentFactory, TeamFactory
+from ..factories import IncidentFactory, TeamFactory, on_team
 from .conftest import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -45,9 +45,9 @@ def test_filtering_incidents_updates_results_and_url_without_reload(logged_in_pa
     expect(page.get_by_label("SEV1")).to_be_checked()
 
 
-def test_adding_a_timeline_event_without_a_page_reload(logged_in_page):
+def test_adding_a_timeline_event_without_a_page_reload(logged_in_page, user):
     page = logged_in_page
-    incident = IncidentFactory(title="Checkout 503s")
+    incident = on_team(IncidentFactory(title="Checkout 503s"), user)
     page.goto(incident.get_absolute_url())
     page.evaluate("window.__sameDocument = true")
     form = page.locator("#event-add")

@@ -15,15 +15,16 @@ from ..factories import (
     IncidentFactory,
     PostmortemFactory,
     TimelineEventFactory,
+    on_team,
 )
 from .conftest import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_typing_in_a_section_saves_it_and_it_is_there_after_reload(logged_in_page):
+def test_typing_in_a_section_saves_it_and_it_is_there_after_reload(logged_in_page, user):
     page = logged_in_page
-    pm = PostmortemFactory(summary="")
+    pm = PostmortemFactory(summary="", incident=on_team(IncidentFactory(), user))
     page.goto(f"/postmortems/{pm.incident.number}/edit/")
     box = page.get_by_role("textbox", name="Summary", exact=True)
     box.fill("Checkout returned **503s** for 42 minutes.")
@@ -38,9 +39,9 @@ def test_typing_in_a_section_saves_it_and_it_is_there_after_reload(logged_in_pag
     assert pm.revisions.count() == 1
 
 
-def test_ctrl_s_saves_at_once(logged_in_page):
+def test_ctrl_s_saves_at_once(logged_in_page, user):
     page = logged_in_page
-    pm = PostmortemFactory(impact="")
+    pm = PostmortemFactory(impact="", incident=on_team(IncidentFactory(), user))
     page.goto(f"/postmortems/{pm.incident.number}/edit/")
     box = page.get_by_role("textbox", name="Impact", exact=True)
     box.click()
@@ -52,7 +53,7 @@ def test_ctrl_s_saves_at_once(logged_in_page):
 
 
 def test_a_second_editor_sees_the_conflict_and_can_merge(new_context, user, other_user):
-    pm = PostmortemFactory(lessons="")
+    pm = PostmortemFactory(lessons="", incident=on_team(IncidentFactory(), user, other_user))
     url = f"/postmortems/{pm.incident.number}/edit/"
     alice = log_in(new_context().new_page(), user.username)
     bob = log_in(new_context().new_page(), other_user.username)
@@ -87,9 +88,9 @@ def test_a_second_editor_sees_the_conflict_and_can_merge(new_context, user, othe
     )
 
 
-def test_text_survives_a_dropped_connection_and_saves_on_retry(logged_in_page):
+def test_text_survives_a_dropped_connection_and_saves_on_retry(logged_in_page, user):
     page = logged_in_page
-    pm = PostmortemFactory(went_well="")
+    pm = PostmortemFactory(went_well="", incident=on_team(IncidentFactory(), user))
     page.goto(f"/postmortems/{pm.incident.number}/edit/")
     page.context.set_offline(True)
     box = page.get_by_role("textbox", name="What went well", exact=True)
@@ -103,10 +104,11 @@ def test_text_survives_a_dropped_connection_and_saves_on_retry(logged_in_page):
     assert pm.went_well == "Rollback took four minutes."
 
 
-def test_pasting_a_timeline_previews_then_adds(logged_in_page):
+def test_pasting_a_timeline_previews_then_adds(logged_in_page, user):
     page = logged_in_page
     start = datetime(2026, 3, 26, 13, 55, tzinfo=UTC)
     incident = IncidentFactory(started_at=start, resolved_at=start + timedelta(hours=1))
+    on_team(incident, user)
     page.goto(incident.get_absolute_url())
     page.get_by_role("link", name="Paste a timeline from chat or notes").click()
     page.get_by_label("Paste the timeline").fill(

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from actions.models import ActionItem
-from core.demo import DEMO_TEAM_SLUGS, demo_exists
+from core.demo import DEMO_TEAM_SLUGS, demo_exists, role_accounts
 from incidents.models import Incident, Requirement, Service, Team, TimelineEvent
 from outbox.models import Dispatch
 from postmortems.models import ContributingFactor, Postmortem
@@ -71,7 +71,7 @@ def test_seeding_again_gives_the_same_counts(demo_org, db):
     assert counts() == before
     assert "rebuilding" in out.getvalue()
     assert before["incidents.Incident"] == 60
-    assert before["auth.User"] == 23
+    assert before["auth.User"] == 28  # 22 people, the admin and 5 role accounts
 
 
 def test_once_leaves_existing_demo_data_alone(demo_org, db):
@@ -191,3 +191,30 @@ def test_the_first_boot_emails_no_invites_for_the_seeded_meeting(demo_org, db):
     assert invites.exists()
     assert not invites.filter(state=Dispatch.State.PENDING).exists()
     assert not mail.outbox
+
+
+def test_every_item_owner_can_see_the_items_incident(demo_org, db):
+    items = ActionItem.objects.select_related("owner", "postmortem__incident")
+    blind = [i.pk for i in items if not i.postmortem.incident.is_visible_to(i.owner)]
+    assert blind == []
+
+
+def test_one_account_per_role_each_with_its_role(demo_org, db, client):
+    from incidents import permissions
+
+    accounts = {username: role for username, _password, role in role_accounts()}
+    assert {"admin", "demo", "sofia", "casey", "robin", "quinn", "vera", "oscar"} <= set(accounts)
+    casey = User.objects.get(username="casey")
+    incident = Incident.objects.get(commander=casey)
+    assert incident.team.slug == "checkout" and not incident.private
+    postmortem = incident.postmortem
+    assert postmortem.author.username == "robin"
+    assert postmortem.reviewers.filter(username="quinn").exists()
+    for username in ("casey", "robin", "demo", "sofia", "admin"):
+        assert permissions.can(User.objects.get(username=username), "edit", postmortem), username
+    for username in ("quinn", "vera", "oscar"):
+        assert not permissions.can(User.objects.get(username=username), "edit", postmortem)
+    assert User.objects.get(username="vera").profile.read_only
+    with override_settings(PASSWORD_HASHERS=FAST_HASHER):
+        for username, password, _role in role_accounts():
+            assert client.login(username=username, password=password), username

@@ -21,7 +21,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def secret(user):
-    incident = IncidentFactory(title="Leaked credentials rotated", private=True, members=[user])
+    incident = IncidentFactory(
+        title="Leaked credentials rotated", private=True, members=[user], commander=user
+    )
     postmortem = PostmortemFactory(incident=incident)
     TimelineEventFactory(incident=incident)
     ContributingFactorFactory(postmortem=postmortem)

@@ -11,7 +11,7 @@ from incidents.models import Incident, Profile, TimelineEvent
 from incidents.services import EditConflict
 from incidents.timeline_paste import ParsedEvent
 
-from ..factories import IncidentFactory, TeamFactory, TimelineEventFactory, UserFactory
+from ..factories import IncidentFactory, TeamFactory, TimelineEventFactory, UserFactory, on_team
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def secret(user):
     """A private incident only Alice (and admins) may see."""
-    return IncidentFactory(private=True, members=[user], title="Secret")
+    return on_team(IncidentFactory(private=True, members=[user], title="Secret"), user)
 
 
 def _fields(**overrides):
@@ -57,7 +57,7 @@ def test_an_operator_import_records_who_the_incident_is_opened_for(user):
 
 
 def test_an_edit_bumps_the_version_and_reapplies_the_policy(user):
-    incident = IncidentFactory(severity=3)
+    incident = on_team(IncidentFactory(severity=3), user)
     assert incident.postmortem_requirement == "brief"
     services.update_incident(incident=incident, by=user, version=1, data_loss=True, title="New")
     incident.refresh_from_db()
@@ -66,7 +66,7 @@ def test_an_edit_bumps_the_version_and_reapplies_the_policy(user):
 
 
 def test_two_edits_from_the_same_version_the_second_is_a_conflict(user, other_user):
-    incident = IncidentFactory(title="Original")
+    incident = on_team(IncidentFactory(title="Original"), user, other_user)
     services.update_incident(
         incident=Incident.objects.get(pk=incident.pk), by=user, version=1, title="First"
     )
@@ -80,7 +80,7 @@ def test_two_edits_from_the_same_version_the_second_is_a_conflict(user, other_us
 
 
 def test_a_conflict_leaves_members_and_services_alone(user, other_user):
-    incident = IncidentFactory()
+    incident = IncidentFactory(commander=user)  # the commander changes privacy
     services.update_incident(incident=incident, by=user, version=1, title="First")
     with pytest.raises(EditConflict):
         services.update_incident(
@@ -102,13 +102,14 @@ def test_a_non_member_cannot_edit_a_private_incident(other_user, secret):
 
 
 def test_access_is_asked_of_the_incident_as_stored_not_as_typed(user, other_user):
-    """Making a public incident private for others is allowed to who sees it now."""
-    incident = IncidentFactory()
+    """Making a public incident private for others is allowed to its commander as it is now."""
+    incident = IncidentFactory(commander=user)
     services.update_incident(
         incident=incident, by=user, version=1, private=True, members=[other_user]
     )
     incident.refresh_from_db()
-    assert incident.private and set(incident.members.all()) == {other_user}
+    # The commander of a private incident is always kept as a member.
+    assert incident.private and set(incident.members.all()) == {user, other_user}
 
 
 # --- The timeline -------------------------------------------------------------------------------
@@ -145,7 +146,9 @@ def test_a_non_member_cannot_add_change_or_delete_events_of_a_private_incident(o
 
 
 def test_two_event_edits_from_the_same_version_the_second_is_a_conflict(user, other_user):
-    event = TimelineEventFactory(text="Original")
+    event = TimelineEventFactory(
+        text="Original", incident=on_team(IncidentFactory(), user, other_user)
+    )
     services.update_timeline_event(
         event=TimelineEvent.objects.get(pk=event.pk), by=user, version=1, text="First"
     )
@@ -159,7 +162,7 @@ def test_two_event_edits_from_the_same_version_the_second_is_a_conflict(user, ot
 
 
 def test_an_event_edit_without_a_version_replaces_whatever_is_there(user):
-    event = TimelineEventFactory(text="Original")
+    event = TimelineEventFactory(text="Original", incident=on_team(IncidentFactory(), user))
     services.update_timeline_event(event=event, by=user, version=1, text="First")
     services.update_timeline_event(
         event=TimelineEvent.objects.get(pk=event.pk), by=user, version=None, text="Second"
@@ -169,20 +172,20 @@ def test_an_event_edit_without_a_version_replaces_whatever_is_there(user):
 
 
 def test_editing_a_deleted_event_says_it_is_gone(user):
-    event = TimelineEventFactory()
+    event = TimelineEventFactory(incident=on_team(IncidentFactory(), user))
     TimelineEvent.objects.filter(pk=event.pk).delete()
     with pytest.raises(TimelineEvent.DoesNotExist):
         services.update_timeline_event(event=event, by=user, version=1, text="Late")
 
 
 def test_only_timeline_fields_are_edited_through_the_timeline(user):
-    event = TimelineEventFactory()
+    event = TimelineEventFactory(incident=on_team(IncidentFactory(), user))
     with pytest.raises(ValueError):
         services.update_timeline_event(event=event, by=user, version=1, incident_id=1)
 
 
 def test_a_pasted_timeline_is_inserted_once_with_its_author_and_origin(user):
-    incident = IncidentFactory()
+    incident = on_team(IncidentFactory(), user)
     start = incident.started_at
     parsed = [
         ParsedEvent(start + timedelta(minutes=2), "alert fired", source="alert"),

@@ -15,6 +15,7 @@ from ..factories import (
     TeamFactory,
     TimelineEventFactory,
     UserFactory,
+    on_team,
 )
 
 pytestmark = pytest.mark.django_db
@@ -210,7 +211,7 @@ def test_resolved_incident_needs_a_resolved_time(client, user):
 
 
 def test_editing_an_incident_saves_and_reapplies_policy(client, user):
-    incident = IncidentFactory(severity=3)
+    incident = on_team(IncidentFactory(severity=3), user)
     assert incident.postmortem_requirement == "brief"
     client.force_login(user)
     page = client.get(reverse("incidents:edit", args=[incident.number]))
@@ -226,7 +227,7 @@ def test_editing_an_incident_saves_and_reapplies_policy(client, user):
 
 
 def test_two_people_editing_an_incident_do_not_overwrite_each_other(client, user, other_user):
-    incident = IncidentFactory(title="Original")
+    incident = on_team(IncidentFactory(title="Original"), user, other_user)
     client.force_login(user)
     version = client.get(reverse("incidents:edit", args=[incident.number])).context["version"]
     # Someone else saves in between, from the same version.
@@ -253,7 +254,7 @@ def test_two_people_editing_an_incident_do_not_overwrite_each_other(client, user
 
 
 def test_adding_a_timeline_event_with_htmx_returns_the_timeline(client, user):
-    incident = IncidentFactory()
+    incident = on_team(IncidentFactory(), user)
     TimelineEventFactory(
         incident=incident,
         text="Earlier event",
@@ -292,7 +293,7 @@ def test_timeline_is_always_in_time_order(client, user):
 
 
 def test_invalid_timeline_event_is_refused_with_422_and_keeps_text(client, user):
-    incident = IncidentFactory()
+    incident = on_team(IncidentFactory(), user)
     client.force_login(user)
     response = client.post(
         reverse("incidents:timeline-add", args=[incident.number]),
@@ -305,7 +306,7 @@ def test_invalid_timeline_event_is_refused_with_422_and_keeps_text(client, user)
 
 
 def test_a_timeline_event_cannot_be_in_the_future(client, user):
-    incident = IncidentFactory()
+    incident = on_team(IncidentFactory(), user)
     client.force_login(user)
     response = client.post(
         reverse("incidents:timeline-add", args=[incident.number]),
@@ -317,7 +318,7 @@ def test_a_timeline_event_cannot_be_in_the_future(client, user):
 
 
 def test_editing_and_deleting_a_timeline_event(client, user):
-    event = TimelineEventFactory(text="Before")
+    event = TimelineEventFactory(text="Before", incident=on_team(IncidentFactory(), user))
     incident = event.incident
     client.force_login(user)
     url = reverse("incidents:timeline-edit", args=[incident.number, event.pk])
@@ -343,7 +344,9 @@ def test_editing_and_deleting_a_timeline_event(client, user):
 
 
 def test_crossed_timeline_edits_are_refused(client, user, other_user):
-    event = TimelineEventFactory(text="Original")
+    event = TimelineEventFactory(
+        text="Original", incident=on_team(IncidentFactory(), user, other_user)
+    )
     client.force_login(user)
     url = reverse("incidents:timeline-edit", args=[event.incident.number, event.pk])
     version = client.get(url).context["version"]

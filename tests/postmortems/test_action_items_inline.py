@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from actions.models import ActionItem
 
-from ..factories import ActionItemFactory, IncidentFactory, PostmortemFactory
+from ..factories import ActionItemFactory, IncidentFactory, PostmortemFactory, on_team
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -66,7 +66,7 @@ def test_a_vague_item_without_ticket_gets_hints_beside_it(client, user):
 
 
 def test_more_than_five_items_is_pointed_out(client, user):
-    pm = PostmortemFactory()
+    pm = PostmortemFactory(incident=on_team(IncidentFactory(), user))
     ActionItemFactory.create_batch(6, postmortem=pm)
     client.force_login(user)
     body = client.get(reverse("postmortems:edit", args=[pm.incident.number])).content.decode()

@@ -18,6 +18,7 @@ from ..factories import (
     PostmortemFactory,
     TimelineEventFactory,
     UserFactory,
+    on_team,
 )
 from ..races import REAL, race, report, run_together
 
@@ -55,14 +56,14 @@ def test_starting_twice_keeps_the_one_postmortem(client, user):
 
 
 def test_the_incident_page_offers_to_start_a_postmortem(client, user):
-    incident = IncidentFactory()
+    incident = on_team(IncidentFactory(), user)
     client.force_login(user)
     body = client.get(incident.get_absolute_url()).content.decode()
     assert reverse("postmortems:start", args=[incident.number]) in body
 
 
 def test_saving_a_section_records_a_revision_and_answers_with_its_state(client, user):
-    pm = PostmortemFactory(summary="")
+    pm = PostmortemFactory(summary="", incident=on_team(IncidentFactory(), user))
     client.force_login(user)
     response = _save(client, pm, "summary", "Checkout failed for **42 minutes**.", 0)
     assert response.status_code == 200
@@ -81,7 +82,7 @@ def test_saving_a_section_records_a_revision_and_answers_with_its_state(client, 
 
 
 def test_a_second_save_on_the_same_base_is_refused_showing_both_texts(client, user, other_user):
-    pm = PostmortemFactory(summary="")
+    pm = PostmortemFactory(summary="", incident=on_team(IncidentFactory(), user, other_user))
     client.force_login(other_user)
     assert _save(client, pm, "summary", "Bob's summary", 0).status_code == 200
     client.force_login(user)
@@ -100,7 +101,7 @@ def test_a_second_save_on_the_same_base_is_refused_showing_both_texts(client, us
 
 
 def test_people_editing_different_sections_never_collide(client, user, other_user):
-    pm = PostmortemFactory(summary="")
+    pm = PostmortemFactory(summary="", incident=on_team(IncidentFactory(), user, other_user))
     client.force_login(user)
     assert _save(client, pm, "summary", "Summary text", 0).status_code == 200
     client.force_login(other_user)
@@ -110,7 +111,7 @@ def test_people_editing_different_sections_never_collide(client, user, other_use
 
 
 def test_saving_unchanged_text_records_nothing(client, user):
-    pm = PostmortemFactory(summary="")
+    pm = PostmortemFactory(summary="", incident=on_team(IncidentFactory(), user))
     client.force_login(user)
     _save(client, pm, "summary", "Same", 0)
     assert _save(client, pm, "summary", "Same", 1).status_code == 200
@@ -118,7 +119,7 @@ def test_saving_unchanged_text_records_nothing(client, user):
 
 
 def test_without_javascript_a_save_redirects_and_a_conflict_is_409(client, user):
-    pm = PostmortemFactory(summary="")
+    pm = PostmortemFactory(summary="", incident=on_team(IncidentFactory(), user))
     client.force_login(user)
     response = _save(client, pm, "impact", "Numbers", 0, htmx=False)
     assert response.status_code == 302
@@ -128,7 +129,7 @@ def test_without_javascript_a_save_redirects_and_a_conflict_is_409(client, user)
 
 
 def test_a_tampered_form_is_refused(client, user):
-    pm = PostmortemFactory()
+    pm = PostmortemFactory(incident=on_team(IncidentFactory(), user))
     client.force_login(user)
     assert _save(client, pm, "summary", "x", "not-a-number").status_code == 422
     assert _save(client, pm, "nonsense", "x", 0).status_code == 404
@@ -138,8 +139,9 @@ def test_a_tampered_form_is_refused(client, user):
 @race
 @pytest.mark.django_db(transaction=True)
 def test_two_simultaneous_saves_on_the_same_base_let_exactly_one_win(race_mode, capsys):
-    pm = PostmortemFactory(summary="")
-    authors = iter([UserFactory(), UserFactory()])  # next() on it is atomic
+    writers = [UserFactory(), UserFactory()]
+    pm = PostmortemFactory(summary="", incident=on_team(IncidentFactory(), *writers))
+    authors = iter(writers)  # next() on it is atomic
     texts = iter(["text 0", "text 1"])
 
     def attempt():
@@ -166,7 +168,7 @@ def test_two_simultaneous_saves_on_the_same_base_let_exactly_one_win(race_mode, 
 
 
 def test_history_shows_who_changed_what_with_a_diff(client, user, other_user):
-    pm = PostmortemFactory(summary="")
+    pm = PostmortemFactory(summary="", incident=on_team(IncidentFactory(), user, other_user))
     client.force_login(user)
     _save(client, pm, "summary", "line one\nline two", 0)
     client.force_login(other_user)
@@ -188,7 +190,7 @@ def test_history_filters_by_section_and_has_an_empty_state(client, user):
 
 
 def test_restoring_an_old_version_adds_a_revision(client, user):
-    pm = PostmortemFactory(summary="")
+    pm = PostmortemFactory(summary="", incident=on_team(IncidentFactory(), user))
     client.force_login(user)
     _save(client, pm, "summary", "first", 0)
     _save(client, pm, "summary", "second", 1)
@@ -228,7 +230,9 @@ def test_merging_keeps_every_line_of_both_versions():
     ],
 )
 def test_private_postmortems_are_404_for_non_members(client, user, other_user, name, method):
-    pm = PostmortemFactory(incident=IncidentFactory(private=True, members=[other_user]))
+    pm = PostmortemFactory(
+        incident=IncidentFactory(private=True, members=[other_user], commander=other_user)
+    )
     client.force_login(user)
     url = reverse(name, args=[pm.incident.number])
     assert getattr(client, method)(url).status_code == 404
@@ -237,7 +241,8 @@ def test_private_postmortems_are_404_for_non_members(client, user, other_user, n
 
 
 def test_non_members_cannot_save_or_restore_a_private_section(client, user, other_user):
-    pm = PostmortemFactory(summary="", incident=IncidentFactory(private=True, members=[other_user]))
+    secret = IncidentFactory(private=True, members=[other_user], commander=other_user)
+    pm = PostmortemFactory(summary="", incident=secret)
     client.force_login(other_user)
     _save(client, pm, "summary", "secret", 0)
     revision = pm.revisions.get()
@@ -299,7 +304,7 @@ def test_document_and_editor_queries_do_not_grow_with_rows(client, user, name):
         # The second incident is the earlier one, so neither run sees the other as a related
         # suggestion: both pages are measured with the same neighbours.
         start = timezone.now() - timedelta(days=days_ago)
-        pm = PostmortemFactory(incident=IncidentFactory(started_at=start))
+        pm = PostmortemFactory(incident=on_team(IncidentFactory(started_at=start), user))
         _populate(pm, n)
         client.force_login(user)
         # The first render stores the wording checks of text not saved through the editor
@@ -316,7 +321,8 @@ def test_document_and_editor_queries_do_not_grow_with_rows(client, user, name):
 def test_section_markdown_is_rendered_and_sanitised_in_document_and_preview(client, user):
     pm = PostmortemFactory(
         summary="**Bold** <script>alert(1)</script> [x](javascript:alert(2)) "
-        '<img src=x onerror="alert(3)">'
+        '<img src=x onerror="alert(3)">',
+        incident=on_team(IncidentFactory(), user),
     )
     client.force_login(user)
     document = client.get(pm.get_absolute_url()).content.decode()

@@ -4,7 +4,7 @@ from django.urls import reverse
 from postmortems.checks import chain_warnings, parse_whys, whys_outline
 from postmortems.models import ContributingFactor
 
-from ..factories import ContributingFactorFactory, IncidentFactory, PostmortemFactory
+from ..factories import ContributingFactorFactory, IncidentFactory, PostmortemFactory, on_team
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -58,7 +58,7 @@ def test_a_chain_ending_at_a_system_property_is_not_flagged(leaf):
 
 
 def test_adding_a_factor_with_a_why_chain(client, user):
-    pm = PostmortemFactory()
+    pm = PostmortemFactory(incident=on_team(IncidentFactory(), user))
     client.force_login(user)
     response = client.post(
         reverse("postmortems:factor-add", args=[pm.incident.number]),
@@ -74,7 +74,7 @@ def test_adding_a_factor_with_a_why_chain(client, user):
 
 
 def test_a_factor_without_description_is_refused_with_a_message(client, user):
-    pm = PostmortemFactory()
+    pm = PostmortemFactory(incident=on_team(IncidentFactory(), user))
     client.force_login(user)
     response = client.post(
         reverse("postmortems:factor-add", args=[pm.incident.number]),
@@ -87,7 +87,7 @@ def test_a_factor_without_description_is_refused_with_a_message(client, user):
 
 
 def test_the_margin_warns_about_a_chain_ending_at_a_person(client, user):
-    pm = PostmortemFactory()
+    pm = PostmortemFactory(incident=on_team(IncidentFactory(), user))
     ContributingFactorFactory(
         postmortem=pm, whys=parse_whys("- why?\n  - the engineer forgot the flag")
     )
@@ -99,7 +99,7 @@ def test_the_margin_warns_about_a_chain_ending_at_a_person(client, user):
 
 
 def test_editing_and_deleting_a_factor(client, user):
-    factor = ContributingFactorFactory()
+    factor = ContributingFactorFactory(postmortem__incident=on_team(IncidentFactory(), user))
     number = factor.postmortem.incident.number
     client.force_login(user)
     url = reverse("postmortems:factor-edit", args=[number, factor.pk])
@@ -115,7 +115,7 @@ def test_editing_and_deleting_a_factor(client, user):
 
 
 def test_without_javascript_adding_a_factor_redirects_to_the_editor(client, user):
-    pm = PostmortemFactory()
+    pm = PostmortemFactory(incident=on_team(IncidentFactory(), user))
     client.force_login(user)
     response = client.post(
         reverse("postmortems:factor-add", args=[pm.incident.number]),
@@ -142,14 +142,17 @@ def test_non_members_cannot_touch_factors_of_a_private_postmortem(client, user, 
 
 def test_a_factor_of_another_postmortem_is_404(client, user):
     factor = ContributingFactorFactory()
-    other = PostmortemFactory()
+    other = PostmortemFactory(incident=on_team(IncidentFactory(), user))
     client.force_login(user)
     url = reverse("postmortems:factor-edit", args=[other.incident.number, factor.pk])
     assert client.get(url).status_code == 404
 
 
 def test_blame_wording_in_a_section_shows_in_the_margin(client, user):
-    pm = PostmortemFactory(root_cause="Dana forgot to run the migration check.")
+    pm = PostmortemFactory(
+        root_cause="Dana forgot to run the migration check.",
+        incident=on_team(IncidentFactory(), user),
+    )
     client.force_login(user)
     body = client.get(reverse("postmortems:edit", args=[pm.incident.number])).content.decode()
     assert 'id="findings-root_cause"' in body

@@ -21,6 +21,7 @@ from ..factories import (
     ReviewMeetingFactory,
     TimelineEventFactory,
     UserFactory,
+    on_team,
 )
 from ..outbox.support import send_pending
 from .test_meeting_present import HTMX, drive, fresh, url
@@ -32,7 +33,9 @@ NOW = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
 
 @pytest.fixture
 def meeting(user, other_user):
-    return ReviewMeetingFactory(facilitator=user, attendees=[user, other_user])
+    meeting = ReviewMeetingFactory(facilitator=user, attendees=[user, other_user])
+    on_team(meeting.postmortem.incident, user, other_user)  # the team captures in the room
+    return meeting
 
 
 def test_adding_a_timeline_event_lands_on_the_incident_and_lights_up(client, user, meeting):

@@ -12,7 +12,13 @@ from outbox.models import Dispatch
 from postmortems import meetings
 from postmortems.models import MeetingAttendee, MeetingCapture, ReviewMeeting
 
-from ..factories import PostmortemFactory, ReviewMeetingFactory, UserFactory
+from ..factories import (
+    IncidentFactory,
+    PostmortemFactory,
+    ReviewMeetingFactory,
+    UserFactory,
+    on_team,
+)
 from ..outbox.support import send_pending
 from ..races import REAL, race, report, run_together
 
@@ -26,6 +32,7 @@ def _fresh(pk):
 def test_simultaneous_captures_each_get_a_version_and_none_is_lost(race_mode, capsys):
     facilitator = UserFactory(username="fran")
     meeting = ReviewMeetingFactory(facilitator=facilitator)
+    on_team(meeting.postmortem.incident, facilitator)
     start = meeting.version
     numbers = itertools.count()  # next() on it is atomic; a generator would not be
 
@@ -47,6 +54,7 @@ def test_simultaneous_captures_each_get_a_version_and_none_is_lost(race_mode, ca
 def test_simultaneous_next_presses_move_one_step_each(race_mode, capsys):
     facilitator = UserFactory(username="fran")
     meeting = ReviewMeetingFactory(facilitator=facilitator)
+    on_team(meeting.postmortem.incident, facilitator)
     start = meeting.version
     run = run_together(
         lambda: meetings.drive_meeting(meeting=_fresh(meeting.pk), action="next", by=facilitator),
@@ -60,7 +68,7 @@ def test_simultaneous_next_presses_move_one_step_each(race_mode, capsys):
 def test_two_invite_tasks_at_once_send_each_invite_once(race_mode, capsys, mailoutbox):
     people = [UserFactory(username=f"p{n}") for n in range(6)]
     meetings.schedule_meeting(
-        postmortem=PostmortemFactory(),
+        postmortem=PostmortemFactory(incident=on_team(IncidentFactory(), people[0])),
         scheduled_at=people[0].date_joined,
         facilitator=people[0],
         attendees=people[1:],

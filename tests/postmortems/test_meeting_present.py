@@ -19,8 +19,10 @@ from ..factories import (
     IncidentFactory,
     PostmortemFactory,
     ReviewMeetingFactory,
+    TeamFactory,
     TimelineEventFactory,
     UserFactory,
+    on_team,
 )
 
 pytestmark = pytest.mark.django_db
@@ -258,8 +260,12 @@ def _poll_queries(client, meeting, since) -> int:
 @pytest.mark.parametrize("step", [0, 1, 2, 3, 4])
 def test_a_followers_poll_costs_the_same_with_5_or_50_rows(client, user, other_user, step):
     counts = []
+    team = TeamFactory()
+    team.members.add(user)  # the facilitator's team captures the decisions
     for n in (5, 50):
-        meeting = ReviewMeetingFactory(facilitator=user, attendees=[user, other_user])
+        meeting = ReviewMeetingFactory(
+            facilitator=user, attendees=[user, other_user], postmortem__incident__team=team
+        )
         _size(meeting.postmortem, n, owner=other_user)
         for i in range(n):  # as many captures as rows: the close step lists them all
             meetings.capture_decision(meeting=fresh(meeting), by=user, text=f"decision {i}")
@@ -302,6 +308,7 @@ def test_every_post_needs_the_csrf_token(user, meeting):
 def test_a_deleted_facilitator_or_capture_author_leaves_the_views_working(client, user):
     gone = UserFactory(username="gone")
     meeting = ReviewMeetingFactory(facilitator=gone, attendees=[user])
+    on_team(meeting.postmortem.incident, gone)
     meetings.capture_decision(meeting=fresh(meeting), by=gone, text="Keep the canary gate")
     gone.delete()  # facilitator and capture author are set to NULL, as the models say
     client.force_login(user)

@@ -17,7 +17,12 @@ from outbox.tasks import send_email
 from postmortems import meetings
 from postmortems.models import MeetingAttendee, ReviewMeeting
 
-from ..factories import IncidentFactory, PostmortemFactory, ReviewMeetingFactory, UserFactory
+from ..factories import (
+    IncidentFactory,
+    PostmortemFactory,
+    ReviewMeetingFactory,
+    UserFactory,
+)
 from ..outbox.support import send_pending
 
 pytestmark = pytest.mark.django_db
@@ -194,7 +199,7 @@ def test_a_meeting_more_than_five_days_after_resolution_is_warned():
 @time_machine.travel(NOW, tick=False)
 def test_warnings_appear_live_as_the_form_changes(client, user):
     commander = UserFactory(username="cmd")
-    pm = PostmortemFactory(incident=_resolved_incident(commander=commander))
+    pm = PostmortemFactory(incident=_resolved_incident(commander=commander), author=user)
     client.force_login(user)
     url = reverse("postmortems:meeting-warnings", args=[pm.incident.number])
     quiet = client.get(url, {"scheduled_at": "2026-03-03T10:00", "facilitator": user.pk})
@@ -225,7 +230,7 @@ def test_the_form_suggests_a_time_two_days_after_resolution_and_the_usual_people
 
 
 def test_attendees_who_cannot_see_a_private_incident_are_refused(client, user, other_user):
-    pm = PostmortemFactory(incident=IncidentFactory(private=True, members=[user]))
+    pm = PostmortemFactory(incident=IncidentFactory(private=True, members=[user], commander=user))
     client.force_login(user)
     response = _post(
         client,

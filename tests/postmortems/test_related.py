@@ -12,6 +12,7 @@ from ..factories import (
     IncidentFactory,
     PostmortemFactory,
     ServiceFactory,
+    on_team,
 )
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +59,7 @@ def test_suggestions_use_factor_categories_and_skip_linked_and_private(user):
 
 def test_earlier_open_items_on_the_same_service_are_pointed_out(client, user):
     checkout = ServiceFactory(name="checkout-api")
-    pm = PostmortemFactory()
+    pm = PostmortemFactory(incident=on_team(IncidentFactory(), user))
     pm.incident.services.add(checkout)
     old = PostmortemFactory(incident=_earlier(pm.incident))
     old.incident.services.add(checkout)
@@ -77,7 +78,7 @@ def test_earlier_open_items_on_the_same_service_are_pointed_out(client, user):
 
 
 def test_linking_and_unlinking_by_reference(client, user):
-    pm = PostmortemFactory()
+    pm = PostmortemFactory(incident=on_team(IncidentFactory(), user))
     other = IncidentFactory()
     client.force_login(user)
     url = reverse("postmortems:related-add", args=[pm.incident.number])
@@ -91,7 +92,7 @@ def test_linking_and_unlinking_by_reference(client, user):
 
 
 def test_linking_a_missing_private_or_same_incident_is_refused(client, user):
-    pm = PostmortemFactory()
+    pm = PostmortemFactory(incident=on_team(IncidentFactory(), user))
     secret = IncidentFactory(private=True)
     client.force_login(user)
     url = reverse("postmortems:related-add", args=[pm.incident.number])

@@ -13,6 +13,7 @@ from ..factories import (
     PostmortemFactory,
     TimelineEventFactory,
     UserFactory,
+    on_team,
 )
 
 pytestmark = pytest.mark.django_db
@@ -64,7 +65,7 @@ def test_sending_for_review_emails_each_reviewer_after_commit(
 def test_nothing_is_emailed_when_the_request_fails(
     client, user, django_capture_on_commit_callbacks, mailoutbox
 ):
-    pm = PostmortemFactory()
+    pm = PostmortemFactory(incident=on_team(IncidentFactory(), user))
     client.force_login(user)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = client.post(reverse("postmortems:review", args=[pm.incident.number]), {})
@@ -76,14 +77,14 @@ def test_nothing_is_emailed_when_the_request_fails(
 
 
 def test_a_reviewer_who_cannot_see_a_private_incident_is_refused(user, other_user):
-    pm = PostmortemFactory(incident=IncidentFactory(private=True, members=[user]))
+    pm = PostmortemFactory(incident=IncidentFactory(private=True, members=[user], commander=user))
     with pytest.raises(services.ValidationError, match="cannot see this private incident"):
         services.request_review(postmortem=pm, reviewers=[other_user], by=user)
     assert not ReviewInvitation.objects.exists()
 
 
 def test_an_approval_records_the_exact_revisions_and_shows_later_changes(client, user, other_user):
-    pm = _complete(PostmortemFactory(author=user))
+    pm = _complete(PostmortemFactory(author=user, incident=on_team(IncidentFactory(), other_user)))
     services.save_section(postmortem=pm, section="summary", text="v1", base=0, by=user)
     services.request_review(postmortem=pm, reviewers=[other_user], by=user)
     client.force_login(other_user)
@@ -174,7 +175,7 @@ def test_editing_after_publishing_is_marked_in_history(client, user, other_user)
 
 
 def test_comments_per_section(client, user):
-    pm = PostmortemFactory()
+    pm = PostmortemFactory(incident=on_team(IncidentFactory(), user))
     client.force_login(user)
     url = reverse("postmortems:comment", args=[pm.incident.number])
     response = client.post(url, {"section": "impact", "text": "Which regions?"})

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from incidents.models import TimelineEvent
 
-from ..factories import IncidentFactory, TimelineEventFactory
+from ..factories import IncidentFactory, TimelineEventFactory, on_team
 
 pytestmark = pytest.mark.django_db
 
@@ -19,9 +19,9 @@ this line has no time
 
 
 @pytest.fixture
-def incident():
+def incident(user):
     start = datetime(2026, 3, 26, 13, 55, tzinfo=UTC)
-    return IncidentFactory(started_at=start, resolved_at=start + timedelta(hours=1))
+    return on_team(IncidentFactory(started_at=start, resolved_at=start + timedelta(hours=1)), user)
 
 
 def _post(client, incident, text=PASTE, **extra):

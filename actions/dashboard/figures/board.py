@@ -10,6 +10,8 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 
+from incidents import permissions
+
 from ... import metrics
 from ..params import Selection
 from . import completion, headlines, incident_trends, item_mix, open_items, publishing, slippage
@@ -30,6 +32,10 @@ FIGURES = {
     "recurrence-month": incident_trends.recurrence_month,
     "slippage-team": slippage.slippage_team,
 }
+
+
+# Figures that name people: shown only to who may see counts per person.
+PER_PERSON = {"owners"}
 
 
 class Dashboard:
@@ -158,7 +164,10 @@ class Dashboard:
                 "Follow-through",
                 [f("completion-month"), f("completion-team"), f("overdue-team")],
             ),
-            Section("Load and slippage", [f("owners"), f("slippage-team")]),
+            Section(
+                "Load and slippage",
+                [fig for fig in (f("owners"), f("slippage-team")) if fig is not None],
+            ),
             Section("What the items are", [f("priority-leverage"), f("no-prevention")]),
             Section("Postmortems", [f("cycle-month"), f("owed-list")]),
             Section(
@@ -177,9 +186,15 @@ class Dashboard:
         url = f"{reverse('actions:dashboard-figure', args=[key])}?{self.s.query()}"
         return Figure(key, self.LATER[key], "", [], [], later_url=url)
 
+    @cached_property
+    def shows_owners(self) -> bool:
+        """Counts per person are for the scope team's managers and admins (a service or the
+        organisation spans teams: admins only)."""
+        return permissions.can(self.viewer, "view_owner_counts", self.scope.team)
+
     def figure(self, key: str) -> Figure | None:
         build = FIGURES.get(key)
-        if not build:
+        if not build or (key in PER_PERSON and not self.shows_owners):
             return None
         figure = build(self)
         self._sort(figure)

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from config.celery import embedded_broker_dirs
+from core.demo import role_accounts
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo-debrief"  # created by `manage.py seed_demo`
@@ -45,6 +46,13 @@ def local_dirs(conf=settings) -> list[Path]:
     return dirs
 
 
+def role_lines() -> list[str]:
+    """`user / password   role` for each demo role account (made by seed_demo)."""
+    accounts = [(f"{user} / {password}", role) for user, password, role in role_accounts()]
+    width = max(len(login) for login, _ in accounts)
+    return [f"    {login.ljust(width)}   {role}" for login, role in accounts]
+
+
 def banner(port: int) -> str:
     db = settings.DATABASES["default"]
     if db["ENGINE"].endswith("sqlite3"):
@@ -68,6 +76,8 @@ def banner(port: int) -> str:
             f"    tasks     {tasks}",
             f"    email     {email}",
             f"    log in    {DEMO_USERNAME} / {DEMO_PASSWORD}",
+            "  One demo account per role (docs/permissions.md):",
+            *role_lines(),
             "  Ctrl-C stops everything.",
             "",
         ]

@@ -29,3 +29,6 @@ class Command(BaseCommand):
                 f"(manages Checkout) or admin / {demo.ADMIN_PASSWORD}."
             )
         )
+        self.stdout.write("One account per role (docs/permissions.md):")
+        for username, password, role in demo.role_accounts():
+            self.stdout.write(f"  {username} / {password}  {role}")
