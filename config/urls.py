@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
+from django.views.decorators.http import require_GET
 
 from incidents import activity, signin, sso
 from incidents import views as incident_views
@@ -11,6 +12,7 @@ from outbox import views as outbox_views
 
 
 @login_not_required
+@require_GET
 def favicon(request):
     """Browsers ask for /favicon.ico whatever the page links; point them at the real icon
     (resolved per request, so the hashed production name is used)."""

@@ -1,7 +1,7 @@
 """The list, the read-only document, the editor and its sections, and section history."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -48,12 +48,11 @@ def postmortem_list(request):
 def postmortem_start(request, number: int):
     """The start form: who leads the writing (the person starting it unless they name someone)."""
     incident = get_object_or_404(Incident.objects.visible_to(request.user), number=number)
-    existing = incident.postmortem_or_none
-    if existing is not None:
+    # Asked first, so whoever may not start one learns nothing more from this route.
+    permissions.require(request.user, "edit", incident)
+    if incident.postmortem_or_none is not None:
         return redirect("postmortems:edit", number=incident.number)
     if request.method == "GET":
-        if not permissions.can(request.user, "edit", incident):
-            raise PermissionDenied(permissions.MESSAGES["edit"])
         form = AuthorsForm(initial={"author": request.user.get_username()})
         return render(request, "postmortems/postmortem_start.html", _start(incident, form))
     data = request.POST.copy()

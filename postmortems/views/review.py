@@ -58,6 +58,7 @@ def _locked(request, postmortem: Postmortem):
 @require_POST
 def authors_change(request, number: int):
     postmortem = postmortem_for(request, number)
+    permissions.require(request.user, "change_authors", postmortem)  # before the form's errors
     form = AuthorsForm(request.POST)
     if not form.is_valid():
         return _again(request, postmortem, "Check the authors.", authors_form=form)
@@ -121,6 +122,7 @@ def approve(request, number: int):
 @require_POST
 def request_changes(request, number: int):
     postmortem = postmortem_for(request, number)
+    permissions.require(request.user, "approve", postmortem)  # before the form's errors
     form = RequestChangesForm(request.POST)
     if not form.is_valid():
         return _again(request, postmortem, " ".join(form.errors["text"]), changes_form=form)
@@ -154,6 +156,7 @@ def publish(request, number: int):
 @require_POST
 def reopen(request, number: int):
     postmortem = postmortem_for(request, number)
+    permissions.require(request.user, "reopen", postmortem)  # before the form's errors
     form = ReopenForm(request.POST)
     if not form.is_valid():
         message = " ".join(e for errs in form.errors.values() for e in errs)
