@@ -7,7 +7,7 @@ from .models import ActionItem, CalendarFeed, WebhookEndpoint
 trail.track(
     ActionItem,
     incident="postmortem.incident_id",
-    exclude=["postmortem", "updated_at", "created_at"],
+    exclude=["postmortem", "version", "updated_at", "created_at"],
 )
 # The signing secret and the feed token are recorded as changed, never by value; a feed is
 # "reset" by deleting the row and making a new one, so its create and delete are the record.

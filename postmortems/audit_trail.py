@@ -15,7 +15,7 @@ trail.track(
 trail.track(
     ContributingFactor,
     incident="postmortem.incident_id",
-    exclude=["postmortem", "created_at"],
+    exclude=["postmortem", "version", "created_at"],
 )
 trail.track(Approval, incident="postmortem.incident_id", exclude=["postmortem", "created_at"])
 trail.track(ReviewComment, incident="postmortem.incident_id", exclude=["postmortem", "created_at"])

@@ -94,7 +94,7 @@ class PublishForm(BoundedForm, forms.Form):
     )
 
 
-class RequestChangesForm(forms.Form):
+class RequestChangesForm(BoundedForm, forms.Form):
     text = forms.CharField(
         label="What should change",
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -102,7 +102,7 @@ class RequestChangesForm(forms.Form):
     )
 
 
-class ReopenForm(forms.Form):
+class ReopenForm(BoundedForm, forms.Form):
     reason = forms.CharField(
         label="Why reopen it",
         widget=forms.Textarea(attrs={"rows": 2}),

@@ -299,7 +299,7 @@ class Reopening(models.Model):
 
     postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="reopenings")
     by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
-    reason = models.TextField()
+    reason = models.TextField(max_length=2000)
     to_status = models.CharField(max_length=12, choices=Postmortem.Status.choices)
     version = models.PositiveIntegerField(help_text="The document version the reopening made.")
     was_published_at = models.DateTimeField(null=True, blank=True)

@@ -213,8 +213,8 @@ def test_every_text_field_of_the_models_has_a_length_limit():
     from django.apps import apps
 
     # Postmortem sections and their revisions are limited by their own size rule; error
-    # fields are written by the system, never typed.
-    exempt = {"postmortem", "sectionrevision", "approval", "reviewcomment"}
+    # fields and stored previews (renderedmarkdown) are written by the system, never typed.
+    exempt = {"postmortem", "sectionrevision", "approval", "reviewcomment", "renderedmarkdown"}
     missing = []
     for model in apps.get_models():
         if model._meta.app_label not in {"incidents", "postmortems", "actions"}:
