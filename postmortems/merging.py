@@ -45,7 +45,12 @@ class Conflict:
         """Theirs followed by mine, for when both belong."""
         if not self.theirs or not self.mine:
             return self.theirs or self.mine
-        gap = "" if self.theirs[-1].isspace() or self.mine[0].isspace() else " "
+        if self.theirs[-1].isspace() or self.mine[0].isspace():
+            gap = ""
+        elif not self.base or "\n" in self.theirs or "\n" in self.mine:
+            gap = "\n"  # two drafts, or whole lines: one below the other
+        else:
+            gap = " "  # two versions of a sentence within a paragraph
         return f"{self.theirs}{gap}{self.mine}"
 
 

@@ -104,6 +104,10 @@ def save_section(
         if text == current and restored_from is None:
             return newest
         try:
+            if newest is None and current:
+                # Text written before any revision (demo data, older postmortems) is kept as
+                # revision 0: it is the base every editor who opened the page then started from.
+                _keep_original(postmortem, section, current)
             revision = _record(postmortem, section, text, base, by, restored_from)
         except IntegrityError:
             # A parallel save took the same number between our check and our insert.
@@ -115,9 +119,14 @@ def save_section(
     raise SectionConflict(_newest(postmortem, section))
 
 
+def _keep_original(postmortem: Postmortem, section: str, text: str) -> None:
+    with transaction.atomic():
+        SectionRevision.objects.create(postmortem=postmortem, section=section, number=0, text=text)
+
+
 def _revision_text(postmortem: Postmortem, section: str, number: int) -> str:
     """The text of one revision: the common base of a merge (empty before the first one)."""
-    if number <= 0:
+    if number < 0:
         return ""
     found = postmortem.revisions.filter(section=section, number=number).values_list("text")
     row = found.first()

@@ -82,7 +82,7 @@ def test_edits_to_the_same_sentence_conflict_only_there():
 def test_two_different_first_drafts_conflict():
     result = merge("", "Alice: validate configs.", "Bob: canaries catch empty pools.")
     assert [c.both for c in result.conflicts] == [
-        "Alice: validate configs. Bob: canaries catch empty pools."
+        "Alice: validate configs.\nBob: canaries catch empty pools."
     ]
 
 
@@ -133,6 +133,22 @@ def test_a_save_editing_the_same_sentence_shows_only_that_conflict(client, user,
     assert 'data-text=" About 4,100 requests failed.\nOnly EU was affected."' in body
     pm.refresh_from_db()
     assert pm.summary == BASE.replace("42", "41") and pm.revisions.count() == 2
+
+
+def test_text_written_before_any_revision_is_the_base_of_the_first_two_saves(
+    client, user, other_user
+):
+    pm = PostmortemFactory(summary=BASE)  # like the demo data: no revision yet
+    client.force_login(other_user)
+    theirs = BASE.replace("About 4,100", "About 4,100 checkout")
+    assert _save(client, pm, "summary", theirs, 0).status_code == 200
+    client.force_login(user)
+    assert _save(client, pm, "summary", BASE.replace("42", "40"), 0).status_code == 200
+    pm.refresh_from_db()
+    assert pm.summary == theirs.replace("42", "40")
+    numbers = list(pm.revisions.filter(section="summary").order_by("number"))
+    assert [(r.number, r.text) for r in numbers][0] == (0, BASE)
+    assert [r.number for r in numbers] == [0, 1, 2]
 
 
 # --- Presence -------------------------------------------------------------------------------

@@ -63,7 +63,7 @@ def _world(*, private: bool):
         "item": item,
         "meeting": meeting,
         "other": other,
-        "revision": postmortem.revisions.get(),
+        "revision": postmortem.revisions.get(number=1),
     }
 
 
