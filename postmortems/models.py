@@ -511,3 +511,27 @@ class MeetingCapture(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} in meeting {self.meeting_id}"
+
+
+class EditorPresence(models.Model):
+    """Who has a postmortem's editor open, and in which section, as of their last heartbeat.
+
+    One row per person and postmortem, rewritten by the editor's poll; a row older than
+    `postmortems.presence.EXPIRES` no longer counts (the tab was closed or went away)."""
+
+    postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    section = models.CharField(max_length=16, blank=True)
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["postmortem", "user"], name="one_presence_per_person_and_postmortem"
+            )
+        ]
+        # The poll reads one postmortem's recent rows.
+        indexes = [models.Index(fields=["postmortem", "seen_at"], name="presence_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.section or '-'}"

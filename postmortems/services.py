@@ -18,7 +18,7 @@ from outbox.ledger import Key
 from outbox.models import Dispatch
 from outbox.queue import queue_emails
 
-from . import checks
+from . import checks, merging
 from .approvals import approval_state
 from .approvals import changed_since as changed_since
 from .models import (
@@ -43,11 +43,21 @@ class PublishedLocked(Exception):
 
 
 class SectionConflict(Exception):
-    """Someone saved the section since the editor loaded it; `theirs` is the newest revision."""
+    """Someone saved the section since the editor loaded it; `theirs` is the newest revision.
 
-    def __init__(self, theirs: SectionRevision | None):
+    `merge` (when the save tried one) holds the three-way merge with its real conflicts, and
+    `theirs_text` the section's text now."""
+
+    def __init__(
+        self,
+        theirs: SectionRevision | None,
+        merge: merging.Merge | None = None,
+        theirs_text: str = "",
+    ):
         super().__init__("The section changed since it was loaded.")
         self.theirs = theirs
+        self.merge = merge
+        self.theirs_text = theirs_text
 
 
 class SectionTooLarge(ValidationError):
@@ -169,47 +179,83 @@ def save_section(
     base: int,
     by: AbstractBaseUser,
     restored_from: int | None = None,
+    merge: bool = False,
 ) -> SectionRevision | None:
     """Record `text` as the next revision of one section, if `base` is still its newest.
 
     Returns the new revision, or the newest one when the text is unchanged (nothing to
-    record). Raises SectionConflict when someone else saved the section after `base`.
+    record). When someone else saved the section after `base`, raises SectionConflict; with
+    `merge`, first merges both sets of changes against revision `base` and saves the result
+    when they do not overlap (the returned revision's text is then not `text`).
     """
     permissions.require(by, "edit", postmortem)
     if section not in Postmortem.SECTION_LABELS:
         raise ValueError(f"unknown section {section!r}")
-    text = text.replace("\r\n", "\n")
+    mine = text = text.replace("\r\n", "\n")
     check_section_size(section, text)
-    newest = _newest(postmortem, section)
-    newest_number = newest.number if newest else 0
-    if base != newest_number:
-        raise SectionConflict(newest)
-    before = trail.snapshot(postmortem)
-    current = getattr(before, section)
-    if text == current and restored_from is None:
-        return newest
-    try:
-        with transaction.atomic():
-            revision = SectionRevision.objects.create(
-                postmortem=postmortem,
-                section=section,
-                number=base + 1,
-                text=text,
-                author=by,
-                restored_from=restored_from,
-            )
-            # update() touches only this section's column, so a parallel save of another
-            # section on the same row is never overwritten by a stale copy of the object.
-            Postmortem.objects.filter(pk=postmortem.pk).update(
-                **{section: text}, version=F("version") + 1, updated_at=timezone.now()
-            )
-            # update() sends no signal, so the section's before and after are recorded here.
-            trail.record_update(before, {section: text}, row=postmortem)
-    except IntegrityError:
-        # A parallel save took the same number between our check and our insert.
-        raise SectionConflict(_newest(postmortem, section)) from None
-    setattr(postmortem, section, text)
-    store_section_checks(postmortem, [text])
+    for _ in range(3):  # a merge retries when yet another save lands in between
+        newest = _newest(postmortem, section)
+        newest_number = newest.number if newest else 0
+        current = Postmortem.objects.values_list(section, flat=True).get(pk=postmortem.pk)
+        if base != newest_number:
+            if not merge:
+                raise SectionConflict(newest, theirs_text=current)
+            combined = merging.merge(_revision_text(postmortem, section, base), current, mine)
+            if not combined.clean:
+                raise SectionConflict(newest, merge=combined, theirs_text=current)
+            text, base = combined.text(), newest_number
+            check_section_size(section, text)
+        if text == current and restored_from is None:
+            return newest
+        try:
+            if newest is None and current:
+                # Text written before any revision (demo data, older postmortems) is kept as
+                # revision 0: it is the base every editor who opened the page then started from.
+                _keep_original(postmortem, section, current)
+            before = trail.snapshot(postmortem)
+            revision = _record(postmortem, section, text, base, by, restored_from)
+        except IntegrityError:
+            # A parallel save took the same number between our check and our insert.
+            if merge:
+                continue
+            raise SectionConflict(_newest(postmortem, section)) from None
+        # update() sends no signal, so the section's before and after are recorded here.
+        trail.record_update(before, {section: text}, row=postmortem)
+        setattr(postmortem, section, text)
+        store_section_checks(postmortem, [text])
+        return revision
+    raise SectionConflict(_newest(postmortem, section))
+
+
+def _keep_original(postmortem: Postmortem, section: str, text: str) -> None:
+    with transaction.atomic():
+        SectionRevision.objects.create(postmortem=postmortem, section=section, number=0, text=text)
+
+
+def _revision_text(postmortem: Postmortem, section: str, number: int) -> str:
+    """The text of one revision: the common base of a merge (empty before the first one)."""
+    if number < 0:
+        return ""
+    found = postmortem.revisions.filter(section=section, number=number).values_list("text")
+    row = found.first()
+    return row[0] if row else ""
+
+
+def _record(postmortem, section, text, base, by, restored_from) -> SectionRevision:
+    with transaction.atomic():
+        revision = SectionRevision.objects.create(
+            postmortem=postmortem,
+            section=section,
+            number=base + 1,
+            text=text,
+            author=by,
+            restored_from=restored_from,
+        )
+        # update() touches only this section's column, so a parallel save of another
+        # section on the same row is never overwritten by a stale copy of the object.
+        Postmortem.objects.filter(pk=postmortem.pk).update(
+            **{section: text}, version=F("version") + 1, updated_at=timezone.now()
+        )
     return revision
 
 
@@ -263,6 +309,26 @@ def diff_lines(old: str, new: str, context: int = 2) -> list[DiffLine]:
             if tag in ("replace", "insert"):
                 lines.extend(DiffLine("add", t) for t in matcher.b[j1:j2])
     return lines
+
+
+@dataclass
+class SectionNews:
+    """A section saved by someone since revision `since`: its newest revision and the diff."""
+
+    revision: SectionRevision
+    since: int
+    diff: list[DiffLine]
+
+
+def section_news(*, postmortem: Postmortem, section: str, since: int) -> SectionNews | None:
+    """What changed in one section after revision `since`, or None when nothing did."""
+    newest = _newest(postmortem, section)
+    if newest is None or newest.number <= since:
+        return None
+    before = _revision_text(postmortem, section, since)
+    # The revision, not a copy of the row read earlier, so text and number always agree.
+    setattr(postmortem, section, newest.text)
+    return SectionNews(revision=newest, since=since, diff=diff_lines(before, newest.text))
 
 
 @dataclass
@@ -552,20 +618,3 @@ def add_comment(*, postmortem: Postmortem, section: str, by, text: str) -> Revie
     return ReviewComment.objects.create(
         postmortem=postmortem, section=section, author=by, text=text
     )
-
-
-def merge_texts(theirs: str, mine: str) -> str:
-    """Both versions in one text for hand-merging: shared lines once, differing lines from both.
-
-    Where the two disagree on the same lines, theirs comes first and then mine, so nothing
-    either person wrote is dropped; the editor deletes what should go.
-    """
-    a, b = theirs.splitlines(), mine.splitlines()
-    merged: list[str] = []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
-        if tag == "equal":
-            merged.extend(a[i1:i2])
-        else:
-            merged.extend(a[i1:i2])
-            merged.extend(b[j1:j2])
-    return "\n".join(merged)

@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from .views import documents, factors, meetings, related, review, timeline_paste
+from .views import coediting, documents, factors, meetings, related, review, timeline_paste
 
 app_name = "postmortems"
 
@@ -22,6 +22,12 @@ urlpatterns = [
     path("<int:number>/", documents.postmortem_detail, name="detail"),
     path("<int:number>/edit/", documents.postmortem_edit, name="edit"),
     path("<int:number>/sections/<slug:section>/", documents.section_save, name="section"),
+    path(
+        "<int:number>/sections/<slug:section>/fresh/",
+        coediting.section_fresh,
+        name="section-fresh",
+    ),
+    path("<int:number>/presence/", coediting.presence_poll, name="presence"),
     path("<int:number>/history/", documents.postmortem_history, name="history"),
     path("<int:number>/revisions/<int:pk>/restore/", documents.revision_restore, name="restore"),
     path("<int:number>/factors/", factors.factor_add, name="factor-add"),

@@ -121,29 +121,30 @@ def section_save(request, number: int, section: str):
             status=422,
         )
     mine = form.cleaned_data["text"].replace("\r\n", "\n")
+    base = form.cleaned_data["base"]
     try:
         revision = services.save_section(
             postmortem=postmortem,
             section=section,
             text=mine,
-            base=form.cleaned_data["base"],
+            base=base,
             by=request.user,
+            merge=True,
         )
     except services.SectionTooLarge as refused:
         return _too_large(request, postmortem, section, mine, refused)
     except services.SectionConflict as conflict:
-        theirs = conflict.theirs
-        theirs_text = getattr(Postmortem.objects.only(section).get(pk=postmortem.pk), section)
         context = section_context(
             postmortem,
             section,
-            theirs,
+            conflict.theirs,
             system_names(postmortem.incident),
             conflict={
-                "theirs": theirs,
-                "theirs_text": theirs_text,
+                "theirs": conflict.theirs,
+                "theirs_text": conflict.theirs_text,
                 "mine": mine,
-                "merged": services.merge_texts(theirs_text, mine),
+                "parts": conflict.merge.parts() if conflict.merge else [],
+                "count": len(conflict.merge.conflicts) if conflict.merge else 0,
             },
         )
         if request.htmx:
@@ -153,13 +154,21 @@ def section_save(request, number: int, section: str):
         page = {**edit_context(request, postmortem), **context}
         page["edit_sections"] = [context["s"]]
         return render(request, "postmortems/postmortem_edit.html", page, status=409)
+    # Someone else's changes were merged in: the editor replaces its text with the result.
+    merged = revision is not None and (revision.text != mine or revision.number > base + 1)
     if request.htmx:
-        return render(
-            request,
-            "postmortems/postmortem_edit.html#section-saved",
-            section_context(postmortem, section, revision, system_names(postmortem.incident)),
+        context = section_context(
+            postmortem, section, revision, system_names(postmortem.incident), merged=merged
         )
-    messages.success(request, f"{Postmortem.SECTION_LABELS[section]} saved.")
+        return render(request, "postmortems/postmortem_edit.html#section-saved", context)
+    if merged:
+        messages.success(
+            request,
+            f"{Postmortem.SECTION_LABELS[section]} saved, combined with changes saved "
+            "meanwhile by someone else.",
+        )
+    else:
+        messages.success(request, f"{Postmortem.SECTION_LABELS[section]} saved.")
     return redirect(reverse("postmortems:edit", args=[number]) + f"#s-{section}")
 
 

@@ -91,13 +91,22 @@ document.addEventListener("htmx:responseError", (e) =>
       form._dirty = true;  // an explicit save always goes out
       save(form);
     });
-    form.addEventListener("htmx:configRequest", () => { form._sent = area(form).value; });
-    form.addEventListener("htmx:beforeRequest", () => setState(form, "Saving…", "state-saving"));
+    form.addEventListener("htmx:configRequest", () => {
+      form._sent = area(form).value;
+      form._sentBase = document.getElementById("base-" + form.dataset.section).value;
+    });
+    form.addEventListener("htmx:beforeRequest", () => {
+      form._inflight = true;
+      setState(form, "Saving…", "state-saving");
+    });
     form.addEventListener("htmx:afterRequest", (event) => {
+      form._inflight = false;
       const status = event.detail.xhr ? event.detail.xhr.status : 0;
       if (status === 200) {
         form._attempt = 0;
         form._saved = form._sent;
+        const merged = document.querySelector(`#conflict-${form.dataset.section} .merged-notice`);
+        if (merged) takeMerged(form, merged.dataset.mergedText);
         form._dirty = area(form).value !== form._saved;
         if (form._dirty) { setState(form, "Unsaved changes…", "state-dirty"); schedule(form); }
       } else if (status === 422 && event.detail.xhr.getResponseHeader("X-Debrief-Refused")) {
@@ -115,32 +124,74 @@ document.addEventListener("htmx:responseError", (e) =>
     form.addEventListener("htmx:responseError", (event) => event.stopPropagation());
   }
 
+  // The server combined someone else's changes with the ones sent: the box takes the result,
+  // unless more was typed while saving; then the box keeps that and the base of what was
+  // sent, so the next save merges again instead of dropping their changes.
+  function takeMerged(form, text) {
+    if (area(form).value === form._sent) {
+      keepCaret(area(form), text);
+      form._saved = text;
+    } else {
+      document.getElementById("base-" + form.dataset.section).value = form._sentBase;
+      form._saved = null;
+    }
+  }
+  function keepCaret(box, text) {
+    const focused = document.activeElement === box;
+    const start = box.selectionStart, end = box.selectionEnd;
+    box.value = text;
+    if (focused) box.setSelectionRange(Math.min(start, text.length), Math.min(end, text.length));
+  }
+
+  // A conflict's pieces: agreed text, and at each place both changed, the choice made there.
+  function combined(box) {
+    return [...box.querySelectorAll("[data-part]")].map((part) => {
+      if (part.dataset.part === "text") return part.dataset.text;
+      const picked = part.querySelector("input[type=radio]:checked");
+      return part.dataset[picked ? picked.value : "mine"];
+    }).join("");
+  }
+
   function resolve(button) {
     const slot = button.closest(".conflict-slot");
     const section = slot.id.replace("conflict-", "");
     const form = document.querySelector(`form.section-form[data-section="${section}"]`);
     const box = slot.querySelector(".conflict");
-    const theirs = slot.querySelector(".theirs-text").value;
+    const theirs = box.dataset.theirsText;
+    const choice = button.dataset.resolve;
+    const text = choice === "merge" || choice === "edit" ? combined(box) : null;
     document.getElementById("base-" + section).value = box.dataset.theirsNumber;
     form._conflict = false;
     slot.innerHTML = "";
-    const choice = button.dataset.resolve;
     if (choice === "theirs") {
       area(form).value = theirs;
       form._saved = theirs;
       form._dirty = false;
       setState(form, "Saved — their version kept", "");
-    } else if (choice === "merge") {
-      area(form).value = box.querySelector(".merged-text").value;
+    } else if (choice === "edit") {
+      area(form).value = text;
       form._saved = theirs;
-      form._dirty = true;
-      setState(form, "Both versions are in the box: edit, then it saves.", "state-dirty");
+      form._dirty = text !== theirs;
+      setState(form, "The combined text is in the box: edit it, then it saves.", "state-dirty");
       area(form).focus();
+      if (form._dirty) schedule(form);
     } else {
+      if (text !== null) area(form).value = text;
+      form._saved = theirs;
       form._dirty = true;
       save(form);
     }
   }
+
+  // For static/js/coedit.js, which refreshes sections others saved.
+  window.debriefSections = {
+    area,
+    setState,
+    keepCaret,
+    editing: (form) => Boolean(form._dirty || form._conflict || form._inflight),
+    busy: (form) => Boolean(form._inflight || form._conflict),
+    markSaved: (form, text) => { form._saved = text; form._dirty = false; },
+  };
 
   document.addEventListener("click", (event) => {
     const button = event.target.closest("[data-resolve]");

@@ -52,42 +52,6 @@ def test_ctrl_s_saves_at_once(logged_in_page, user):
     assert pm.impact == "4,100 failed checkouts"
 
 
-def test_a_second_editor_sees_the_conflict_and_can_merge(new_context, user, other_user):
-    pm = PostmortemFactory(lessons="", incident=on_team(IncidentFactory(), user, other_user))
-    url = f"/postmortems/{pm.incident.number}/edit/"
-    alice = log_in(new_context().new_page(), user.username)
-    bob = log_in(new_context().new_page(), other_user.username)
-    alice.goto(url)
-    bob.goto(url)
-    alice.get_by_role("textbox", name="Lessons learned", exact=True).fill(
-        "Alice: validate configs before rollout."
-    )
-    alice.get_by_role("textbox", name="Lessons learned", exact=True).press("Control+s")
-    expect(alice.locator("#state-lessons")).to_contain_text("Saved at")
-    bob.get_by_role("textbox", name="Lessons learned", exact=True).fill(
-        "Bob: canaries catch empty pools."
-    )
-    bob.get_by_role("textbox", name="Lessons learned", exact=True).press("Control+s")
-    conflict = bob.locator("#conflict-lessons .conflict")
-    expect(conflict).to_contain_text("saved this section")
-    expect(conflict).to_contain_text("Alice: validate configs before rollout.")
-    expect(conflict).to_contain_text("Bob: canaries catch empty pools.")
-    expect(bob.locator("#state-lessons")).to_contain_text("Not saved")
-    pm.refresh_from_db()
-    assert pm.lessons == "Alice: validate configs before rollout."
-    bob.get_by_role("button", name="Merge (edit both)").click()
-    box = bob.get_by_role("textbox", name="Lessons learned", exact=True)
-    expect(box).to_have_value(
-        "Alice: validate configs before rollout.\nBob: canaries catch empty pools."
-    )
-    box.press("Control+s")
-    expect(bob.locator("#state-lessons")).to_contain_text("Saved at")
-    pm.refresh_from_db()
-    assert pm.lessons == (
-        "Alice: validate configs before rollout.\nBob: canaries catch empty pools."
-    )
-
-
 def test_text_survives_a_dropped_connection_and_saves_on_retry(logged_in_page, user):
     page = logged_in_page
     pm = PostmortemFactory(went_well="", incident=on_team(IncidentFactory(), user))

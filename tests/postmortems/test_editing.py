@@ -90,7 +90,7 @@ def test_a_second_save_on_the_same_base_is_refused_showing_both_texts(client, us
     assert response.status_code == 422
     body = response.content.decode()
     assert "Bob&#x27;s summary" in body and "Alice&#x27;s summary" in body
-    assert "Keep mine" in body and "Keep theirs" in body and "Merge" in body
+    assert "Keep yours" in body and "Keep theirs" in body and "Save combined text" in body
     pm.refresh_from_db()
     assert pm.summary == "Bob's summary"
     assert pm.revisions.count() == 1
@@ -213,11 +213,6 @@ def test_diff_lines_mark_additions_and_deletions():
         ("same", "c"),
         ("add", "d"),
     ]
-
-
-def test_merging_keeps_every_line_of_both_versions():
-    merged = services.merge_texts("intro\ntheir line\nend", "intro\nmy line\nend\nmy extra")
-    assert merged == "intro\ntheir line\nmy line\nend\nmy extra"
 
 
 @pytest.mark.parametrize(

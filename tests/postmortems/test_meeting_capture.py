@@ -209,8 +209,11 @@ def test_a_note_for_a_section_is_appended_as_a_new_revision(client, user, meetin
     assert pm.went_poorly == (
         "- Finding the change took too long.\n\n- The status page lagged by 20 minutes."
     )
-    revision = SectionRevision.objects.get(postmortem=pm, section="went_poorly")
-    assert revision.number == 1 and revision.author == user
+    # The text written before any revision is kept as revision 0, the note is revision 1.
+    original = SectionRevision.objects.get(postmortem=pm, section="went_poorly", number=0)
+    assert original.text == "- Finding the change took too long."
+    revision = SectionRevision.objects.get(postmortem=pm, section="went_poorly", number=1)
+    assert revision.author == user
     capture = MeetingCapture.objects.get()
     assert capture.kind == "note" and capture.revision == revision
 

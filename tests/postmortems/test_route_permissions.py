@@ -64,7 +64,7 @@ def _world(*, private: bool):
         "item": item,
         "meeting": meeting,
         "other": other,
-        "revision": postmortem.revisions.get(),
+        "revision": postmortem.revisions.get(number=1),
     }
 
 
@@ -84,6 +84,10 @@ def _routes(w) -> dict[str, tuple[str, dict]]:
             {"text": "An outsider's text.", "base": 1},
         ),
         "postmortems:restore": (reverse("postmortems:restore", args=[n, w["revision"].pk]), {}),
+        "postmortems:presence": (
+            reverse("postmortems:presence", args=[n]),
+            {"section": "summary"},
+        ),
         "postmortems:factor-add": (
             reverse("postmortems:factor-add", args=[n]),
             {"category": "technical", "description": "An outsider's factor."},
@@ -193,6 +197,7 @@ READ_ONLY = {
     "postmortems:detail",
     "postmortems:edit",
     "postmortems:history",
+    "postmortems:section-fresh",
     "postmortems:meeting",
     "postmortems:meeting-invite",
     "postmortems:meeting-present",
@@ -254,6 +259,7 @@ def test_a_non_member_of_a_private_incident_gets_404_on_every_route_and_changes_
         reverse("postmortems:detail", args=[n]),
         reverse("postmortems:edit", args=[n]),
         reverse("postmortems:history", args=[n]),
+        reverse("postmortems:section-fresh", args=[n, "summary"]) + "?since=0",
         reverse("postmortems:meeting", args=[n, m]),
         reverse("postmortems:meeting-present", args=[n, m]),
         reverse("actions:postmortem-export", args=[n]),
