@@ -6,6 +6,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from incidents import permissions
 from incidents.paging import paginate, query_without_page
+from incidents.sorting import Column, Sorting
 from postmortems.models import Postmortem
 
 from . import services
@@ -35,9 +36,19 @@ def _row_context(request, item, *, status_form=None):
     }
 
 
+# Column sorts of the item lists; each ordering has an index (ActionItem.Meta.indexes).
+ITEM_COLUMNS = [
+    Column("title", "Action", ("title", "pk")),
+    Column("due", "Due", ("due_on", "priority", "pk")),
+    Column("priority", "Priority", ("priority", "due_on", "pk")),
+    Column("status", "Status", ("status", "due_on", "pk")),
+]
+
+
 def _render_list(request, queryset, title: str, *, view: str):
     filters = ActionItemFilter(request.GET, queryset=queryset)
-    page = paginate(request, filters.qs)
+    sorting = Sorting(request, ITEM_COLUMNS, default="due")
+    page = paginate(request, sorting.order(filters.qs))
     _decorate(page.object_list, request.user, list(Tracker.objects.all()))
     template = "actions/actionitem_list.html"
     if request.htmx and not request.htmx.boosted:
@@ -47,6 +58,8 @@ def _render_list(request, queryset, title: str, *, view: str):
         "filters": filters,
         "page": page,
         "query": query_without_page(request),
+        "sorting": sorting,
+        "heads": sorting.headers(),
         "title": title,
         "view": view,
         "mine": view == "mine",
