@@ -28,4 +28,23 @@
     empty.forEach((el) => { el.disabled = true; });
     setTimeout(() => empty.forEach((el) => { el.disabled = false; }), 0);
   });
+  // Keyboard users keep their place: after a sort header or a page link replaces the results,
+  // focus goes to the same control in the new results (or to the results themselves).
+  let refocus = null;
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    const elt = event.detail.elt;
+    refocus = null;
+    if (!elt.closest || !elt.closest("#results")) return;
+    if (elt.dataset.sort) refocus = `[data-sort="${elt.dataset.sort}"]`;
+    else if (elt.rel === "next" || elt.rel === "prev") refocus = `a[rel="${elt.rel}"]`;
+  });
+  document.addEventListener("htmx:afterSettle", () => {
+    if (!refocus) return;
+    const results = document.getElementById("results");
+    const target = results && (results.querySelector(refocus) || results);
+    refocus = null;
+    if (!target) return;
+    if (target === results) results.setAttribute("tabindex", "-1");
+    target.focus({ preventScroll: target !== results });
+  });
 })();
