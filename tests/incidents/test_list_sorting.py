@@ -49,7 +49,7 @@ def test_sort_headers_are_links_with_aria_sort(client, user):
     # The other headers sort by themselves: Ref starts with the newest number; Started,
     # the default order, needs no parameter.
     assert 'href="/incidents/?severity=3&amp;sort=-ref"' in body
-    assert 'href="/incidents/?severity=3" hx-get' in body
+    assert 'href="/incidents/?severity=3" data-sort="started"' in body
     assert 'hx-push-url="true"' in body
 
 
