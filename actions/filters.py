@@ -11,17 +11,6 @@ from .models import ActionItem
 
 User = get_user_model()
 
-ORDERINGS = [
-    ("due", ("due_on", "priority", "pk")),
-    ("-due", ("-due_on", "priority", "pk")),
-    ("priority", ("priority", "due_on", "pk")),
-]
-SORTS = [
-    ("due", "Due date, soonest first"),
-    ("-due", "Due date, latest first"),
-    ("priority", "Priority, P0 first"),
-]
-
 
 class ActionItemFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
@@ -90,12 +79,6 @@ class ActionItemFilter(django_filters.FilterSet):
         label="Created on or before",
         widget=forms.DateInput(attrs={"type": "date"}),
     )
-    sort = django_filters.ChoiceFilter(
-        choices=SORTS,
-        method="sort_by",
-        label="Sort by",
-        empty_label=None,
-    )
 
     class Meta:
         form = FilterForm
@@ -123,6 +106,3 @@ class ActionItemFilter(django_filters.FilterSet):
         if value is None:
             return queryset
         return queryset.due_within(int(value), timezone.localdate())
-
-    def sort_by(self, queryset, name, value):
-        return queryset.order_by(*dict(ORDERINGS).get(value, ORDERINGS[0][1]))

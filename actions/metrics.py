@@ -942,13 +942,15 @@ def recurrences(period: Period, scope: Scope, viewer) -> QuerySet[Incident]:
 def repeat_flags(period: Period, scope: Scope, viewer, only: str = "") -> list[dict]:
     """The repeat incidents of the period, oldest first, with their flags, from one query:
     [{"id", "same_pattern", "same_cause", "after_fix"}] (as recurrences() annotates them).
-    `only`: "pattern" or "after_fix" keeps just those. For lists: the flags are computed once,
-    where recurrences() as a QuerySet computes them once per annotation."""
+    `only`: "pattern", "after_fix" or "other" (not after a fix) keeps just those. For lists:
+    the flags are computed once, where recurrences() as a QuerySet computes them once per
+    annotation."""
     sql, params = _repeat_flags_sql(period, scope, viewer)
     where = {
         "": "",
         "pattern": " WHERE rf.same_pattern = 1",
         "after_fix": " WHERE rf.after_fix = 1",
+        "other": " WHERE rf.after_fix = 0",  # the dashboard's "Other repeats" segment
     }
     query = (
         "SELECT rf.cid, rf.same_pattern, rf.same_cause, rf.after_fix"

@@ -111,6 +111,9 @@ class ActionItem(models.Model):
             models.Index(fields=["due_on", "priority", "id"], name="actionitem_list_order"),
             models.Index(fields=["status", "due_on"]),
             models.Index(fields=["postmortem", "status"]),
+            # The lists' column sorts (actions/views.py ITEM_COLUMNS).
+            models.Index(fields=["priority", "due_on", "id"], name="actionitem_sort_priority"),
+            models.Index(fields=["title", "id"], name="actionitem_sort_title"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -14,6 +14,7 @@ from incidents.forms import show_conflict
 from incidents.models import Team
 from incidents.paging import paginate, query_without_page
 from incidents.services import EditConflict
+from incidents.sorting import Column, Sorting
 from postmortems.models import Postmortem
 
 from . import services
@@ -47,9 +48,19 @@ def _row_context(request, item, *, status_form=None):
     }
 
 
+# Column sorts of the item lists; each ordering has an index (ActionItem.Meta.indexes).
+ITEM_COLUMNS = [
+    Column("title", "Action", ("title", "pk")),
+    Column("due", "Due", ("due_on", "priority", "pk")),
+    Column("priority", "Priority", ("priority", "due_on", "pk")),
+    Column("status", "Status", ("status", "due_on", "pk")),
+]
+
+
 def _render_list(request, queryset, title: str, *, view: str, data=None):
     filters = ActionItemFilter(data if data is not None else request.GET, queryset=queryset)
-    page = paginate(request, filters.qs)
+    sorting = Sorting(request, ITEM_COLUMNS, default="due")
+    page = paginate(request, sorting.order(filters.qs))
     _decorate(page.object_list, request.user, list(Tracker.objects.all()))
     template = "actions/actionitem_list.html"
     if request.htmx and not request.htmx.boosted:
@@ -60,6 +71,8 @@ def _render_list(request, queryset, title: str, *, view: str, data=None):
         "filters": filters,
         "page": page,
         "query": query_without_page(request),
+        "sorting": sorting,
+        "heads": sorting.headers(),
         "title": title,
         "view": view,
         "mine": view == "mine",
@@ -82,8 +95,8 @@ def _visible(request):
 def my_actions(request):
     items = _visible(request).filter(owner=request.user).for_list()
     data = None
-    if not request.GET:
-        # A fresh visit shows what is still to do; the ticked status boxes say so, and
+    if not set(request.GET) - {"sort", "page"}:
+        # A fresh visit (or a re-sort of one) shows what is still to do; the ticked status boxes say so, and
         # ticking others (or "Show finished items too") brings done and won't-do back.
         data = request.GET.copy()
         data.setlist("status", list(ActionItem.OPEN_STATUSES))

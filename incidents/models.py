@@ -342,6 +342,10 @@ class Incident(models.Model):
             models.Index(fields=["team", "-started_at"]),
             models.Index(fields=["pattern", "severity", "started_at"]),
             models.Index(fields=["postmortem_requirement", "status"]),
+            # The incident list's column sorts (incidents/views.py INCIDENT_COLUMNS).
+            models.Index(fields=["severity", "-started_at"], name="incident_sort_severity"),
+            models.Index(fields=["status", "-started_at"], name="incident_sort_status"),
+            models.Index(fields=["title", "id"], name="incident_sort_title"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -1,3 +1,5 @@
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.core.paginator import Page, Paginator
 
@@ -10,6 +12,11 @@ def paginate(request, queryset, per_page: int | None = None) -> Page:
 
 def query_without_page(request) -> str:
     """The current filters as a query string, so pagination links keep them."""
-    params = request.GET.copy()
-    params.pop("page", None)
-    return params.urlencode()
+    pairs = [
+        (name, value)
+        for name, values in request.GET.lists()
+        if name != "page"
+        for value in values
+        if value != ""  # empty filters add nothing but noise to a shared link
+    ]
+    return urlencode(pairs)

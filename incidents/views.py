@@ -15,6 +15,7 @@ from .forms import IncidentForm, PreferencesForm, TimelineEventForm, show_confli
 from .middleware import render_bad_request
 from .models import Incident, Profile, TimelineEvent
 from .paging import paginate, query_without_page
+from .sorting import Column, Sorting
 
 
 @require_GET
@@ -22,15 +23,33 @@ def home(request):
     return redirect("actions:mine")
 
 
+# Each ordering has an index (Incident.Meta.indexes); team and duration are not sortable, as
+# neither could be read from an index.
+INCIDENT_COLUMNS = [
+    Column("ref", "Ref", ("number",), descending_first=True),
+    Column("severity", "Severity", ("severity", "-started_at", "-pk")),
+    Column("title", "Title", ("title", "pk")),
+    Column("status", "Status", ("status", "-started_at", "-pk")),
+    Column("started", "Started", ("started_at", "pk"), descending_first=True),
+]
+
+
 @require_GET
 def incident_list(request):
     incidents = Incident.objects.visible_to(request.user).for_list()
     filters = IncidentFilter(request.GET, queryset=incidents)
-    page = paginate(request, filters.qs)
+    sorting = Sorting(request, INCIDENT_COLUMNS, default="-started")
+    page = paginate(request, sorting.order(filters.qs))
     template = "incidents/incident_list.html"
     if request.htmx and not request.htmx.boosted:
         template += "#results"
-    context = {"filters": filters, "page": page, "query": query_without_page(request)}
+    context = {
+        "filters": filters,
+        "page": page,
+        "query": query_without_page(request),
+        "sorting": sorting,
+        "heads": sorting.headers(),
+    }
     return render(request, template, context)
 
 

@@ -91,7 +91,11 @@ class Postmortem(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["status", "published_at"])]
+        indexes = [
+            models.Index(fields=["status", "published_at"]),
+            # The list's "Published" column sort (postmortems/views/documents.py).
+            models.Index(fields=["published_at", "id"], name="postmortem_sort_published"),
+        ]
 
     def __str__(self) -> str:
         return f"Postmortem for {self.incident.reference}"

@@ -160,6 +160,7 @@ def columns(
     references: list[tuple[float, str]] = (),
     markers: tuple[Series, list[float | None]] | None = None,
     hrefs: list[str] | None = None,
+    segment_hrefs: dict[str, list[str]] | None = None,
     colours: list[str] | None = None,
     legend: list[tuple[str, str]] | None = None,
     width: int = WIDTH,
@@ -229,7 +230,7 @@ def columns(
                     "h": round(y(base) - y(base + value), 1),
                     "fill": colour,
                     "title": f"{names[i]} · {s.label}: {unit.format(value)}",
-                    "href": href,
+                    "href": segment_href(segment_hrefs, s.key, i, href),
                 }
             )
             base += value
@@ -257,6 +258,16 @@ def columns(
     return _plain_numbers(chart)
 
 
+def segment_href(segment_hrefs: dict[str, list[str]] | None, key: str, i: int, whole: str) -> str:
+    """Where one stacked segment leads: its own rows when the figure gives per-series links (a
+    series without them is not linked: its category's link would list more than it shows),
+    else the whole category's rows."""
+    if segment_hrefs is None:
+        return whole
+    links = segment_hrefs.get(key)
+    return links[i] if links else ""
+
+
 def bars(
     *,
     rows: list[str],
@@ -268,6 +279,7 @@ def bars(
     references: list[tuple[float, str]] = (),
     markers: tuple[Series, list[float | None]] | None = None,
     hrefs: list[str] | None = None,
+    segment_hrefs: dict[str, list[str]] | None = None,
     colours: list[str] | None = None,
     notes: list[str] | None = None,
     legend: list[tuple[str, str]] | None = None,
@@ -325,7 +337,7 @@ def bars(
                     "h": thickness,
                     "fill": colour,
                     "title": f"{name} · {s.label}: {unit.format(value)}",
-                    "href": href,
+                    "href": segment_href(segment_hrefs, s.key, i, href),
                 }
             )
             base += value

@@ -51,6 +51,7 @@ class DashboardForm(BoundedForm, forms.Form):
     def __init__(self, data, *, scope_choices, **kwargs):
         super().__init__(data, **kwargs)
         self.fields["scope"].choices = scope_choices
+        self.swapped = False
 
     def clean(self):
         data = super().clean()
@@ -60,7 +61,9 @@ class DashboardForm(BoundedForm, forms.Form):
         if not start or not end:
             raise forms.ValidationError("A custom range needs both a start and an end date.")
         if start > end:
-            raise forms.ValidationError("The start date must be on or before the end date.")
+            # Dates typed the wrong way round: use them swapped, and say so (select()).
+            start, end = data["start"], data["end"] = end, start
+            self.swapped = True
         if (end - start).days + 1 > MAX_DAYS:
             raise forms.ValidationError("Choose a custom range of at most three years.")
         return data
@@ -86,6 +89,8 @@ class Selection:
     teams: list[TeamChoice]
     services: list[Service]
     defaulted_to_team: bool
+    notice: str = ""  # what was changed from the request (reversed dates, a bad range)
+    dates_swapped: bool = False
 
     @property
     def judged(self) -> Period | None:
@@ -140,11 +145,25 @@ def select(request) -> Selection:
             _require_scope(user, scope)
     form = DashboardForm(request.GET or None, scope_choices=choices)
     data = {}
+    notice = ""
     if form.is_bound:
         form.is_valid()  # fields that are fine stay in cleaned_data
         data = dict(form.cleaned_data)
         if form.non_field_errors():
             data.pop("range", None)  # an unusable custom range: show the default period
+            days = dict(RANGES)[DEFAULT_RANGE].lower()
+            notice = " ".join(form.non_field_errors()) + f" Showing the {days} instead."
+        elif form.swapped:
+            # The form shows the dates in use, not the reversed ones that were typed.
+            corrected = request.GET.copy()
+            corrected["start"], corrected["end"] = f"{data['start']}", f"{data['end']}"
+            form = DashboardForm(corrected, scope_choices=choices)
+            form.is_valid()
+            start, end = data["start"], data["end"]
+            notice = (
+                "The start date was after the end date, so they were swapped: showing "
+                f"{start.day} {start:%b %Y} to {end.day} {end:%b %Y}."
+            )
     today = utc_today()
 
     range_ = data.get("range") or DEFAULT_RANGE
@@ -179,6 +198,8 @@ def select(request) -> Selection:
         teams=teams,
         services=services,
         defaulted_to_team=defaulted,
+        notice=notice,
+        dates_swapped=form.is_bound and bool(notice) and not form.non_field_errors(),
     )
 
 

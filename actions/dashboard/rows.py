@@ -19,7 +19,11 @@ from .params import Selection
 
 RESULTS = {"on-time": "done on time", "late": "done late", "not-done": "not done"}
 STATUSES = {"open": "open now", "done": "done", "dropped": "won't do"}
-WHY = {"pattern": "same pattern label", "after-fix": "after a prevention item was done"}
+WHY = {
+    "pattern": "same pattern label",
+    "after-fix": "after a prevention item was done",
+    "other": "not after a prevention item was done",
+}
 
 
 @dataclass

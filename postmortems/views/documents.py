@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from incidents import permissions
 from incidents.models import Incident
 from incidents.paging import paginate, query_without_page
+from incidents.sorting import Column, Sorting
 
 from .. import services
 from ..forms import AuthorsForm, SectionForm
@@ -23,25 +24,37 @@ from .contexts import (
     system_names,
 )
 
+# Column sorts; "started" (the incident's start, newest first) is the default order and has no
+# header. Status and published use Postmortem.Meta.indexes.
+POSTMORTEM_COLUMNS = [
+    Column("started", "Started", ("incident__started_at", "pk"), descending_first=True),
+    Column("status", "Status", ("status", "published_at", "pk")),
+    Column("published", "Published", ("published_at", "pk"), descending_first=True),
+]
+
 
 @require_GET
 def postmortem_list(request):
-    postmortems = (
-        Postmortem.objects.visible_to(request.user)
-        .select_related("incident", "incident__team", "author")
-        .order_by("-incident__started_at", "-pk")
+    postmortems = Postmortem.objects.visible_to(request.user).select_related(
+        "incident", "incident__team", "author"
     )
     status = request.GET.get("status")
     if status in Postmortem.Status.values:
         postmortems = postmortems.filter(status=status)
-    page = paginate(request, postmortems)
+    sorting = Sorting(request, POSTMORTEM_COLUMNS, default="-started")
+    page = paginate(request, sorting.order(postmortems))
+    template = "postmortems/postmortem_list.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#results"
     context = {
         "page": page,
         "status": status,
         "statuses": Postmortem.Status.choices,
         "query": query_without_page(request),
+        "sorting": sorting,
+        "heads": sorting.headers(),
     }
-    return render(request, "postmortems/postmortem_list.html", context)
+    return render(request, template, context)
 
 
 @require_http_methods(["GET", "POST"])

@@ -54,6 +54,11 @@ def severity_month(board) -> Figure:
         unit=charts.count_unit("incidents"),
         category_label="month started",
         hrefs=[board.rows_url("incidents", month=month) for month in months.keys],
+        # Each segment opens its own rows: "June · SEV1: 3" lists those three incidents.
+        segment_hrefs={
+            level: [board.rows_url("incidents", month=month, severity=sev) for month in months.keys]
+            for sev, level in zip(Severity.values, levels, strict=True)
+        },
     )
     return figure
 
@@ -174,5 +179,9 @@ def recurrence_month(board) -> Figure:
         unit=charts.count_unit("repeat incidents"),
         category_label="month started",
         hrefs=[board.rows_url("repeats", month=month) for month in months.keys],
+        segment_hrefs={
+            "fixed": [board.rows_url("repeats", month=m, why="after-fix") for m in months.keys],
+            "other": [board.rows_url("repeats", month=m, why="other") for m in months.keys],
+        },
     )
     return figure

@@ -71,6 +71,13 @@ def priority_leverage(board) -> Figure:
         values=chart_values,
         unit=charts.count_unit("items created"),
         category_label="priority",
+        segment_hrefs={
+            lever.value: [
+                board.rows_url("items-created", priority=p.value, leverage=lever.value)
+                for p in ActionItem.Priority
+            ]
+            for lever in levers
+        },
     )
     return figure
 

@@ -78,7 +78,10 @@ def overdue_team(board) -> Figure:
         },
         unit=charts.count_unit("open items"),
         category_label="team",
-        hrefs=[board.list_url(team=r["team_slug"], overdue="on") for r in chart_rows],
+        # Only the overdue segment has a list of exactly its items; the rest is not linked.
+        segment_hrefs={
+            "overdue": [board.list_url(team=r["team_slug"], overdue="on") for r in chart_rows]
+        },
     )
     return figure
 
@@ -158,5 +161,8 @@ def owners(board) -> Figure:
         },
         unit=charts.count_unit("open items"),
         category_label="owner (most open items first)",
+        segment_hrefs={
+            "overdue": [board.list_url(owner=r["username"], overdue="on") for r in chart_rows]
+        },
     )
     return figure
