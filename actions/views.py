@@ -96,8 +96,8 @@ def my_actions(request):
     items = _visible(request).filter(owner=request.user).for_list()
     data = None
     if not set(request.GET) - {"sort", "page"}:
-        # A fresh visit (or a re-sort of one) shows what is still to do; the ticked status boxes say so, and
-        # ticking others (or "Show finished items too") brings done and won't-do back.
+        # A fresh visit (or a re-sort of one) shows what is still to do; the ticked status
+        # boxes say so, and ticking others (or "Show finished items too") brings the rest back.
         data = request.GET.copy()
         data.setlist("status", list(ActionItem.OPEN_STATUSES))
     return _render_list(request, items, "My action items", view="mine", data=data)
