@@ -77,3 +77,29 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync 
 
 
 from .outbox.smtp import smtp_sink  # noqa: E402, F401 - the real SMTP server fixture
+
+
+@pytest.fixture
+def in_every_team(db, user, other_user):
+    """alice and bob are members and managers of every team, made before or during the test:
+    for tests of editing itself, where the editor's role is not the point (the roles are tested
+    in tests/test_permission_matrix.py and tests/incidents/test_roles.py)."""
+    from django.db.models.signals import post_save
+
+    from incidents.models import Team
+
+    people = [user, other_user]
+    if not Team.objects.exists():
+        Team.objects.create(name="Checkout", slug="checkout")
+    for team in Team.objects.all():
+        team.members.add(*people)
+        team.managers.add(*people)
+
+    def join(sender, instance, created, **kwargs):
+        if created:
+            instance.members.add(*people)
+            instance.managers.add(*people)
+
+    post_save.connect(join, sender=Team, dispatch_uid="in_every_team")
+    yield
+    post_save.disconnect(sender=Team, dispatch_uid="in_every_team")

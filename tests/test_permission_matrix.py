@@ -112,7 +112,7 @@ def _build() -> World:
             "event": TimelineEventFactory(incident=incident),
             "factor": ContributingFactorFactory(postmortem=pm),
             "item": ActionItemFactory(postmortem=pm, owner=users["author"]),
-            "revision": pm.revisions.get(),
+            "revision": pm.revisions.order_by("-number").first(),
             "meeting": ReviewMeetingFactory(postmortem=pm, facilitator=users["commander"]),
             "related": IncidentFactory(team=team),
         }
@@ -204,6 +204,11 @@ ROUTES: dict[str, Entry] = {
         lambda w, v: [getattr(w, v).number, "summary"], {"POST": EDITORS}, variants=BOTH
     ),
     "postmortems:history": Entry(_n, {"GET": ALL}),
+    # Drafting together: whoever reads the postmortem is shown present and sees fresh sections.
+    "postmortems:presence": Entry(_n, {"POST": ALL}, variants=BOTH),
+    "postmortems:section-fresh": Entry(
+        lambda w, v: [getattr(w, v).number, "summary"], {"GET": ALL}, variants=BOTH
+    ),
     "postmortems:restore": Entry(_o("revision"), {"POST": EDITORS}, variants=BOTH),
     "postmortems:factor-add": Entry(_n, {"POST": EDITORS}),
     "postmortems:factor-edit": Entry(_o("factor"), {"GET": EDITORS, "POST": EDITORS}),

@@ -31,6 +31,7 @@ def _east(user):
     "start,end",
     [("9999-12-01", "9999-12-31"), ("2100-12-01", "2100-12-31"), ("0001-01-01", "0001-01-31")],
 )
+@pytest.mark.usefixtures("in_every_team")
 def test_a_dashboard_custom_range_at_the_ends_of_the_calendar_answers(client, user, start, end):
     _east(user)
     client.force_login(user)
@@ -88,6 +89,7 @@ def incident():
     return IncidentFactory(started_at=start, resolved_at=start + timedelta(hours=1))
 
 
+@pytest.mark.usefixtures("in_every_team")
 def test_a_nul_byte_in_an_imported_markdown_file_is_refused_on_confirm(client, user, incident):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -102,6 +104,7 @@ def test_a_nul_byte_in_an_imported_markdown_file_is_refused_on_confirm(client, u
     assert not Postmortem.objects.filter(incident=incident).exists()
 
 
+@pytest.mark.usefixtures("in_every_team")
 def test_a_nul_byte_in_pasted_markdown_is_refused_and_the_text_kept(client, user, incident):
     client.force_login(user)
     text = DOC.replace("4,100", "4,1\x0000")

@@ -22,6 +22,7 @@ def _frozen():
         yield
 
 
+@pytest.mark.usefixtures("in_every_team")
 def test_a_reversed_custom_range_is_swapped_and_the_form_shows_the_dates_used(client, user):
     client.force_login(user)
     query = {"range": "custom", "start": "2026-06-30", "end": "2026-06-01", "scope": "org"}
@@ -45,6 +46,7 @@ def test_a_reversed_custom_range_is_swapped_and_the_form_shows_the_dates_used(cl
     assert oob and 'value="2026-06-01"' in oob.group(0) and 'value="2026-06-30"' in oob.group(0)
 
 
+@pytest.mark.usefixtures("in_every_team")
 def test_an_unusable_range_says_so_in_the_htmx_answer_too(client, user):
     client.force_login(user)
     query = {"range": "custom", "start": "2026-06-01", "scope": "org"}
@@ -64,6 +66,7 @@ def _segments(client, key: str) -> dict[str, str]:
     return {unescape(title): unescape(href) for href, title in found}
 
 
+@pytest.mark.usefixtures("in_every_team")
 def test_each_severity_segment_opens_exactly_its_incidents(client, user):
     june = datetime(2026, 6, 10, 9, 0, tzinfo=UTC)
     sev1 = [IncidentFactory(severity=1, started_at=june + timedelta(days=n)) for n in range(3)]

@@ -83,6 +83,7 @@ def test_opening_an_incident_records_its_creation(user):
     assert entry.changes["title"][1] == "Queue backlog"
 
 
+@pytest.mark.usefixtures("in_every_team")
 def test_privacy_and_members_are_recorded(incident, user, other_user):
     incidents.update_incident(
         incident=incident,
@@ -341,6 +342,7 @@ def test_a_command_records_the_person_it_runs_as(db):
     assert logged.filter(content_type__model="actionitem", action=CREATE).count() == 5
 
 
+@pytest.mark.usefixtures("in_every_team")
 def test_a_worker_thread_records_the_by_user_not_a_previous_requester(
     client, incident, user, other_user
 ):

@@ -11,6 +11,7 @@ from ..factories import IncidentFactory
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.mark.usefixtures("in_every_team")
 def test_an_oversized_timeline_entry_is_stopped_in_the_browser_and_kept(logged_in_page, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 20_000
     page = logged_in_page

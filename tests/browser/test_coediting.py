@@ -27,6 +27,7 @@ def _box(page, name):
     return page.get_by_role("textbox", name=name, exact=True)
 
 
+@pytest.mark.usefixtures("in_every_team")
 def test_bob_sees_alice_in_impact(new_context, user, other_user):
     pm, alice, bob = _two_editors(new_context, user, other_user, impact=IMPACT)
     _box(alice, "Impact").click()
@@ -40,6 +41,7 @@ def test_bob_sees_alice_in_impact(new_context, user, other_user):
     expect(bob.locator("#presence")).to_be_hidden()
 
 
+@pytest.mark.usefixtures("in_every_team")
 def test_a_section_alice_saves_refreshes_in_place_for_bob_in_another(new_context, user, other_user):
     pm, alice, bob = _two_editors(new_context, user, other_user, impact=IMPACT)
     _box(bob, "Summary").click()
@@ -59,6 +61,7 @@ def test_a_section_alice_saves_refreshes_in_place_for_bob_in_another(new_context
     assert pm.impact == new_impact + "\nRevenue: $12,000."
 
 
+@pytest.mark.usefixtures("in_every_team")
 def test_edits_to_different_lines_from_the_same_base_both_save(new_context, user, other_user):
     pm, alice, bob = _two_editors(new_context, user, other_user, impact=IMPACT)
     alices = IMPACT.replace("4,100 checkouts", "4,100 checkouts (2.1% of traffic)")
@@ -81,6 +84,7 @@ def test_edits_to_different_lines_from_the_same_base_both_save(new_context, user
     assert pm.revisions.filter(section="impact").count() == 3
 
 
+@pytest.mark.usefixtures("in_every_team")
 def test_edits_to_the_same_line_show_bob_the_conflict_with_his_text_kept(
     new_context, user, other_user
 ):
@@ -117,6 +121,7 @@ def test_edits_to_the_same_line_show_bob_the_conflict_with_his_text_kept(
     assert pm.impact == alices
 
 
+@pytest.mark.usefixtures("in_every_team")
 def test_two_first_drafts_can_keep_both(new_context, user, other_user):
     pm, alice, bob = _two_editors(new_context, user, other_user, lessons="")
     bob.route("**/presence/", lambda route: route.abort())
@@ -135,6 +140,7 @@ def test_two_first_drafts_can_keep_both(new_context, user, other_user):
     assert pm.lessons == both
 
 
+@pytest.mark.usefixtures("in_every_team")
 def test_a_save_arriving_while_editing_shows_a_notice_with_the_diff(new_context, user, other_user):
     pm, alice, bob = _two_editors(new_context, user, other_user, impact=IMPACT)
     # Bob's saves of Impact fail for now, so his edit stays unsaved while Alice saves.

@@ -8,6 +8,7 @@ from .conftest import htmx_idle
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.mark.usefixtures("in_every_team")
 def test_reversed_custom_dates_are_swapped_visibly_without_a_reload(logged_in_page):
     page = logged_in_page
     page.goto("/actions/dashboard/?scope=org")

@@ -138,6 +138,7 @@ def test_publishing_with_missing_parts_needs_a_reason(logged_in_page, user, othe
     expect(page.locator(".notice.warn")).to_contain_text("Tracked in the security tracker.")
 
 
+@pytest.mark.usefixtures("in_every_team")
 def test_a_section_over_the_size_limit_says_so_keeps_the_text_and_saves_once_shorter(
     logged_in_page, settings
 ):

@@ -69,6 +69,7 @@ def test_htmx_is_told_not_to_inject_styles_or_evaluate_code():
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("in_every_team")
 def test_pages_that_answer_htmx_with_a_fragment_say_they_vary_on_it(client, user):
     """Back/Forward must not get the fragment from the cache (README tour: filter, open, back)."""
     client.force_login(user)

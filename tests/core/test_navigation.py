@@ -26,6 +26,7 @@ def current(page: str) -> list[str]:
         (reverse("actions:dispatches"), "Digests"),
     ],
 )
+@pytest.mark.usefixtures("in_every_team")
 def test_the_page_marks_its_own_section(client, user, url, section):
     client.force_login(user)
     assert current(client.get(url).content.decode()) == [section]

@@ -13,6 +13,7 @@ from actions import webhooks
 from audit.models import Entry
 from incidents import permissions
 from incidents import services as incidents
+from incidents.models import Incident
 from postmortems import services as postmortems
 from tests.factories import IncidentFactory, PostmortemFactory, UserFactory
 
@@ -93,6 +94,8 @@ def test_a_changed_time_is_shown_in_the_viewers_timezone(client, user):
 
 
 def test_outsiders_get_404_on_a_private_incidents_activity(client, incident, user, other_user):
+    Incident.objects.filter(pk=incident.pk).update(commander=user)  # who may make it private
+    incident.refresh_from_db()
     edit(incident, user, private=True, members=[user])
     client.force_login(other_user)
     assert client.get(activity_url(incident)).status_code == 404
@@ -115,7 +118,9 @@ def test_activity_and_the_log_only_read(client, incident, user, admin_user):
 def test_a_link_to_an_incident_the_viewer_cannot_see_is_not_named(
     client, incident, user, other_user
 ):
-    hidden = IncidentFactory(title="Payroll data exposure")
+    Incident.objects.filter(pk=incident.pk).update(commander=user)  # an editor of this one
+    incident.refresh_from_db()
+    hidden = IncidentFactory(title="Payroll data exposure", commander=other_user)
     edit(hidden, other_user, private=True, members=[other_user])
     postmortems.link_related(incident=incident, other=IncidentFactory(title="Visible"), by=user)
     admin = UserFactory(is_superuser=True)
@@ -281,6 +286,7 @@ def test_the_policy_answers_who_reads_the_log(user, admin_user):
     assert not permissions.can(user, "view_audit_log")
 
 
+@pytest.mark.usefixtures("in_every_team")
 def test_who_offers_the_people_who_changed_this_incident(client, incident, user, other_user):
     edit(incident, user, title="Renamed")
     edit(IncidentFactory(), other_user, title="Elsewhere")

@@ -94,6 +94,7 @@ def test_five_people_saving_one_timeline_event_give_one_winner(race_mode, capsys
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("in_every_team")
 def test_a_refused_incident_save_keeps_the_typed_form_and_says_what_changed(client, user):
     incident = IncidentFactory(detected_at=None, mitigated_at=None, title="Original")
     loaded = _incident_data(incident, "My title")

@@ -141,6 +141,7 @@ def test_a_start_in_year_one_no_longer_takes_the_lists_down(client, admin_user):
     assert Incident.objects.get(pk=incident.pk).started_at == bounds.EARLIEST
 
 
+@pytest.mark.usefixtures("in_every_team")
 def test_the_timeline_paste_skips_a_day_outside_the_range(client, user):
     incident = IncidentFactory()
     client.force_login(user)
@@ -226,6 +227,7 @@ def test_every_text_field_of_the_models_has_a_length_limit():
     assert not missing
 
 
+@pytest.mark.usefixtures("in_every_team")
 def test_a_too_long_timeline_text_is_refused_with_the_text_kept(client, user):
     incident = IncidentFactory()
     client.force_login(user)
@@ -266,6 +268,7 @@ def test_every_page_tells_the_browser_the_request_limit(client, user, settings):
 # --- No-JavaScript paths keep the typed text ---------------------------------------------------
 
 
+@pytest.mark.usefixtures("in_every_team")
 def test_without_javascript_a_refused_timeline_entry_keeps_the_typed_text(client, user):
     incident = IncidentFactory()
     client.force_login(user)

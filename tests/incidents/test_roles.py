@@ -73,9 +73,12 @@ def test_an_outsider_or_viewer_cannot_overwrite_sections_or_restore_revisions(or
             postmortem=org["pm"], section="summary", text="Theirs", base=1, by=_fresh(org[who])
         )
     with pytest.raises(PermissionDenied):
-        pm_services.restore_revision(revision=org["pm"].revisions.get(), by=_fresh(org[who]))
+        pm_services.restore_revision(
+            revision=org["pm"].revisions.order_by("-number").first(), by=_fresh(org[who])
+        )
     org["pm"].refresh_from_db()
-    assert org["pm"].summary == "Ours" and org["pm"].revisions.count() == 1
+    # Unchanged: still the author's text, and no revision beyond the one it made.
+    assert org["pm"].summary == "Ours" and org["pm"].revisions.filter(number__gt=1).count() == 0
 
 
 @pytest.mark.parametrize("who", ["outsider", "viewer"])
@@ -244,7 +247,7 @@ def test_the_data_migration_makes_blind_owners_members(org):
     secret = IncidentFactory(team=org["team"], private=True, members=[org["commander"]])
     blind = ActionItemFactory(postmortem=PostmortemFactory(incident=secret), owner=org["outsider"])
     seeing = ActionItemFactory(postmortem=org["pm"], owner=org["outsider"])  # public: fine
-    migration = importlib.import_module("actions.migrations.0006_item_owners_see_their_incident")
+    migration = importlib.import_module("actions.migrations.0009_item_owners_see_their_incident")
     migration.add_owners_as_members(apps, None)
     assert set(secret.members.all()) == {org["commander"], org["outsider"]}
     assert not org["incident"].members.exists()

@@ -425,6 +425,7 @@ def test_a_new_incident_has_no_preselected_severity_and_refuses_negative_counts(
     assert not Incident.objects.exists()
 
 
+@pytest.mark.usefixtures("in_every_team")
 def test_the_next_event_starts_at_the_latest_time_not_back_at_the_start(client, user):
     incident = IncidentFactory(started_at=datetime(2026, 3, 26, 14, 0, tzinfo=UTC))
     client.force_login(user)

@@ -97,6 +97,7 @@ def _save(client, pm, section, text, base):
     )
 
 
+@pytest.mark.usefixtures("in_every_team")
 def test_a_save_on_an_old_base_merges_edits_to_other_sentences(client, user, other_user):
     pm = PostmortemFactory(summary="")
     services.save_section(postmortem=pm, section="summary", text=BASE, base=0, by=user)
@@ -114,6 +115,7 @@ def test_a_save_on_an_old_base_merges_edits_to_other_sentences(client, user, oth
     assert (newest.number, newest.author, newest.text) == (3, user, pm.summary)
 
 
+@pytest.mark.usefixtures("in_every_team")
 def test_a_save_editing_the_same_sentence_shows_only_that_conflict(client, user, other_user):
     pm = PostmortemFactory(summary="")
     services.save_section(postmortem=pm, section="summary", text=BASE, base=0, by=user)
@@ -135,6 +137,7 @@ def test_a_save_editing_the_same_sentence_shows_only_that_conflict(client, user,
     assert pm.summary == BASE.replace("42", "41") and pm.revisions.count() == 2
 
 
+@pytest.mark.usefixtures("in_every_team")
 def test_text_written_before_any_revision_is_the_base_of_the_first_two_saves(
     client, user, other_user
 ):
@@ -173,6 +176,7 @@ def test_the_poll_says_who_else_is_here_and_in_which_section(client, user, other
     assert data["people"] == [{"name": "Bob Reyes", "section": "summary", "label": "Summary"}]
 
 
+@pytest.mark.usefixtures("in_every_team")
 def test_the_poll_reports_each_sections_newest_revision(client, user):
     pm = PostmortemFactory(summary="")
     services.save_section(postmortem=pm, section="summary", text="a", base=0, by=user)
@@ -214,6 +218,7 @@ def test_an_unknown_section_counts_as_none(client, user, other_user):
     assert _poll(client, pm).json()["people"][0]["section"] == ""
 
 
+@pytest.mark.usefixtures("in_every_team")
 def test_polls_cost_constant_queries(client, user, django_assert_max_num_queries):
     pm = PostmortemFactory(summary="")
     for section in Postmortem.SECTION_FIELDS:
@@ -224,12 +229,13 @@ def test_polls_cost_constant_queries(client, user, django_assert_max_num_queries
         _poll(client, pm, "impact")
     client.force_login(user)
     _poll(client, pm, "summary")
-    # Session, user and profile (every request), then the postmortem with every section's
-    # newest number, and who is here; an unchanged heartbeat does not write.
-    with django_assert_max_num_queries(5):
+    # Session, user and profile (every request), the person's teams and managed teams (read
+    # once per request by the policy), then the postmortem with every section's newest
+    # number, and who is here; an unchanged heartbeat does not write.
+    with django_assert_max_num_queries(7):
         assert len(_poll(client, pm, "summary").json()["people"]) == 6
     # Moving to another section writes once (a single upsert statement).
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(8):
         _poll(client, pm, "lessons")
     assert EditorPresence.objects.get(postmortem=pm, user=user).section == "lessons"
 
@@ -266,6 +272,7 @@ def test_presence_needs_the_csrf_token(user):
 # --- A section someone else saved -----------------------------------------------------------
 
 
+@pytest.mark.usefixtures("in_every_team")
 def test_a_section_saved_since_comes_with_its_text_and_diff(client, user, other_user):
     pm = PostmortemFactory(impact="")
     services.save_section(postmortem=pm, section="impact", text="4,100 failed", base=0, by=user)
@@ -287,6 +294,7 @@ def test_a_section_saved_since_comes_with_its_text_and_diff(client, user, other_
 
 
 @pytest.mark.parametrize("since", ["", "x", "-3"])
+@pytest.mark.usefixtures("in_every_team")
 def test_a_bad_since_means_from_the_start(client, user, since):
     pm = PostmortemFactory(impact="")
     services.save_section(postmortem=pm, section="impact", text="numbers", base=0, by=user)

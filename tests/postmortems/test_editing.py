@@ -344,6 +344,7 @@ def test_the_document_formats_impact_numbers_and_gives_both_ends_of_the_incident
     assert "2026-03-26 14:02 UTC</time> – <time" in body
 
 
+@pytest.mark.usefixtures("in_every_team")
 def test_without_javascript_a_refused_section_save_keeps_the_typed_text(client, user):
     pm = PostmortemFactory(summary="")
     client.force_login(user)
@@ -356,6 +357,7 @@ def test_without_javascript_a_refused_section_save_keeps_the_typed_text(client, 
     assert pm.revisions.count() == 0
 
 
+@pytest.mark.usefixtures("in_every_team")
 def test_with_htmx_a_refused_section_save_says_why(client, user):
     pm = PostmortemFactory(summary="")
     client.force_login(user)

@@ -387,6 +387,7 @@ def test_only_a_published_postmortem_is_reopened(user):
 # --- Finding: starting made the commander the author; the starter could not publish ----------
 
 
+@pytest.mark.usefixtures("in_every_team")
 def test_whoever_starts_a_postmortem_leads_it_by_default_and_may_publish(client, user):
     commander = UserFactory()
     incident = IncidentFactory(commander=commander)
@@ -401,6 +402,7 @@ def test_whoever_starts_a_postmortem_leads_it_by_default_and_may_publish(client,
     assert services.publish_postmortem(postmortem=pm, by=user).is_published
 
 
+@pytest.mark.usefixtures("in_every_team")
 def test_the_start_form_names_a_lead_author_and_co_authors(client, user, other_user):
     incident = IncidentFactory()
     carol = UserFactory(username="carol")
@@ -414,6 +416,7 @@ def test_the_start_form_names_a_lead_author_and_co_authors(client, user, other_u
     assert pm.author == other_user and pm.author_ids() == {other_user.pk, carol.pk, user.pk}
 
 
+@pytest.mark.usefixtures("in_every_team")
 def test_an_unknown_author_starts_nothing_and_keeps_what_was_typed(client, user):
     incident = IncidentFactory()
     client.force_login(user)
@@ -428,7 +431,7 @@ def test_an_unknown_author_starts_nothing_and_keeps_what_was_typed(client, user)
 
 
 def test_an_author_who_cannot_see_a_private_incident_is_refused(client, user, other_user):
-    incident = IncidentFactory(private=True, members=[user])
+    incident = IncidentFactory(private=True, members=[user], commander=user)
     client.force_login(user)
     response = client.post(reverse("postmortems:start", args=[incident.number]), {"author": "bob"})
     assert response.status_code == 422 and "cannot see this private incident" in (
@@ -507,6 +510,7 @@ def _import(incident, text, by, force=True):
     return import_into_incident(result, incident=incident, user=by, by=by, force=force)
 
 
+@pytest.mark.usefixtures("in_every_team")
 def test_an_import_never_reopens_or_publishes_an_existing_postmortem(user):
     pm = PostmortemFactory(author=user)
     _published(pm)
@@ -523,7 +527,7 @@ def test_an_import_never_reopens_or_publishes_an_existing_postmortem(user):
 def test_an_imported_published_document_waits_for_review_unless_a_manager_imports_it(user):
     text = "# T\n\n**Status:** Published\n**Reviewers:** @alice, @bob\n\n## Summary\n\nOld.\n"
     other_user = UserFactory(username="bob")
-    incident = IncidentFactory()
+    incident = IncidentFactory(commander=user)  # an editor, not a manager
     _import(incident, text, user, force=False)
     pm = Postmortem.objects.get(incident=incident)
     assert pm.status == Postmortem.Status.IN_REVIEW
