@@ -7,6 +7,8 @@ PROD := $(VENV)/.installed-prod
 DEV := $(VENV)/.installed-dev
 PORT ?= 8000
 SCALE ?= 0.05
+# e.g. BENCH_ARGS="--throughput --compare var/bench-scale1.json" (see docs/performance.md)
+BENCH_ARGS ?=
 # The locks are compiled from pyproject.toml by this uv, in a throwaway venv of its own.
 UV_VERSION := 0.13.9
 LOCK_TOOL := var/lock-tool
@@ -69,7 +71,7 @@ bench: export DATABASE_URL ?= sqlite:///$(CURDIR)/var/bench.sqlite3
 bench: $(DEV)
 	mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py bench --scale $(SCALE)
+	$(BIN)/python manage.py bench --scale $(SCALE) $(BENCH_ARGS)
 
 # Refreshes docs/screenshots/ (the README's tour) from the demo data, in a database of its own.
 screenshots: export DATABASE_URL ?= sqlite:///$(CURDIR)/var/screenshots.sqlite3

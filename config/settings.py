@@ -271,6 +271,21 @@ if not REDIS_URL:
         # kombu's default is ./control, which litters whatever directory the worker starts in.
         "control_folder": str(VAR_DIR / "celery" / "control"),
     }
+# One cache for every web and worker process (Redis when there is one), so anything cached (the
+# rendered filter options, say) is invalidated everywhere at once; one process's memory
+# otherwise. Tests and the embedded defaults use memory.
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "debrief",
+            "TIMEOUT": 3600,
+        }
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "TIMEOUT": 3600}
+    )
+}
 CELERY_RESULT_BACKEND = REDIS_URL or f"file://{VAR_DIR / 'celery' / 'results'}"
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TIMEZONE = "UTC"  # beat's schedule is in UTC so DST never doubles or skips a tick

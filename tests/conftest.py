@@ -2,6 +2,7 @@ import os
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 
 from .browser import BROWSER_USED
 from .factories import UserFactory
@@ -66,6 +67,8 @@ def _fast_and_isolated(settings, tmp_path):
     # Tests never write into the developer's var/mail.
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.EMAIL_FILE_PATH = str(tmp_path / "mail")
+    # What one test cached (rendered options, say) must not leak into the next one's database.
+    cache.clear()
 
 
 @pytest.fixture

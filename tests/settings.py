@@ -6,3 +6,7 @@ from config.settings import *  # noqa: F403
 from config.settings import INSTALLED_APPS
 
 INSTALLED_APPS = [*INSTALLED_APPS, "oauth2_provider"]
+
+# Each test starts with an empty cache (tests/conftest.py clears it); in memory even when
+# REDIS_URL is set, so clearing it never touches the broker's keys.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

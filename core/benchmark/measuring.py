@@ -98,10 +98,12 @@ class Result:
     floor_ms: float | None
     rows: dict[str, int]
     extra: dict = field(default_factory=dict)
+    kind: str = "page"
 
     def as_json(self) -> dict:
         data = {
             "name": self.name,
+            "kind": self.kind,
             "scale": self.scale,
             "database": connection.vendor,
             "queries": self.queries,
@@ -206,6 +208,7 @@ def measure_job(job: Job, bench: Bench) -> Result:
         floor_ms=None,
         rows=bench.rows,
         extra=extra,
+        kind="job",
     )
 
 
@@ -237,4 +240,31 @@ def table(results: list[Result]) -> str:
             f"{r.name:<34} {r.scale:>6g} {r.queries:>7} {r.p50_ms:>9.1f} {r.p95_ms:>9.1f} "
             f"{floor:>9}{extra}"
         )
+    lines.append("-" * len(header))
+    lines += totals(results)
     return "\n".join(lines)
+
+
+def totals(results: list[Result]) -> list[str]:
+    """One line for all pages (the sum of their p50s and p95s: a whole tour of the site, one
+    request each) and one for all jobs, so two runs compare at a glance."""
+    lines = []
+    pages = [r for r in results if r.kind == "page"]
+    if pages:
+        floors = [r.floor_ms for r in pages if r.floor_ms is not None]
+        name = f"total: {len(pages)} pages"
+        lines.append(
+            f"{name:<34} {pages[0].scale:>6g} {sum(r.queries for r in pages):>7} "
+            f"{sum(r.p50_ms for r in pages):>9.1f} {sum(r.p95_ms for r in pages):>9.1f} "
+            f"{sum(floors):>9.1f}"
+        )
+    jobs = [r for r in results if r.kind == "job"]
+    if jobs:
+        name = f"total: {len(jobs)} jobs"
+        emails = sum(r.extra.get("emails", 0) for r in jobs)
+        lines.append(
+            f"{name:<34} {jobs[0].scale:>6g} {sum(r.queries for r in jobs):>7} "
+            f"{sum(r.p50_ms for r in jobs):>9.1f} {sum(r.p95_ms for r in jobs):>9.1f} "
+            f"{'-':>9}  emails={emails}"
+        )
+    return lines

@@ -62,6 +62,15 @@ def keeping_the_connection() -> Iterator[None]:
             signal.connect(close_old_connections)
 
 
+def session_cookie(user) -> str:
+    """A signed-in session for the user, as a successful log-in form makes, without a password."""
+    request = HttpRequest()
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore()
+    login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+    request.session.save()
+    return request.session.session_key
+
+
 class Visitor:
     """One person's browser: logged in, with fixed extra headers (e.g. HX-Request)."""
 
@@ -74,12 +83,7 @@ class Visitor:
         self.secure = secure
         self.cookies = SimpleCookie()
         self.session_store = import_module(settings.SESSION_ENGINE).SessionStore
-        request = HttpRequest()
-        request.session = self.session_store()
-        # What a successful log-in form does, without checking a password.
-        login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
-        request.session.save()
-        self.cookies[settings.SESSION_COOKIE_NAME] = request.session.session_key
+        self.cookies[settings.SESSION_COOKIE_NAME] = session_cookie(user)
 
     def get(self, address: str) -> HttpResponse:
         """GET a path (with its query string); a view's exception is raised here, not a 500."""
