@@ -72,6 +72,15 @@ def test_redis_url_is_both_broker_and_result_backend():
     assert not hasattr(conf, "CELERY_BROKER_TRANSPORT_OPTIONS")
 
 
+def test_every_process_shares_redis_as_its_cache_when_there_is_one():
+    conf = load_settings({"DEBUG": "true", "REDIS_URL": "redis://redis:6379/0"})
+    cache = conf.CACHES["default"]
+    assert cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert cache["LOCATION"] == "redis://redis:6379/0"
+    embedded = load_settings({"DEBUG": "true"}).CACHES["default"]
+    assert embedded["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+
+
 def test_emails_are_written_to_files_under_var_mail_by_default():
     conf = load_settings({"DEBUG": "true"})
     assert conf.EMAIL_BACKEND == "django.core.mail.backends.filebased.EmailBackend"
