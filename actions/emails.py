@@ -10,6 +10,7 @@ from collections import defaultdict
 from dataclasses import replace
 from datetime import date, timedelta
 
+from incidents.models import Team
 from incidents.zones import zone_of
 from outbox import ledger
 from outbox.models import Dispatch
@@ -21,22 +22,9 @@ from .reminders import due_soon_days, manager_threshold_days, visible_to_each_ow
 Kind = Dispatch.Kind
 
 
-def _item_rows(items, today: date) -> list[dict]:
-    return [
-        {
-            "item": item,
-            "incident": item.postmortem.incident,
-            "days_late": (today - item.due_on).days,
-            "url": ledger.link("actions:detail", item.pk),
-            "done_url": ledger.link("actions:done", item.pk),
-            "due_url": ledger.link("actions:detail", item.pk, fragment="due"),
-        }
-        for item in items
-    ]
-
-
 def reminder_items(owner, today: date, notify_due_soon: bool):
-    """The items an owner's reminder lists for `today`, most overdue first."""
+    """The items an owner's reminder lists for `today`, most overdue first (the live rule,
+    one owner at a time: what `reminder_batch` must agree with)."""
     last = today + timedelta(days=due_soon_days()) if notify_due_soon else today - timedelta(1)
     return (
         ActionItem.objects.visible_to(owner)
@@ -120,21 +108,27 @@ class _ItemLinks:
         }
 
 
+def _row(pk, title, priority, status, reason, due_on, number, today: date, links) -> dict:
+    """One listed item as the email templates read it (plain values, no model objects)."""
+    return {
+        "item": {
+            "pk": pk,
+            "title": title,
+            "priority": priority,
+            "status": status,
+            "reason": reason,
+            "due_on": due_on,
+        },
+        "incident": {"reference": f"INC-{number}" if number else "INC-new"},
+        "days_late": (today - due_on).days,
+        "due": due_on.isoformat(),  # preformatted: the date filter was a tenth of the sweep
+        **links.row(pk),
+    }
+
+
 def _reminder_message(owner, today: date, items: list[tuple], links: _ItemLinks):
     rows = [
-        {
-            "item": {
-                "pk": pk,
-                "title": title,
-                "priority": priority,
-                "status": status,
-                "reason": reason,
-                "due_on": due_on,
-            },
-            "incident": {"reference": f"INC-{number}" if number else "INC-new"},
-            "days_late": (today - due_on).days,
-            **links.row(pk),
-        }
+        _row(pk, title, priority, status, reason, due_on, number, today, links)
         for pk, _, title, priority, status, reason, due_on, number in items
     ]
     if not rows:
@@ -166,35 +160,82 @@ def _reminder_message(owner, today: date, items: list[tuple], links: _ItemLinks)
 
 @ledger.builder(Kind.MANAGER_NOTE)
 def manager_note(dispatch: Dispatch) -> ledger.Message | None:
-    manager = dispatch.recipient
-    today = dispatch.created_at.astimezone(zone_of(manager)).date()
-    cutoff = today - timedelta(days=manager_threshold_days())
-    items = (
-        ActionItem.objects.visible_to(manager)
-        .open()
-        .filter(postmortem__incident__team__managers=manager, due_on__lt=cutoff)
-        .select_related("owner", "postmortem__incident__team")
+    return manager_note_batch([dispatch])[dispatch.pk]
+
+
+@ledger.batch_builder(Kind.MANAGER_NOTE)
+def manager_note_batch(dispatches: list[Dispatch]) -> dict[int, ledger.Message | None]:
+    """Many managers' weekly notes from one query over their teams' long-overdue items.
+
+    No per-row read rule is needed: the read rule lets a team's managers read every incident
+    of the team, private ones included (visible_incident_q's `managed`), and a note lists only
+    the teams its recipient manages.
+    """
+    if not dispatches:
+        return {}
+    managed: dict[int, set[int]] = defaultdict(set)
+    for user_id, team_id in Team.managers.through.objects.filter(
+        user_id__in={d.recipient_id for d in dispatches}
+    ).values_list("user_id", "team_id"):
+        managed[user_id].add(team_id)
+    threshold = timedelta(days=manager_threshold_days())
+    days = {d.pk: d.created_at.astimezone(zone_of(d.recipient)).date() for d in dispatches}
+    rows = (
+        ActionItem.objects.open()
+        .filter(
+            postmortem__incident__team_id__in=set().union(*managed.values()),
+            due_on__lt=max(days.values()) - threshold,
+        )
         .order_by("postmortem__incident__team__name", "due_on", "pk")
+        .values_list(
+            "pk",
+            "title",
+            "priority",
+            "status",
+            "reason",
+            "due_on",
+            "postmortem__incident__number",
+            "postmortem__incident__team_id",
+            "postmortem__incident__team__name",
+            "owner__first_name",
+            "owner__last_name",
+            "owner__username",
+        )
     )
-    rows = _item_rows(items, today)
-    if not rows:
+    rows = list(rows) if managed else []
+    links = _ItemLinks()
+    built: dict[int, ledger.Message | None] = {}
+    for dispatch in dispatches:
+        today, teams_of = days[dispatch.pk], managed.get(dispatch.recipient_id, set())
+        cutoff = today - threshold
+        teams: dict[str, list[dict]] = defaultdict(list)
+        for pk, title, priority, status, reason, due_on, number, team_id, team, *who in rows:
+            if team_id in teams_of and due_on < cutoff:
+                row = _row(pk, title, priority, status, reason, due_on, number, today, links)
+                first, last, username = who
+                row["owner"] = f"{first} {last}".strip() or username
+                teams[team].append(row)
+        built[dispatch.pk] = _manager_message(dispatch.recipient, today, dict(teams))
+    return built
+
+
+def _manager_message(manager, today: date, teams: dict[str, list[dict]]):
+    count = sum(len(rows) for rows in teams.values())
+    if not count:
         return None
-    teams: dict[str, list[dict]] = defaultdict(list)
-    for row in rows:
-        teams[row["incident"].team.name].append(row)
     return ledger.render(
         to=manager.email,
-        subject=f"Debrief: {_plural(len(rows), 'action item')} overdue "
+        subject=f"Debrief: {_plural(count, 'action item')} overdue "
         f"more than {manager_threshold_days()} days",
         template="actions/email/manager_note",
         context={
             "recipient": manager,
             "today": today,
-            "teams": dict(teams),
+            "teams": teams,
             "threshold": manager_threshold_days(),
             "team_url": ledger.link("actions:team", query="overdue=on"),
         },
-        items=len(rows),
+        items=count,
     )
 
 

@@ -592,7 +592,7 @@ def send_batch(ids: list[int]) -> Outcome:
                 continue
             settled.append(dispatch)
         # Marked sent before the server answers: a crash now rolls the whole batch back.
-        Dispatch.objects.bulk_update([d for d, _, _ in ready], _MARKED)
+        _mark_sent([d for d, _, _ in ready], now)
         put_back: list[Dispatch] = []
         for index, (dispatch, message, _) in enumerate(ready):
             try:
@@ -630,6 +630,28 @@ def send_batch(ids: list[int]) -> Outcome:
         _log_failure(dispatch)
         outcome.retrying += dispatch.state == Dispatch.State.PENDING
     return outcome
+
+
+def _mark_sent(rows: list[Dispatch], now) -> None:
+    """One UPDATE for the batch. Only item_count differs between rows, and it takes few
+    values: a CASE per distinct count, not bulk_update's CASE per row and field (seconds of
+    expression building per thousand rows)."""
+    if not rows:
+        return
+    by_count: dict[int, list[int]] = {}
+    for dispatch in rows:
+        by_count.setdefault(dispatch.item_count, []).append(dispatch.pk)
+    Dispatch.objects.filter(pk__in=[d.pk for d in rows]).update(
+        state=Dispatch.State.SENT,
+        sent_at=now,
+        error="",
+        next_try_at=None,
+        attempts=models.F("attempts") + 1,  # the rows are locked: the +1 done in memory too
+        item_count=models.Case(
+            *(models.When(pk__in=pks, then=models.Value(n)) for n, pks in by_count.items()),
+            default=models.Value(0),
+        ),
+    )
 
 
 def _fail(dispatch: Dispatch, error: str, permanent: bool, now) -> None:
