@@ -14,6 +14,12 @@ Every email Debrief sends goes through here, whatever its kind:
    DEBRIEF_EMAIL_MAX_ATTEMPTS marks it failed; "failed" is never "already sent", and a
    resend (admin page, `--retry-failed`) reuses the same row.
 
+Sweeps run inline (the cron commands, `send_inline`) send in batches (`send_batch`): up to
+SEND_BATCH rows locked together, built by the kind's batch builder with a few queries for the
+whole batch, marked sent in one UPDATE, sent over one mail connection, and put back one by one
+if refused (or untried, if the server went away). The Celery path keeps one task per row, so a
+killed worker can repeat at most the email it was sending (see docs/reliability.md).
+
 Builders are registered per kind by each domain app's `emails` module, imported from its
 AppConfig.ready, so this bottom app renders emails it knows nothing about:
 
