@@ -272,3 +272,35 @@ def test_a_digests_copies_leave_out_an_incident_made_private_for_those_outside_i
         assert ("Ledger drift" in message.body) is sees, person.username
         assert (incident.reference in message.alternatives[0][0]) is sees
     assert len(renders) == 3  # the team's two versions; the org's one recipient manages it
+
+
+def test_a_manager_note_lists_exactly_what_the_read_rule_gives_the_manager(settings):
+    """The batch reads no per-row rule for managers: the rule lets a team's managers read all
+    of its incidents. This pins that reasoning to the live rule, private incidents included."""
+    managed, elsewhere = TeamFactory(), TeamFactory()
+    manager = UserFactory()
+    managed.managers.add(manager)
+    long_ago = MONDAY.date() - timedelta(days=60)
+    for team in (managed, elsewhere):
+        for private in (False, True):
+            pm = PostmortemFactory(incident=IncidentFactory(team=team, private=private))
+            ActionItemFactory(postmortem=pm, due_on=long_ago)
+    for mode in ("organisation", "team"):
+        settings.DEBRIEF_READ_ACCESS = mode
+        note = Dispatch(pk=1, kind="manager_note", recipient=manager, created_at=MONDAY)
+        message = emails.manager_note_batch([note])[1]
+        cutoff = MONDAY.date() - timedelta(days=settings.DEBRIEF_MANAGER_OVERDUE_DAYS)
+        live = (
+            ActionItem.objects.visible_to(manager)
+            .open()
+            .filter(postmortem__incident__team__managers=manager, due_on__lt=cutoff)
+        )
+        assert {int(u.rstrip("/").rsplit("/", 1)[-1]) for u in _links(message)} == {
+            i.pk for i in live
+        }
+        assert live.count() == 2, mode
+
+
+def _links(message) -> list[str]:
+    # Each item's own link sits alone on its line; the closing team link does not.
+    return [line.strip() for line in message.text.splitlines() if line.startswith("  http")]
