@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
 
-from incidents.models import Incident, Team
+from incidents.models import Incident, Team, read_access
 from outbox import ledger
 from outbox.models import Dispatch
 
@@ -94,24 +94,27 @@ def compute_figures(period: Period, scope: Scope) -> dict:
 LISTS = ("decisions", "repeats", "oldest_open")
 
 
-def figures_seen_by(digest: Digest, viewer) -> tuple[dict, int]:
+def figures_seen_by(digest: Digest, viewer, restricted: set[int] | None = None) -> tuple[dict, int]:
     """The stored figures with every listed row about an incident the viewer may not see now
     left out, and how many rows were left out.
 
     Figures are built from public incidents, but an incident can be made private after the
     digest was stored; the page must not keep showing it. Counts stay as they were built: they
-    name no incident.
+    name no incident. `restricted` (from `restricted_numbers`): only those incidents are asked
+    about, the rest being readable by everyone signed in.
     """
     figures = {**digest.figures}
     owed = figures.get("postmortems_owed") or {}
-    lists = {key: figures.get(key) or [] for key in LISTS}
-    lists["owed"] = owed.get("rows") or []
-    numbers = {_number(row) for rows in lists.values() for row in rows} - {None}
-    visible = set(
-        Incident.objects.visible_to(viewer)
-        .filter(number__in=numbers)
-        .values_list("number", flat=True)
-    )
+    lists = _lists(figures)
+    numbers = listed_numbers(figures)
+    asked = numbers if restricted is None else numbers & restricted
+    visible = numbers - asked
+    if asked:
+        visible |= set(
+            Incident.objects.visible_to(viewer)
+            .filter(number__in=asked)
+            .values_list("number", flat=True)
+        )
     kept = {key: [row for row in rows if _number(row) in visible] for key, rows in lists.items()}
     hidden = sum(len(rows) - len(kept[key]) for key, rows in lists.items())
     figures.update({key: kept[key] for key in LISTS if key in figures})
@@ -120,9 +123,30 @@ def figures_seen_by(digest: Digest, viewer) -> tuple[dict, int]:
     return figures, hidden
 
 
+def _lists(figures: dict) -> dict[str, list[dict]]:
+    lists = {key: figures.get(key) or [] for key in LISTS}
+    lists["owed"] = (figures.get("postmortems_owed") or {}).get("rows") or []
+    return lists
+
+
+def listed_numbers(figures: dict) -> set[int]:
+    """The numbers of the incidents the digest's lists name."""
+    return {_number(row) for rows in _lists(figures).values() for row in rows} - {None}
+
+
 def _number(row: dict) -> int | None:
     digits = str(row.get("reference", "")).removeprefix("INC-")
     return int(digits) if digits.isdigit() else None
+
+
+def restricted_numbers(digest: Digest) -> set[int]:
+    """The listed incidents that not everyone signed in may read now (private since, deleted,
+    or every one with team-only reading): only these differ between recipients."""
+    numbers = listed_numbers(digest.figures)
+    if not numbers or read_access() == "team":
+        return numbers
+    public = Incident.objects.filter(number__in=numbers, private=False)
+    return numbers - set(public.values_list("number", flat=True))
 
 
 def recipients(team: Team | None) -> list[int]:

@@ -24,6 +24,7 @@ from incidents.models import Incident, Team, read_access
 from incidents.zones import zone_named
 from outbox.ledger import Key
 from outbox.models import Dispatch
+from postmortems.models import Postmortem
 
 from .models import ActionItem
 
@@ -63,7 +64,20 @@ def visible_to_each_owner(items):
         in_team = Team.members.through.objects.filter(
             team_id=OuterRef("postmortem__incident__team_id"), user_id=OuterRef("owner_id")
         )
-        public &= Q(Exists(in_team)) | Q(postmortem__incident__commander=F("owner"))
+        # Those involved in the postmortem read it too (visible_incident_q's "involved").
+        co_author = Postmortem.co_authors.through.objects.filter(
+            postmortem_id=OuterRef("postmortem_id"), user_id=OuterRef("owner_id")
+        )
+        reviewer = Postmortem.reviewers.through.objects.filter(
+            postmortem_id=OuterRef("postmortem_id"), user_id=OuterRef("owner_id")
+        )
+        public &= (
+            Q(Exists(in_team))
+            | Q(postmortem__incident__commander=F("owner"))
+            | Q(postmortem__author=F("owner"))
+            | Q(Exists(co_author))
+            | Q(Exists(reviewer))
+        )
     return items.filter(public | Q(owner__is_superuser=True) | Exists(membership) | Exists(managed))
 
 

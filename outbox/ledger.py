@@ -14,6 +14,12 @@ Every email Debrief sends goes through here, whatever its kind:
    DEBRIEF_EMAIL_MAX_ATTEMPTS marks it failed; "failed" is never "already sent", and a
    resend (admin page, `--retry-failed`) reuses the same row.
 
+Sweeps run inline (the cron commands, `send_inline`) send in batches (`send_batch`): up to
+SEND_BATCH rows locked together, built by the kind's batch builder with a few queries for the
+whole batch, marked sent in one UPDATE, sent over one mail connection, and put back one by one
+if refused (or untried, if the server went away). The Celery path keeps one task per row, so a
+killed worker can repeat at most the email it was sending (see docs/reliability.md).
+
 Builders are registered per kind by each domain app's `emails` module, imported from its
 AppConfig.ready, so this bottom app renders emails it knows nothing about:
 
@@ -161,6 +167,55 @@ def build(dispatch: Dispatch) -> Message | None:
     except KeyError:
         raise LookupError(f"no message builder is registered for {str(dispatch.kind)!r}") from None
     return fn(dispatch)
+
+
+BatchBuilder = Callable[[list[Dispatch]], dict[int, Message | None]]
+_batch_builders: dict[str, BatchBuilder] = {}
+
+
+def batch_builder(kind: str) -> Callable[[BatchBuilder], BatchBuilder]:
+    """Register a function that renders many rows of `kind` at once, with a bounded number of
+    queries: {dispatch pk: Message or None}. Optional: kinds without one are built row by row.
+    Its answer for a row must be what the row's own builder says (both render at send time)."""
+
+    def register(fn: BatchBuilder) -> BatchBuilder:
+        known = _batch_builders.get(kind)
+        if known is not None and _name(known) != _name(fn):
+            raise ValueError(f"{kind!r} batches are already built by {_name(known)}")
+        _batch_builders[kind] = fn
+        return fn
+
+    return register
+
+
+def build_many(dispatches: list[Dispatch]) -> dict[int, Message | None | Exception]:
+    """Render rows in groups per kind; a row whose rendering fails maps to its exception.
+
+    A batch builder that raises is not trusted for any of its rows: they are rebuilt one by one,
+    so one broken row costs its own email only.
+    """
+    built: dict[int, Message | None | Exception] = {}
+    by_kind: dict[str, list[Dispatch]] = {}
+    for dispatch in dispatches:
+        by_kind.setdefault(dispatch.kind, []).append(dispatch)
+    for kind, rows in by_kind.items():
+        fn = _batch_builders.get(kind)
+        if fn is not None and len(rows) > 1:
+            try:
+                with transaction.atomic():
+                    found = fn(rows)
+                built.update((d.pk, found.get(d.pk)) for d in rows)
+                continue
+            except Exception:  # noqa: BLE001 - fall back to row by row, logged per row below
+                logger.warning("%s emails: building the batch failed", kind, exc_info=True)
+        for dispatch in rows:
+            try:
+                with transaction.atomic():
+                    built[dispatch.pk] = build(dispatch)
+            except Exception as err:  # noqa: BLE001 - a rendering bug is retried, not lost
+                logger.exception("%s email %s: rendering failed", dispatch.kind, dispatch.pk)
+                built[dispatch.pk] = err
+    return built
 
 
 def check_builders(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
@@ -466,28 +521,163 @@ class Outcome:
     failed: int = 0  # given up on: refused for good or out of attempts
     skipped: int = 0  # nothing left to say
     not_tried: int = 0  # left for the next tick: the mail server was unreachable
+    unreachable: bool = False  # the batch stopped because the mail server was out of reach
+
+
+# Emails per transaction and mail connection. A process killed mid-batch rolls the whole batch
+# back to pending, so the emails the server had accepted in it go out again (with the same
+# Message-ID): the batch trades that window for one connection and a few queries per batch.
+SEND_BATCH = 200
+_MARKED = ["state", "attempts", "sent_at", "item_count", "error", "next_try_at"]
 
 
 def send_inline(ids: Iterable[int]) -> Outcome:
-    """Send these rows in this process; stop trying once the mail server is unreachable (the
-    rest stay pending and due, for the tick or the next run)."""
+    """Send these rows in this process, in batches; stop trying once the mail server is
+    unreachable (the rest stay pending and due, for the tick or the next run)."""
     outcome, ids = Outcome(), list(ids)
-    for index, pk in enumerate(ids):
-        try:
-            message = send(pk)
-        except SendFailed as err:
-            outcome.retrying += 1
-            if err.unreachable:
-                outcome.not_tried = len(ids) - index - 1
-                logger.warning(
-                    "mail server unreachable: %s email(s) left for the next try",
-                    outcome.not_tried,
-                )
-                break
-            continue
-        if message is not None:
-            outcome.sent.append(message)
+    for start in range(0, len(ids), SEND_BATCH):
+        done = send_batch(ids[start : start + SEND_BATCH])
+        outcome.sent += done.sent
+        outcome.retrying += done.retrying
+        outcome.not_tried += done.not_tried
+        if done.unreachable:
+            outcome.not_tried += max(0, len(ids) - start - SEND_BATCH)
+            logger.warning(
+                "mail server unreachable: %s email(s) left for the next try", outcome.not_tried
+            )
+            break
     states = Dispatch.objects.filter(pk__in=ids).values_list("state", flat=True)
     outcome.failed = sum(state == Dispatch.State.FAILED for state in states)
     outcome.skipped = sum(state == Dispatch.State.SKIPPED for state in states)
     return outcome
+
+
+def send_batch(ids: list[int]) -> Outcome:
+    """Send claimed rows over one mail connection, each at most once, marking them in bulk.
+
+    The rows are locked (skip_locked: a parallel sweep sending them skips them here), built
+    together (`build_many`), marked sent in one UPDATE before the server answers, then sent one
+    by one. A message the server refuses is put back with its error and next try (or failed, as
+    in `send`); when the server becomes unreachable the rest of the batch is put back untried.
+    Queries per batch are constant whatever its size.
+    """
+    outcome, now, smtp = Outcome(), timezone.now(), None
+    failures: list[Dispatch] = []  # tried and failed, logged after the commit
+    with transaction.atomic():
+        rows = [
+            d
+            for d in Dispatch.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("recipient", "recipient__profile")
+            .filter(pk__in=ids, state=Dispatch.State.PENDING)
+            .order_by("pk")
+            # As in `send`: a row waiting out its backoff is the tick's, once due.
+            if not (d.attempts and not d.is_due(now))
+        ]
+        built = build_many(rows)
+        ready: list[tuple[Dispatch, Message, tuple]] = []
+        settled: list[Dispatch] = []
+        for dispatch in rows:
+            before = (dispatch.attempts, dispatch.error, dispatch.next_try_at)
+            dispatch.attempts += 1
+            message = built.get(dispatch.pk)
+            if isinstance(message, Exception):
+                error = f"Rendering failed: {type(message).__name__}: {message}"[:2000]
+                _fail(dispatch, error, permanent=False, now=now)
+                failures.append(dispatch)
+            elif message is None:
+                dispatch.state = Dispatch.State.SKIPPED
+            elif not message.to:
+                _fail(dispatch, "The recipient has no email address.", permanent=True, now=now)
+                failures.append(dispatch)
+            else:
+                message.headers = {**_headers(dispatch), **message.headers}
+                dispatch.state, dispatch.sent_at = Dispatch.State.SENT, now
+                dispatch.item_count = message.item_count
+                dispatch.error, dispatch.next_try_at = "", None
+                ready.append((dispatch, message, before))
+                continue
+            settled.append(dispatch)
+        # Marked sent before the server answers: a crash now rolls the whole batch back.
+        _mark_sent([d for d, _, _ in ready], now)
+        put_back: list[Dispatch] = []
+        for index, (dispatch, message, _) in enumerate(ready):
+            try:
+                if smtp is None:
+                    smtp = get_connection()
+                    smtp.open()
+                message.connection = smtp
+                message.send()
+            except Exception as err:  # noqa: BLE001 - any transport error is recorded, not lost
+                dispatch.sent_at, dispatch.item_count = None, 0
+                dispatch.state = Dispatch.State.PENDING
+                _fail(dispatch, f"{type(err).__name__}: {err}"[:2000], is_permanent(err), now)
+                put_back.append(dispatch)
+                failures.append(dispatch)
+                if is_unreachable(err):
+                    for untried, _, (attempts, error, next_try_at) in ready[index + 1 :]:
+                        untried.state, untried.sent_at, untried.item_count = (
+                            Dispatch.State.PENDING,
+                            None,
+                            0,
+                        )
+                        untried.attempts, untried.error = attempts, error
+                        untried.next_try_at = next_try_at
+                        put_back.append(untried)
+                    outcome.unreachable = True
+                    outcome.not_tried = len(ready) - index - 1
+                    break
+                continue
+            _record_delivery(dispatch, message)
+            outcome.sent.append(message)
+        Dispatch.objects.bulk_update(settled + put_back, _MARKED)
+    if smtp is not None:
+        _close(smtp)  # QUIT after the commit: the server's answer to it changes nothing
+    for dispatch in failures:
+        _log_failure(dispatch)
+        outcome.retrying += dispatch.state == Dispatch.State.PENDING
+    return outcome
+
+
+def _mark_sent(rows: list[Dispatch], now) -> None:
+    """One UPDATE for the batch. Only item_count differs between rows, and it takes few
+    values: a CASE per distinct count, not bulk_update's CASE per row and field (seconds of
+    expression building per thousand rows)."""
+    if not rows:
+        return
+    by_count: dict[int, list[int]] = {}
+    for dispatch in rows:
+        by_count.setdefault(dispatch.item_count, []).append(dispatch.pk)
+    Dispatch.objects.filter(pk__in=[d.pk for d in rows]).update(
+        state=Dispatch.State.SENT,
+        sent_at=now,
+        error="",
+        next_try_at=None,
+        attempts=models.F("attempts") + 1,  # the rows are locked: the +1 done in memory too
+        item_count=models.Case(
+            *(models.When(pk__in=pks, then=models.Value(n)) for n, pks in by_count.items()),
+            default=models.Value(0),
+        ),
+    )
+
+
+def _fail(dispatch: Dispatch, error: str, permanent: bool, now) -> None:
+    """Record a failed try on the row: failed for good, or pending until its next try."""
+    dispatch.error = error
+    if permanent or dispatch.attempts >= settings.DEBRIEF_EMAIL_MAX_ATTEMPTS:
+        dispatch.state, dispatch.next_try_at = Dispatch.State.FAILED, None
+    else:
+        dispatch.next_try_at = now + retry_delay(dispatch.attempts)
+
+
+def _log_failure(dispatch: Dispatch) -> None:
+    failed = dispatch.state == Dispatch.State.FAILED
+    logger.log(
+        logging.ERROR if failed else logging.WARNING,
+        "%s email %s to %s attempt %s %s: %s",
+        dispatch.kind,
+        dispatch.period or dispatch.scope,
+        dispatch.recipient.email,
+        dispatch.attempts,
+        "failed for good" if failed else f"failed, next try at {dispatch.next_try_at:%H:%M:%S}",
+        dispatch.error,
+    )
