@@ -30,7 +30,6 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
-    FilteredRelation,
     Min,
     OuterRef,
     PositiveSmallIntegerField,
@@ -41,6 +40,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 
 from incidents.models import (
@@ -55,7 +55,7 @@ from incidents.models import (
     read_access,
     visible_incident_q,
 )
-from postmortems.models import PUBLISH_WITHIN, Postmortem
+from postmortems.models import PUBLISH_WITHIN, ContributingFactor, Postmortem
 
 from .models import ActionItem, ActionItemEvent
 
@@ -353,7 +353,8 @@ def repeats(period: Period, scope: Scope, viewer, only: str = "") -> QuerySet[In
         stored, unsure = None, base
     else:
         stored, unsure = "public_repeats", base.exclude(repeats=F("public_repeats"))
-    live = _live_bits(unsure, period, viewer) if unsure is not None else {}
+    few = stored is not None  # only those whose two stored flags differ
+    live = _live_bits(unsure, period, viewer, few) if unsure is not None else {}
     rule = Q(pk__in=list(live))
     if stored:
         known = Q(**{f"{stored}__gt": 0})
@@ -374,13 +375,59 @@ def repeats(period: Period, scope: Scope, viewer, only: str = "") -> QuerySet[In
     return qs.select_related("team").order_by("started_at", "pk")
 
 
-def _live_bits(candidates: QuerySet[Incident], period: Period, viewer) -> dict[int, int]:
+def _live_bits(candidates: QuerySet[Incident], period: Period, viewer, few: bool) -> dict:
     """{pk: flags} of the candidates (incidents of `period`) that repeat an earlier incident
-    the viewer may see, computed from history (one query)."""
-    seen = incidents(ORG, viewer).filter(
-        started_at__gte=period.starts_at - REPEAT_WINDOW, started_at__lt=period.ends_before
+    the viewer may see. `few`: the candidates are a handful whose flags against public
+    incidents are stored (then one EXISTS per candidate and flag over the viewer's private
+    incidents, each a few index probes); else computed from history by the window."""
+    if not few:
+        seen = incidents(ORG, viewer).filter(
+            started_at__gte=period.starts_at - REPEAT_WINDOW, started_at__lt=period.ends_before
+        )
+        return {pk: bits for pk, bits, _ in repeat_flag_rows(candidates, seen) if bits}
+    # Their public flags are stored; what can add to them are the private incidents this
+    # viewer may see (a few), so only those are probed. Named by id, so the planner knows the
+    # candidates are few; with none the query still runs (on no incident), so the number of
+    # queries does not depend on the data.
+    ids = list(candidates.values_list("pk", flat=True)) or [0]
+    earlier = (
+        Incident.objects.filter(private=True)
+        .filter(visible_incident_q(viewer))
+        .filter(
+            started_at__lt=OuterRef("started_at"),
+            started_at__gte=OuterRef("started_at") - REPEAT_WINDOW,
+        )
     )
-    return {pk: bits for pk, bits, _ in repeat_flag_rows(candidates, seen) if bits}
+    same_pattern = earlier.filter(pattern=OuterRef("pattern")).exclude(pattern="")
+    categories = ContributingFactor.objects.filter(
+        postmortem__incident_id=OuterRef(OuterRef("pk"))
+    ).values("category")
+    same_cause = earlier.filter(
+        services__incidents=OuterRef("pk"), postmortem__factors__category__in=categories
+    )
+    moved_done = ActionItemEvent.objects.filter(
+        item=OuterRef("pk"),
+        kind=ActionItemEvent.Kind.STATUS,
+        to_status=DONE,
+        at__lt=OuterRef(OuterRef(OuterRef("started_at"))),
+    )
+    fixed = ActionItem.objects.filter(postmortem__incident=OuterRef("pk"), leverage=PREVENTION)
+    fixed = fixed.filter(
+        Q(status=DONE, completed_at__lt=OuterRef(OuterRef("started_at"))) | Exists(moved_done)
+    )
+    rows = Incident.objects.filter(pk__in=ids).values_list(
+        "pk",
+        "public_repeats",
+        Exists(same_pattern),
+        Exists(same_cause),
+        Exists(same_pattern.filter(Exists(fixed))) | Exists(same_cause.filter(Exists(fixed))),
+    )
+    found = {}
+    for pk, public, pattern, cause, fix in rows:
+        bits = public | REPEAT_PATTERN * pattern | REPEAT_CAUSE * cause | REPEAT_AFTER_FIX * fix
+        if bits:
+            found[pk] = bits
+    return found
 
 
 def _compiled(queryset: QuerySet) -> tuple[str, tuple]:
@@ -444,25 +491,26 @@ def _repeat_flags_sql(candidates: QuerySet[Incident], seen: QuerySet[Incident]):
         rservice=F("service_id"),
         rcategory=F("incident__postmortem__factors__category"),
     )
-    # Per incident: when a prevention item of it was first marked done (completion time, or
-    # a recorded move to done). Joined to the key rows, so no visibility filter is needed here.
-    done_moves = FilteredRelation(
-        "events",
-        condition=Q(events__kind=ActionItemEvent.Kind.STATUS, events__to_status=DONE),
+    # Per key row: when a prevention item of its incident was first marked done (completion
+    # time, or a recorded move to done); looked up per row (`k.rid`), so only incidents that
+    # share a key with a candidate are read. No visibility filter: the key rows have it.
+    key_incident = RawSQL("k.rid", ())
+    done = (
+        ActionItem.objects.filter(leverage=PREVENTION, status=DONE, completed_at__isnull=False)
+        .filter(postmortem__incident_id=key_incident)
+        .order_by("completed_at")
+        .values("completed_at")[:1]
     )
-    fixes = (
-        ActionItem.objects.filter(leverage=PREVENTION)
-        .annotate(done_moves=done_moves)
-        .filter(Q(status=DONE) | Q(done_moves__isnull=False))
-        .order_by()
-        .values(fid=F("postmortem__incident_id"))
-        .annotate(
-            done_at=Min("completed_at", filter=Q(status=DONE)), event_at=Min("done_moves__at")
-        )
+    moved_done = (
+        ActionItemEvent.objects.filter(kind=ActionItemEvent.Kind.STATUS, to_status=DONE)
+        .filter(item__leverage=PREVENTION, item__postmortem__incident_id=key_incident)
+        .order_by("at")
+        .values("at")[:1]
     )
     rows = candidates.values(cid=F("pk"))
     (rows_sql, rows_params), (patterns_sql, patterns_params) = _compiled(rows), _compiled(patterns)
-    (causes_sql, causes_params), (fixes_sql, fixes_params) = _compiled(causes), _compiled(fixes)
+    (causes_sql, causes_params) = _compiled(causes)
+    (done_sql, done_params), (moved_sql, moved_params) = _compiled(done), _compiled(moved_done)
     vendor = connections[candidates.db].vendor
     if vendor == "postgresql":
         order = "{}"
@@ -480,9 +528,9 @@ def _repeat_flags_sql(candidates: QuerySet[Incident], seen: QuerySet[Incident]):
         micros = REPEAT_WINDOW // timedelta(microseconds=1)
         frame = f"RANGE BETWEEN {micros} PRECEDING AND 1 PRECEDING"
     first_fix = (
-        "CASE WHEN fx.done_at IS NULL THEN fx.event_at"
-        " WHEN fx.event_at IS NULL OR fx.done_at < fx.event_at THEN fx.done_at"
-        " ELSE fx.event_at END"
+        "CASE WHEN k.done_at IS NULL THEN k.event_at"
+        " WHEN k.event_at IS NULL OR k.done_at < k.event_at THEN k.done_at"
+        " ELSE k.event_at END"
     )
 
     keys = (
@@ -491,12 +539,19 @@ def _repeat_flags_sql(candidates: QuerySet[Incident], seen: QuerySet[Incident]):
         " UNION ALL SELECT q.rid, q.rstart, q.rpub, 'c', q.rservice, q.rcategory"
         f" FROM ({causes_sql}) q"
     )
+    # OFFSET 0 keeps PostgreSQL from pulling the subquery up and running each lookup once
+    # per mention of its column (five times per row, measured).
+    fence = " OFFSET 0" if vendor == "postgresql" else ""
+    keyed = (
+        f"SELECT k.*, {first_fix} AS fix FROM (SELECT k.*, ({done_sql}) AS done_at,"
+        f" ({moved_sql}) AS event_at FROM ({keys}) k{fence}) k"
+    )
     windows = (
         "SELECT k.rid, k.rstart, k.kind,"
-        f" COUNT(*) OVER win AS earlier, MIN({first_fix}) OVER win AS first_fix,"
+        " COUNT(*) OVER win AS earlier, MIN(k.fix) OVER win AS first_fix,"
         " SUM(k.rpub) OVER win AS earlier_pub,"
-        f" MIN(CASE WHEN k.rpub = 1 THEN {first_fix} END) OVER win AS first_pub_fix"
-        f" FROM ({keys}) k LEFT JOIN ({fixes_sql}) fx ON fx.fid = k.rid"
+        " MIN(CASE WHEN k.rpub = 1 THEN k.fix END) OVER win AS first_pub_fix"
+        f" FROM ({keyed}) k"
         " WINDOW win AS (PARTITION BY k.kind, k.rservice, k.rkey"
         f" ORDER BY {order.format('k.rstart')} {frame})"
     )
@@ -513,7 +568,7 @@ def _repeat_flags_sql(candidates: QuerySet[Incident], seen: QuerySet[Incident]):
         " GROUP BY w.rid"
     )
     # Parameters in the order their subqueries appear in the text.
-    params = patterns_params + causes_params + fixes_params + rows_params
+    params = done_params + moved_params + patterns_params + causes_params + rows_params
     return sql, params
 
 

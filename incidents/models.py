@@ -362,6 +362,10 @@ class Incident(models.Model):
             models.Index(
                 fields=["started_at"], condition=Q(repeats__gt=0), name="incident_repeat_start"
             ),
+            # What a private incident adds to someone's repeat flags (actions.metrics).
+            models.Index(
+                fields=["started_at"], condition=Q(private=True), name="incident_private_start"
+            ),
         ]
         constraints = [
             models.CheckConstraint(
