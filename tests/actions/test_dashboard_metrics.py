@@ -440,7 +440,11 @@ def _reference_repeats(period, scope, viewer):
     return {i.pk: (i.p, i.c, i.f) for i in rows}
 
 
-def test_the_set_wise_repeat_computation_agrees_with_the_straightforward_definition():
+@pytest.mark.parametrize("read_access", ["organisation", "team"])
+def test_the_stored_repeat_flags_agree_with_the_straightforward_definition(settings, read_access):
+    """For an outsider, a member of private incidents, a manager, an admin and PUBLIC_ONLY;
+    with DEBRIEF_READ_ACCESS=team (public incidents narrowed too) as well."""
+    settings.DEBRIEF_READ_ACCESS = read_access
     rng = random.Random(11)
     teams = [TeamFactory() for _ in range(2)]
     services = [ServiceFactory(team=teams[i % 2]) for i in range(4)]
