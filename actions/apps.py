@@ -9,4 +9,5 @@ class ActionsConfig(AppConfig):
         from . import (
             audit_trail,  # noqa: F401 - what the audit trail records here
             emails,  # noqa: F401 - registers this app's email builders with the outbox
+            repeats,  # noqa: F401 - keeps the stored repeat flags in step with changes
         )

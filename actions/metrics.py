@@ -22,6 +22,7 @@ from django.db import connections
 from django.db.models import (
     Aggregate,
     BooleanField,
+    Case,
     Count,
     DateField,
     DateTimeField,
@@ -29,19 +30,32 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
-    FilteredRelation,
     Min,
     OuterRef,
+    PositiveSmallIntegerField,
     Q,
     QuerySet,
     Subquery,
     Sum,
+    Value,
+    When,
 )
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 
-from incidents.models import Incident, Service, Severity, Team, TimelineEvent, visible_incident_q
-from postmortems.models import PUBLISH_WITHIN, Postmortem
+from incidents.models import (
+    REPEAT_AFTER_FIX,
+    REPEAT_CAUSE,
+    REPEAT_PATTERN,
+    Incident,
+    Service,
+    Severity,
+    Team,
+    TimelineEvent,
+    read_access,
+    visible_incident_q,
+)
+from postmortems.models import PUBLISH_WITHIN, ContributingFactor, Postmortem
 
 from .models import ActionItem, ActionItemEvent
 
@@ -297,98 +311,206 @@ def decisions(period: Period, scope: Scope, viewer) -> QuerySet[ActionItem]:
 def repeat_incidents(period: Period, scope: Scope, viewer) -> QuerySet[Incident]:
     """Incidents started in the period that repeat an earlier one (started within the 12
     months before, and equally visible): the same pattern label, or a shared service and a
-    shared contributing-factor category. Annotated `same_pattern` and `same_cause` (bool).
-
-    Computed set-wise by `_repeat_flags_sql` (see there for why)."""
-    sql, params = _repeat_flags_sql(period, scope, viewer)
-
-    def ids(where: str = "") -> RawSQL:
-        return RawSQL(f"SELECT rf.cid FROM ({sql}) rf {where}", params)
-
-    return (
-        incidents(scope, viewer)
-        .filter(period.span("started_at"), pk__in=ids())
-        .annotate(
-            same_pattern=ExpressionWrapper(
-                Q(pk__in=ids("WHERE rf.same_pattern = 1")), output_field=BooleanField()
-            ),
-            same_cause=ExpressionWrapper(
-                Q(pk__in=ids("WHERE rf.same_cause = 1")), output_field=BooleanField()
-            ),
-        )
-        .select_related("team")
-        .order_by("started_at", "pk")
+    shared contributing-factor category. Annotated `same_pattern` and `same_cause` (bool)."""
+    return repeats(period, scope, viewer).annotate(
+        same_pattern=_has(REPEAT_PATTERN), same_cause=_has(REPEAT_CAUSE)
     )
+
+
+def _with_bit(bit: int, present: bool = True) -> list[int]:
+    """The non-zero flag values that have (or lack) `bit`."""
+    return [value for value in range(1, 8) if bool(value & bit) == present]
+
+
+def _has(bit: int) -> ExpressionWrapper:
+    return ExpressionWrapper(Q(repeat_bits__in=_with_bit(bit)), output_field=BooleanField())
+
+
+REPEATS_ONLY = {
+    "pattern": _with_bit(REPEAT_PATTERN),
+    "after_fix": _with_bit(REPEAT_AFTER_FIX),
+    "other": _with_bit(REPEAT_AFTER_FIX, present=False),  # the dashboard's "Other repeats"
+}
+
+
+def repeats(period: Period, scope: Scope, viewer, only: str = "") -> QuerySet[Incident]:
+    """The repeat incidents of the period in scope that the viewer may see, annotated
+    `repeat_bits` (REPEAT_PATTERN | REPEAT_CAUSE | REPEAT_AFTER_FIX, judged against the
+    earlier incidents this viewer may see), oldest first. `only`: "pattern", "after_fix" or
+    "other" (not after a fix) keeps just those.
+
+    Read from the flags stored per incident (actions.repeats keeps them): `repeats` judges
+    against every earlier incident (an admin's view), `public_repeats` against public ones
+    (PUBLIC_ONLY). Anyone else sees every public incident and some private ones, so their
+    flags lie between the two and equal both where the two agree; the few incidents where
+    they differ (a matching earlier incident is private) are judged live against what this
+    viewer may see. With DEBRIEF_READ_ACCESS=team not every public incident is visible
+    either, so there every candidate is judged live."""
+    base = incidents_started(period, scope, viewer).filter(repeats__gt=0)
+    if viewer is PUBLIC_ONLY or viewer.is_superuser:
+        stored, unsure = ("public_repeats" if viewer is PUBLIC_ONLY else "repeats"), None
+    elif read_access() == "team":
+        stored, unsure = None, base
+    else:
+        stored, unsure = "public_repeats", base.exclude(repeats=F("public_repeats"))
+    few = stored is not None  # only those whose two stored flags differ
+    live = _live_bits(unsure, period, viewer, few) if unsure is not None else {}
+    rule = Q(pk__in=list(live))
+    if stored:
+        known = Q(**{f"{stored}__gt": 0})
+        if unsure is not None:
+            known &= Q(repeats=F("public_repeats"))
+        rule |= known
+    by_bits: dict[int, list[int]] = {}
+    for pk, bits in live.items():
+        by_bits.setdefault(bits, []).append(pk)
+    bits = Case(
+        *(When(pk__in=ids, then=Value(value)) for value, ids in by_bits.items()),
+        default=F(stored) if stored else Value(0),
+        output_field=PositiveSmallIntegerField(),
+    )
+    qs = base.filter(rule).annotate(repeat_bits=bits)
+    if only:
+        qs = qs.filter(repeat_bits__in=REPEATS_ONLY[only])
+    return qs.select_related("team").order_by("started_at", "pk")
+
+
+def _live_bits(candidates: QuerySet[Incident], period: Period, viewer, few: bool) -> dict:
+    """{pk: flags} of the candidates (incidents of `period`) that repeat an earlier incident
+    the viewer may see. `few`: the candidates are a handful whose flags against public
+    incidents are stored (then one EXISTS per candidate and flag over the viewer's private
+    incidents, each a few index probes); else computed from history by the window."""
+    if not few:
+        seen = incidents(ORG, viewer).filter(
+            started_at__gte=period.starts_at - REPEAT_WINDOW, started_at__lt=period.ends_before
+        )
+        return {pk: bits for pk, bits, _ in repeat_flag_rows(candidates, seen) if bits}
+    # Their public flags are stored; what can add to them are the private incidents this
+    # viewer may see (a few), so only those are probed. Named by id, so the planner knows the
+    # candidates are few; with none the query still runs (on no incident), so the number of
+    # queries does not depend on the data.
+    ids = list(candidates.values_list("pk", flat=True)) or [0]
+    earlier = (
+        Incident.objects.filter(private=True)
+        .filter(visible_incident_q(viewer))
+        .filter(
+            started_at__lt=OuterRef("started_at"),
+            started_at__gte=OuterRef("started_at") - REPEAT_WINDOW,
+        )
+    )
+    same_pattern = earlier.filter(pattern=OuterRef("pattern")).exclude(pattern="")
+    categories = ContributingFactor.objects.filter(
+        postmortem__incident_id=OuterRef(OuterRef("pk"))
+    ).values("category")
+    same_cause = earlier.filter(
+        services__incidents=OuterRef("pk"), postmortem__factors__category__in=categories
+    )
+    moved_done = ActionItemEvent.objects.filter(
+        item=OuterRef("pk"),
+        kind=ActionItemEvent.Kind.STATUS,
+        to_status=DONE,
+        at__lt=OuterRef(OuterRef(OuterRef("started_at"))),
+    )
+    fixed = ActionItem.objects.filter(postmortem__incident=OuterRef("pk"), leverage=PREVENTION)
+    fixed = fixed.filter(
+        Q(status=DONE, completed_at__lt=OuterRef(OuterRef("started_at"))) | Exists(moved_done)
+    )
+    rows = Incident.objects.filter(pk__in=ids).values_list(
+        "pk",
+        "public_repeats",
+        Exists(same_pattern),
+        Exists(same_cause),
+        Exists(same_pattern.filter(Exists(fixed))) | Exists(same_cause.filter(Exists(fixed))),
+    )
+    found = {}
+    for pk, public, pattern, cause, fix in rows:
+        bits = public | REPEAT_PATTERN * pattern | REPEAT_CAUSE * cause | REPEAT_AFTER_FIX * fix
+        if bits:
+            found[pk] = bits
+    return found
 
 
 def _compiled(queryset: QuerySet) -> tuple[str, tuple]:
     return queryset.query.get_compiler(using=queryset.db).as_sql()
 
 
-def _repeat_flags_sql(period: Period, scope: Scope, viewer) -> tuple[str, tuple]:
-    """SQL giving one row per repeat incident of the period in scope: (cid, cmonth, cstart,
-    same_pattern, same_cause, after_fix), the flags 0 or 1.
+def repeat_flag_rows(
+    candidates: QuerySet[Incident], seen: QuerySet[Incident]
+) -> list[tuple[int, int, int]]:
+    """(pk, flags, public flags) of each candidate that repeats an incident of `seen` (flags
+    REPEAT_PATTERN | REPEAT_CAUSE | REPEAT_AFTER_FIX; public flags: judged against the public
+    incidents of `seen` only). `seen` must hold the candidates and every incident of the 12
+    months before them that may count. One query; see `_repeat_flags_sql`."""
+    sql, params = _repeat_flags_sql(candidates, seen)
+    query = (
+        "SELECT rf.cid, rf.same_pattern * %s + rf.same_cause * %s + rf.after_fix * %s,"
+        " rf.pub_pattern * %s + rf.pub_cause * %s + rf.pub_after_fix * %s"
+        f" FROM ({sql}) rf"
+    )
+    bits = (REPEAT_PATTERN, REPEAT_CAUSE, REPEAT_AFTER_FIX)
+    with connections[candidates.db].cursor() as cursor:
+        cursor.execute(query, bits + bits + tuple(params))
+        return cursor.fetchall()
+
+
+def _repeat_flags_sql(candidates: QuerySet[Incident], seen: QuerySet[Incident]):
+    """SQL giving one row per candidate that repeats an incident of `seen`: (cid,
+    same_pattern, same_cause, after_fix, pub_pattern, pub_cause, pub_after_fix), the flags 0
+    or 1, the pub_ ones counting public earlier incidents only.
 
     Why raw SQL around ORM-built parts: asking "is there an earlier matching incident?" once
     per incident (correlated EXISTS) took seconds for a quarter at 20,000 incidents. Instead,
-    every visible incident of the 12 months before the period up to its end becomes one row
-    per key (its pattern; each of its (service, factor category) pairs), and a window over
-    each key, ordered by start, counts the rows started in the 12 months before this one
-    (strictly earlier), and finds the earliest time a prevention item of those earlier
-    incidents was marked done. An incident is a repeat if any of its keys has an earlier row;
-    `after_fix` if that earliest fix is before its start. One pass over sorted rows.
-
-    The incidents considered (scope, period, privacy) come from the same QuerySets as every
-    other figure; only the window and the final grouping are written out here.
+    every incident of `seen` becomes one row per key (its pattern; each of its (service,
+    factor category) pairs), and a window over each key, ordered by start, counts the rows
+    started in the 12 months before this one (strictly earlier), and finds the earliest time
+    a prevention item of those earlier incidents was marked done. An incident is a repeat if
+    any of its keys has an earlier row; `after_fix` if that earliest fix is before its start.
+    One pass over sorted rows.
     """
-    candidates = incidents_started(period, scope, viewer)
-    seen = incidents(ORG, viewer).filter(
-        started_at__gte=period.starts_at - REPEAT_WINDOW, started_at__lt=period.ends_before
-    )
+    candidates = candidates.order_by()  # (a default ordering would sort every subquery)
+    seen = seen.order_by()
+    public = Case(When(private=False, then=Value(1)), default=Value(0))
     # Only keys some candidate has can make it a repeat; filtering whole keys (partitions)
     # leaves every window intact.
     # (Excluding blank patterns on both sides keeps the planner from probing the pattern
     # index with '' for every unlabelled incident.)
     patterns = (
-        seen.order_by()
-        .exclude(pattern="")
-        .filter(pattern__in=candidates.order_by().exclude(pattern="").values("pattern"))
-        .values(rid=F("pk"), rstart=F("started_at"), rkey=F("pattern"))
+        seen.exclude(pattern="")
+        .filter(pattern__in=candidates.exclude(pattern="").values("pattern"))
+        .values(rid=F("pk"), rstart=F("started_at"), rpub=public, rkey=F("pattern"))
     )
     through = Incident.services.through
     causes = through.objects.filter(
-        incident__in=seen,
-        service__in=through.objects.filter(incident__in=candidates).values("service"),
+        incident__in=seen.values("pk"),
+        service__in=through.objects.filter(incident__in=candidates.values("pk")).values("service"),
         incident__postmortem__factors__isnull=False,
     ).values(
         rid=F("incident_id"),
         rstart=F("incident__started_at"),
+        rpub=Case(When(incident__private=False, then=Value(1)), default=Value(0)),
         rservice=F("service_id"),
         rcategory=F("incident__postmortem__factors__category"),
     )
-    # Per incident: when a prevention item of it was first marked done (completion time, or
-    # a recorded move to done). Joined to the key rows, so no visibility filter is needed here.
-    done_moves = FilteredRelation(
-        "events",
-        condition=Q(events__kind=ActionItemEvent.Kind.STATUS, events__to_status=DONE),
+    # Per key row: when a prevention item of its incident was first marked done (completion
+    # time, or a recorded move to done); looked up per row (`k.rid`), so only incidents that
+    # share a key with a candidate are read. No visibility filter: the key rows have it.
+    key_incident = RawSQL("k.rid", ())
+    done = (
+        ActionItem.objects.filter(leverage=PREVENTION, status=DONE, completed_at__isnull=False)
+        .filter(postmortem__incident_id=key_incident)
+        .order_by("completed_at")
+        .values("completed_at")[:1]
     )
-    fixes = (
-        ActionItem.objects.filter(leverage=PREVENTION)
-        .annotate(done_moves=done_moves)
-        .filter(Q(status=DONE) | Q(done_moves__isnull=False))
-        .order_by()
-        .values(fid=F("postmortem__incident_id"))
-        .annotate(
-            done_at=Min("completed_at", filter=Q(status=DONE)), event_at=Min("done_moves__at")
-        )
+    moved_done = (
+        ActionItemEvent.objects.filter(kind=ActionItemEvent.Kind.STATUS, to_status=DONE)
+        .filter(item__leverage=PREVENTION, item__postmortem__incident_id=key_incident)
+        .order_by("at")
+        .values("at")[:1]
     )
-    rows = (
-        incidents_started(period, scope, viewer)
-        .order_by()  # (the model's default ordering would sort every subquery for nothing)
-        .values(cid=F("pk"), cmonth=_month("started_at"), cstart=F("started_at"))
-    )
+    rows = candidates.values(cid=F("pk"))
     (rows_sql, rows_params), (patterns_sql, patterns_params) = _compiled(rows), _compiled(patterns)
-    (causes_sql, causes_params), (fixes_sql, fixes_params) = _compiled(causes), _compiled(fixes)
+    (causes_sql, causes_params) = _compiled(causes)
+    (done_sql, done_params), (moved_sql, moved_params) = _compiled(done), _compiled(moved_done)
     vendor = connections[candidates.db].vendor
     if vendor == "postgresql":
         order = "{}"
@@ -406,34 +528,47 @@ def _repeat_flags_sql(period: Period, scope: Scope, viewer) -> tuple[str, tuple]
         micros = REPEAT_WINDOW // timedelta(microseconds=1)
         frame = f"RANGE BETWEEN {micros} PRECEDING AND 1 PRECEDING"
     first_fix = (
-        "CASE WHEN fx.done_at IS NULL THEN fx.event_at"
-        " WHEN fx.event_at IS NULL OR fx.done_at < fx.event_at THEN fx.done_at"
-        " ELSE fx.event_at END"
+        "CASE WHEN k.done_at IS NULL THEN k.event_at"
+        " WHEN k.event_at IS NULL OR k.done_at < k.event_at THEN k.done_at"
+        " ELSE k.event_at END"
     )
 
     keys = (
-        f"SELECT p.rid, p.rstart, 'p' AS kind, NULL AS rservice, p.rkey FROM ({patterns_sql}) p"
-        " UNION ALL SELECT q.rid, q.rstart, 'c', q.rservice, q.rcategory"
+        "SELECT p.rid, p.rstart, p.rpub, 'p' AS kind, NULL AS rservice, p.rkey"
+        f" FROM ({patterns_sql}) p"
+        " UNION ALL SELECT q.rid, q.rstart, q.rpub, 'c', q.rservice, q.rcategory"
         f" FROM ({causes_sql}) q"
+    )
+    # OFFSET 0 keeps PostgreSQL from pulling the subquery up and running each lookup once
+    # per mention of its column (five times per row, measured).
+    fence = " OFFSET 0" if vendor == "postgresql" else ""
+    keyed = (
+        f"SELECT k.*, {first_fix} AS fix FROM (SELECT k.*, ({done_sql}) AS done_at,"
+        f" ({moved_sql}) AS event_at FROM ({keys}) k{fence}) k"
     )
     windows = (
         "SELECT k.rid, k.rstart, k.kind,"
-        f" COUNT(*) OVER win AS earlier, MIN({first_fix}) OVER win AS first_fix"
-        f" FROM ({keys}) k LEFT JOIN ({fixes_sql}) fx ON fx.fid = k.rid"
+        " COUNT(*) OVER win AS earlier, MIN(k.fix) OVER win AS first_fix,"
+        " SUM(k.rpub) OVER win AS earlier_pub,"
+        " MIN(CASE WHEN k.rpub = 1 THEN k.fix END) OVER win AS first_pub_fix"
+        f" FROM ({keyed}) k"
         " WINDOW win AS (PARTITION BY k.kind, k.rservice, k.rkey"
         f" ORDER BY {order.format('k.rstart')} {frame})"
     )
+    pub = "w.earlier_pub > 0"
     sql = (
-        "SELECT c.cid, c.cmonth, c.cstart,"
+        "SELECT w.rid AS cid,"
         " MAX(CASE WHEN w.kind = 'p' THEN 1 ELSE 0 END) AS same_pattern,"
         " MAX(CASE WHEN w.kind = 'c' THEN 1 ELSE 0 END) AS same_cause,"
-        " MAX(CASE WHEN w.first_fix < w.rstart THEN 1 ELSE 0 END) AS after_fix"
-        f" FROM ({rows_sql}) c JOIN ({windows}) w ON w.rid = c.cid"
-        " WHERE w.earlier > 0"
-        " GROUP BY c.cid, c.cmonth, c.cstart"
+        " MAX(CASE WHEN w.first_fix < w.rstart THEN 1 ELSE 0 END) AS after_fix,"
+        f" MAX(CASE WHEN w.kind = 'p' AND {pub} THEN 1 ELSE 0 END) AS pub_pattern,"
+        f" MAX(CASE WHEN w.kind = 'c' AND {pub} THEN 1 ELSE 0 END) AS pub_cause,"
+        " MAX(CASE WHEN w.first_pub_fix < w.rstart THEN 1 ELSE 0 END) AS pub_after_fix"
+        f" FROM ({windows}) w WHERE w.earlier > 0 AND w.rid IN ({rows_sql})"
+        " GROUP BY w.rid"
     )
     # Parameters in the order their subqueries appear in the text.
-    params = rows_params + patterns_params + causes_params + fixes_params
+    params = done_params + moved_params + patterns_params + causes_params + rows_params
     return sql, params
 
 
@@ -932,58 +1067,37 @@ def recurrences(period: Period, scope: Scope, viewer) -> QuerySet[Incident]:
     prevention action item marked done before this one started, so the fix did not hold.
     "Marked done" is the item's completion time, or a recorded move to done, whichever is
     first (so an item reopened since still counts)."""
-    sql, params = _repeat_flags_sql(period, scope, viewer)
-    fixed = RawSQL(f"SELECT rf.cid FROM ({sql}) rf WHERE rf.after_fix = 1", params)
-    return repeat_incidents(period, scope, viewer).annotate(
-        after_fix=ExpressionWrapper(Q(pk__in=fixed), output_field=BooleanField())
-    )
+    return repeat_incidents(period, scope, viewer).annotate(after_fix=_has(REPEAT_AFTER_FIX))
 
 
 def repeat_flags(period: Period, scope: Scope, viewer, only: str = "") -> list[dict]:
     """The repeat incidents of the period, oldest first, with their flags, from one query:
     [{"id", "same_pattern", "same_cause", "after_fix"}] (as recurrences() annotates them).
-    `only`: "pattern", "after_fix" or "other" (not after a fix) keeps just those. For lists:
-    the flags are computed once, where recurrences() as a QuerySet computes them once per
-    annotation."""
-    sql, params = _repeat_flags_sql(period, scope, viewer)
-    where = {
-        "": "",
-        "pattern": " WHERE rf.same_pattern = 1",
-        "after_fix": " WHERE rf.after_fix = 1",
-        "other": " WHERE rf.after_fix = 0",  # the dashboard's "Other repeats" segment
-    }
-    query = (
-        "SELECT rf.cid, rf.same_pattern, rf.same_cause, rf.after_fix"
-        f" FROM ({sql}) rf{where[only]} ORDER BY rf.cstart, rf.cid"
-    )
-    with connections[Incident.objects.db].cursor() as cursor:
-        cursor.execute(query, params)
-        rows = cursor.fetchall()
+    `only`: as for `repeats`."""
     return [
-        {"id": pk, "same_pattern": bool(p), "same_cause": bool(c), "after_fix": bool(f)}
-        for pk, p, c, f in rows
+        {
+            "id": pk,
+            "same_pattern": bool(bits & REPEAT_PATTERN),
+            "same_cause": bool(bits & REPEAT_CAUSE),
+            "after_fix": bool(bits & REPEAT_AFTER_FIX),
+        }
+        for pk, bits in repeats(period, scope, viewer, only).values_list("pk", "repeat_bits")
     ]
 
 
 def recurrence_by_month(period: Period, scope: Scope, viewer) -> list[dict]:
     """Repeat incidents per UTC month of their start: [{"month", "repeats", "same_pattern",
-    "after_fix"}], one row per month the period touches. One query."""
-    sql, params = _repeat_flags_sql(period, scope, viewer)
-    summary = (
-        "SELECT rf.cmonth, COUNT(*), SUM(rf.same_pattern), SUM(rf.after_fix)"
-        f" FROM ({sql}) rf GROUP BY rf.cmonth"
+    "after_fix"}], one row per month the period touches."""
+    rows = (
+        repeats(period, scope, viewer)
+        .order_by()
+        .values(month=_month("started_at"))
+        .annotate(
+            repeats=Count("pk"),
+            same_pattern=Count("pk", filter=Q(repeat_bits__in=_with_bit(REPEAT_PATTERN))),
+            after_fix=Count("pk", filter=Q(repeat_bits__in=_with_bit(REPEAT_AFTER_FIX))),
+        )
     )
-    with connections[Incident.objects.db].cursor() as cursor:
-        cursor.execute(summary, params)
-        rows = cursor.fetchall()
-    # SQLite returns the month as text, PostgreSQL as a date.
-    found = {
-        date.fromisoformat(str(month)[:10]): {
-            "repeats": repeats,
-            "same_pattern": int(same_pattern),
-            "after_fix": int(after_fix),
-        }
-        for month, repeats, same_pattern, after_fix in rows
-    }
+    found = {row.pop("month"): row for row in rows}
     empty = {"repeats": 0, "same_pattern": 0, "after_fix": 0}
     return [{"month": m} | found.get(m, empty) for m in period.months()]

@@ -264,6 +264,12 @@ class IncidentQuerySet(models.QuerySet):
         )
 
 
+# Bits of Incident.repeats / public_repeats.
+REPEAT_PATTERN = 1  # an earlier incident of the 12 months before has the same pattern label
+REPEAT_CAUSE = 2  # ... shares a service and a contributing-factor category
+REPEAT_AFTER_FIX = 4  # ... and one of those had a prevention item done before this started
+
+
 class Incident(models.Model):
     class Status(models.TextChoices):
         INVESTIGATING = "investigating", "Investigating"
@@ -333,6 +339,12 @@ class Incident(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     # Bumped by every edit through incidents.services, so edits that crossed are refused.
     version = models.PositiveIntegerField(default=1, editable=False)
+    # Whether it repeats an earlier incident (bits REPEAT_PATTERN | REPEAT_CAUSE |
+    # REPEAT_AFTER_FIX), judged against every earlier incident (`repeats`) and against the
+    # public ones only (`public_repeats`). Stored by actions.repeats (which can see factors and
+    # action items) so the dashboard reads flags instead of recomputing them over history.
+    repeats = models.PositiveSmallIntegerField(default=0, editable=False)
+    public_repeats = models.PositiveSmallIntegerField(default=0, editable=False)
 
     objects = IncidentQuerySet.as_manager()
 
@@ -346,6 +358,14 @@ class Incident(models.Model):
             models.Index(fields=["severity", "-started_at"], name="incident_sort_severity"),
             models.Index(fields=["status", "-started_at"], name="incident_sort_status"),
             models.Index(fields=["title", "id"], name="incident_sort_title"),
+            # The dashboard's repeat incidents of a period: few rows of many.
+            models.Index(
+                fields=["started_at"], condition=Q(repeats__gt=0), name="incident_repeat_start"
+            ),
+            # What a private incident adds to someone's repeat flags (actions.metrics).
+            models.Index(
+                fields=["started_at"], condition=Q(private=True), name="incident_private_start"
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -10,7 +10,13 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from incidents.models import Incident, Severity
+from incidents.models import (
+    REPEAT_AFTER_FIX,
+    REPEAT_CAUSE,
+    REPEAT_PATTERN,
+    Incident,
+    Severity,
+)
 
 from .. import metrics
 from ..metrics import Period
@@ -36,15 +42,13 @@ class Rows:
     load: Callable[[list], list] | None = None  # turns a page of `queryset` into rows
 
 
-def _repeats(flags: list[dict]) -> list[Incident]:
-    """A page of repeat_flags as incidents carrying their flags (one query)."""
-    found = Incident.objects.select_related("team").in_bulk([f["id"] for f in flags])
-    page = []
-    for f in flags:
-        incident = found[f["id"]]
-        incident.same_pattern, incident.same_cause = f["same_pattern"], f["same_cause"]
-        incident.after_fix = f["after_fix"]
-        page.append(incident)
+def _repeats(page: list[Incident]) -> list[Incident]:
+    """A page of metrics.repeats, each incident carrying its flags by name."""
+    for incident in page:
+        bits = incident.repeat_bits
+        incident.same_pattern = bool(bits & REPEAT_PATTERN)
+        incident.same_cause = bool(bits & REPEAT_CAUSE)
+        incident.after_fix = bool(bits & REPEAT_AFTER_FIX)
     return page
 
 
@@ -157,9 +161,9 @@ def build(kind: str, selection: Selection, viewer, get) -> Rows:
         why = _choice(get["why"], WHY) if get.get("why") else ""
         if why:
             narrowed.append(WHY[why])
-        flags = metrics.repeat_flags(p, scope, viewer, only=why.replace("-", "_"))
+        qs = metrics.repeats(p, scope, viewer, only=why.replace("-", "_"))
         title = span("Repeat incidents started", p)
-        return Rows("incidents", title, flags, narrowed, extra=kind, load=_repeats)
+        return Rows("incidents", title, qs, narrowed, extra=kind, load=_repeats)
 
     raise Http404("No such list.")
 

@@ -14,9 +14,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from actions import metrics
+from actions.dashboard.figures.shapes import OWNER_LIMIT
 from actions.filters import ActionItemFilter
 from actions.metrics import ORG, Period, Scope
 from actions.models import ActionItem, ActionItemEvent
+from actions.repeats import refresh_pending
 from incidents.models import Profile
 
 from ..factories import (
@@ -280,6 +282,7 @@ def test_charts_are_svg_with_values_on_hover_and_a_table_and_definition_each(cli
 def test_the_slowest_figure_arrives_after_the_page_and_has_a_page_of_its_own(client, user):
     IncidentFactory(pattern="dns", started_at=NOW - timedelta(days=200))
     IncidentFactory(pattern="dns", started_at=NOW - timedelta(days=20))
+    refresh_pending()  # as the commit would
     client.force_login(user)
     page = client.get(DASHBOARD, {"scope": "org"}).content.decode()
     url = f"{reverse('actions:dashboard-figure', args=['recurrence-month'])}?range=90&scope=org"
@@ -402,6 +405,34 @@ def test_owner_and_team_tables_sort_by_any_column(client, user):
     head = next(h for h in owners(owners_sort="owner")[0].headers if h["label"] == "Owner")
     assert head["aria"] == "ascending" and "owners_sort=-owner" in head["href"]
     assert "scope=org" in head["href"] and head["href"].endswith("#fig-owners")
+
+
+def test_the_owner_table_builds_only_the_rows_it_shows_in_the_order_asked(client, user):
+    pm = PostmortemFactory()
+    for n in range(OWNER_LIMIT + 5):  # owner n carries n + 1 open items, the first n overdue
+        owner = UserFactory(username=f"o{n:02}", first_name=f"O{n:02}", last_name="")
+        for i in range(n + 1):
+            due = TODAY - timedelta(days=4) if i < n else TODAY + timedelta(days=4)
+            _item(postmortem=pm, owner=owner, due=due)
+    client.force_login(user)
+
+    def owners(**params):
+        response = client.get(DASHBOARD, {"scope": "org", **params})
+        figure = next(
+            f for s in response.context["sections"] for f in s.figures if f.key == "owners"
+        )
+        return figure, response.content.decode()
+
+    figure, page = owners()
+    assert len(figure.rows) == OWNER_LIMIT and figure.total_rows == OWNER_LIMIT + 5
+    assert [r[0].value for r in figure.rows[:2]] == ["O29", "O28"]  # most open first
+    assert f"Showing {OWNER_LIMIT} of {OWNER_LIMIT + 5}" in page
+    figure, _ = owners(owners_sort="owner")  # A to Z: the first 25 names, not the top 25
+    assert [r[0].value for r in figure.rows] == [f"O{n:02}" for n in range(OWNER_LIMIT)]
+    figure, _ = owners(owners_sort="overdue")  # fewest overdue first
+    assert [r[1].value for r in figure.rows[:3]] == [0, 1, 2]
+    csv = client.get(reverse("actions:dashboard-csv", args=["owners"]), {"scope": "org"})
+    assert len(csv.content.decode().strip().splitlines()) == 1 + OWNER_LIMIT + 5
 
 
 def test_the_period_form_rejects_impossible_ranges_and_falls_back(client, user):
@@ -542,6 +573,7 @@ def test_each_list_behind_a_figure_opens_and_counts_what_the_figure_counts(clien
         from_due=TODAY,
         to_due=TODAY + timedelta(days=10),
     )
+    refresh_pending()
     client.force_login(user)
     expect = {
         "repeats": (again.reference, {"why": "after-fix"}),
@@ -610,6 +642,7 @@ def _organisation(size: int):
             from_due=TODAY,
             to_due=TODAY,
         )
+    refresh_pending()  # the repeat flags, as the commit would
 
 
 def _queries(client, url, params) -> int:

@@ -9,7 +9,8 @@ from django.db.models import Exists, OuterRef, Q
 from actions import metrics
 from actions.metrics import ORG, PUBLIC_ONLY, REPEAT_WINDOW, Period, Scope
 from actions.models import ActionItem, ActionItemEvent
-from incidents.models import Incident, TimelineEvent
+from actions.repeats import rebuild_repeat_flags, refresh_pending
+from incidents.models import REPEAT_CAUSE, REPEAT_PATTERN, Incident, TimelineEvent
 from postmortems.models import ContributingFactor
 
 from ..factories import (
@@ -350,6 +351,7 @@ def test_a_repeat_after_a_prevention_item_was_marked_done_is_flagged():
     by_cause = IncidentFactory(started_at=_at(15))
     by_cause.services.add(service)
     _with_factor(by_cause)
+    refresh_pending()  # as the commit would
     repeats = {i.pk: i for i in metrics.recurrences(OCTOBER, ORG, PUBLIC_ONLY)}
     assert set(repeats) == {again.pk, by_cause.pk}
     assert repeats[again.pk].after_fix and repeats[again.pk].same_pattern
@@ -360,6 +362,7 @@ def test_a_repeat_after_a_prevention_item_was_marked_done_is_flagged():
     # Marked done as the repeat started, or after: the fix had not been in place yet.
     for moment in (again.started_at, _at(11)):
         ActionItem.objects.filter(pk=fix.pk).update(completed_at=moment)
+        rebuild_repeat_flags()  # an update() writes no audit trail
         assert metrics.recurrence_by_month(OCTOBER, ORG, None)[0]["after_fix"] == 0
 
 
@@ -373,6 +376,7 @@ def test_a_prevention_item_reopened_since_still_counts_as_a_fix_that_did_not_hol
         item=item, kind="status", from_status="done", to_status="open", at=_at(12)
     )
     IncidentFactory(pattern="disk-full", started_at=_at(10))
+    refresh_pending()
     assert metrics.recurrence_by_month(OCTOBER, ORG, None)[0]["after_fix"] == 1
 
 
@@ -384,6 +388,7 @@ def test_repeats_look_back_exactly_twelve_months():
     IncidentFactory(pattern="queue", started_at=_at(12))
     IncidentFactory(pattern="same-time", started_at=_at(14))
     IncidentFactory(pattern="same-time", started_at=_at(14))  # simultaneous: neither earlier
+    refresh_pending()
     assert list(metrics.repeat_incidents(OCTOBER, ORG, None)) == [repeat]
 
 
@@ -391,6 +396,7 @@ def test_an_earlier_private_incident_makes_a_repeat_only_for_those_who_can_see_i
     member, outsider = UserFactory(), UserFactory()
     IncidentFactory(pattern="breach", started_at=_at(1, 4), private=True, members=[member])
     repeat = IncidentFactory(pattern="breach", started_at=_at(10))
+    refresh_pending()
     assert list(metrics.repeat_incidents(OCTOBER, ORG, member)) == [repeat]
     assert list(metrics.repeat_incidents(OCTOBER, ORG, outsider)) == []
     assert list(metrics.repeat_incidents(OCTOBER, ORG, PUBLIC_ONLY)) == []
@@ -434,11 +440,17 @@ def _reference_repeats(period, scope, viewer):
     return {i.pk: (i.p, i.c, i.f) for i in rows}
 
 
-def test_the_set_wise_repeat_computation_agrees_with_the_straightforward_definition():
+@pytest.mark.parametrize("read_access", ["organisation", "team"])
+def test_the_stored_repeat_flags_agree_with_the_straightforward_definition(settings, read_access):
+    """For an outsider, a member of private incidents, a manager, an admin and PUBLIC_ONLY;
+    with DEBRIEF_READ_ACCESS=team (public incidents narrowed too) as well."""
+    settings.DEBRIEF_READ_ACCESS = read_access
     rng = random.Random(11)
     teams = [TeamFactory() for _ in range(2)]
     services = [ServiceFactory(team=teams[i % 2]) for i in range(4)]
-    member, outsider = UserFactory(), UserFactory()
+    member, outsider, manager = UserFactory(), UserFactory(), UserFactory()
+    admin = UserFactory(is_superuser=True)
+    teams[0].managers.add(manager)
     start = _at(1, 1, year=2025)
     for n in range(70):
         started = start + timedelta(hours=rng.randrange(0, 23 * 30 * 24))
@@ -470,10 +482,11 @@ def test_the_set_wise_repeat_computation_agrees_with_the_straightforward_definit
                     ActionItemEvent.objects.create(
                         item=item, kind="status", to_status="done", at=done
                     )
+    refresh_pending()  # what the commit of these changes does
     checked = 0
     for period in (Period.month("2026-03"), Period(date(2025, 6, 1), date(2026, 9, 30))):
         for scope in (ORG, Scope(team=teams[0]), Scope(service=services[1])):
-            for viewer in (PUBLIC_ONLY, member, outsider):
+            for viewer in (PUBLIC_ONLY, member, outsider, manager, admin):
                 expected = _reference_repeats(period, scope, viewer)
                 found = {
                     i.pk: (i.same_pattern, i.same_cause, i.after_fix)
@@ -491,6 +504,90 @@ def test_the_set_wise_repeat_computation_agrees_with_the_straightforward_definit
                 assert sum(m["after_fix"] for m in months) == sum(f for *_, f in expected.values())
                 checked += len(expected)
     assert checked > 40  # the random data really has repeats of every kind
+
+
+def _stored_and_live() -> tuple[dict, dict]:
+    """Every incident's stored flags, and the same computed from scratch."""
+    stored = {
+        pk: (r, p) for pk, r, p in Incident.objects.values_list("pk", "repeats", "public_repeats")
+    }
+    everything = Incident.objects.all()
+    live = dict.fromkeys(stored, (0, 0)) | {
+        pk: (r, p) for pk, r, p in metrics.repeat_flag_rows(everything, everything)
+    }
+    return stored, live
+
+
+def test_stored_repeat_flags_follow_changes_made_through_the_services(
+    django_capture_on_commit_callbacks,
+):
+    from incidents.services import create_incident, update_incident
+    from postmortems.services import add_factor, delete_factor
+
+    admin = UserFactory(is_superuser=True)
+    team = TeamFactory()
+    service = ServiceFactory(team=team)
+    steps = []
+
+    def step(change):
+        with django_capture_on_commit_callbacks(execute=True):
+            result = change()
+        stored, live = _stored_and_live()
+        assert stored == live, len(steps)
+        steps.append(stored)
+        return result
+
+    def incident(pattern, day, **fields):
+        return step(
+            lambda: create_incident(
+                by=admin,
+                team=team,
+                title="x",
+                severity=2,
+                pattern=pattern,
+                started_at=_at(1, 1, year=2025) + timedelta(days=day),
+                **fields,
+            )
+        )
+
+    def edit(target, **fields):
+        target.refresh_from_db()
+        return step(
+            lambda: update_incident(incident=target, by=admin, version=target.version, **fields)
+        )
+
+    first = incident("dns", 0)
+    second = incident("dns", 10)
+    third = incident("dns", 300)
+    assert steps[-1][third.pk] == (REPEAT_PATTERN, REPEAT_PATTERN)
+    edit(second, pattern="db")  # the third still repeats the first
+    edit(first, started_at=_at(1, 1, year=2025) - timedelta(days=100))  # now too long before
+    assert steps[-1][third.pk] == (0, 0)
+    edit(second, pattern="dns")
+    edit(second, private=True)  # a repeat for those who see the second only
+    assert steps[-1][third.pk] == (REPEAT_PATTERN, 0)
+    cause = incident("", 20, services=[service])
+    later = incident("", 40, services=[service])
+    factors = [
+        step(
+            lambda i=i: add_factor(
+                postmortem=PostmortemFactory(incident=i),
+                by=admin,
+                category="alerting",
+                description="x",
+                whys=[],
+            )
+        )
+        for i in (cause, later)
+    ]
+    assert steps[-1][later.pk] == (REPEAT_CAUSE, REPEAT_CAUSE)
+    edit(cause, services=[])  # no shared service left
+    assert steps[-1][later.pk] == (0, 0)
+    edit(cause, services=[service])
+    step(lambda: delete_factor(factor=factors[0], by=admin))
+    assert steps[-1][later.pk] == (0, 0)
+    step(lambda: Incident.objects.get(pk=first.pk).delete())
+    assert len(steps) > 12
 
 
 # Slippage -------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from django.urls import reverse
 from actions import jobs, metrics
 from actions.metrics import ORG, PUBLIC_ONLY, Period, Scope
 from actions.models import ActionItem, Digest
+from actions.repeats import refresh_pending
 from actions.tasks import send_digests
 from outbox.models import Dispatch
 from outbox.tasks import send_email
@@ -127,6 +128,7 @@ def test_repeat_incidents_by_pattern_or_service_and_factor_category():
         postmortem=PostmortemFactory(incident=other_cause),
         category=ContributingFactor.Category.TESTING,
     )
+    refresh_pending()  # as the commit would
     repeats = list(metrics.repeat_incidents(OCTOBER, ORG, PUBLIC_ONLY))
     assert repeats == [by_pattern, same_cause]
     assert repeats[0].same_pattern and not repeats[1].same_pattern

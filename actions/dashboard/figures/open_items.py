@@ -86,6 +86,24 @@ def overdue_team(board) -> Figure:
     return figure
 
 
+OWNER_SORTS = {
+    "owner": lambda r: person(r["first_name"], r["last_name"], r["username"]).lower(),
+    "overdue": lambda r: r["overdue"],
+    "open": lambda r: r["open"],
+    "oldest": lambda r: r["oldest_due"],
+}
+
+
+def _sorted_owners(rows: list[dict], wanted: str) -> list[dict]:
+    """The rows in the order Dashboard._sort gives their cells (rows without a value last)."""
+    key = OWNER_SORTS.get(wanted.lstrip("-"))
+    if key is None:
+        return rows
+    present = [r for r in rows if key(r) is not None]
+    present.sort(key=key, reverse=wanted.startswith("-"))
+    return present + [r for r in rows if key(r) is None]
+
+
 def owners(board) -> Figure:
     rows = board.open_owners
     columns = [
@@ -107,7 +125,14 @@ def owners(board) -> Figure:
     if not rows:
         figure.finding = "Nobody carries open items"
         return figure
-    for r in rows:
+    if not board.every_row:
+        # Cells only for the rows the page shows (25 of up to thousands of owners), in the
+        # order the table's sort would give them.
+        figure.row_count = len(rows)
+        shown = _sorted_owners(rows, board.sorts.get("owners") or figure.sort)[:OWNER_LIMIT]
+    else:
+        shown = rows
+    for r in shown:
         name = person(r["first_name"], r["last_name"], r["username"])
         # The list's owner filter only offers active people; an inactive owner's count
         # has no list to link to (and says so).

@@ -69,6 +69,7 @@ class Figure:
     table_open: bool = False  # just re-sorted: show the table, not only the chart
     wide: bool = False  # a list: spans the whole row so its columns stay readable
     later_url: str = ""  # drawn by a second request once the page is shown (see Dashboard.later)
+    row_count: int | None = None  # of the whole table, when only the shown rows were built
 
     @property
     def definition(self) -> str:
@@ -79,8 +80,12 @@ class Figure:
         return self.rows[: self.limit] if self.limit else self.rows
 
     @property
+    def total_rows(self) -> int:
+        return len(self.rows) if self.row_count is None else self.row_count
+
+    @property
     def hidden_count(self) -> int:
-        return max(len(self.rows) - len(self.shown), 0)
+        return max(self.total_rows - len(self.shown), 0)
 
     @property
     def sortable(self) -> bool:
