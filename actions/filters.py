@@ -19,7 +19,9 @@ class ActionItemFilter(django_filters.FilterSet):
         widget=forms.TextInput(attrs={"type": "search", "placeholder": "Title or ticket…"}),
     )
     status = django_filters.MultipleChoiceFilter(
-        choices=ActionItem.Status.choices, widget=forms.CheckboxSelectMultiple
+        distinct=False,  # a single-valued column: DISTINCT would only cost
+        choices=ActionItem.Status.choices,
+        widget=forms.CheckboxSelectMultiple,
     )
     # A text box, not a <select>: a large organisation has thousands of users.
     owner = django_filters.CharFilter(
@@ -44,7 +46,9 @@ class ActionItemFilter(django_filters.FilterSet):
         empty_label="Any service",
     )
     priority = django_filters.MultipleChoiceFilter(
-        choices=ActionItem.Priority.choices, widget=forms.CheckboxSelectMultiple
+        distinct=False,  # a single-valued column: DISTINCT would only cost
+        choices=ActionItem.Priority.choices,
+        widget=forms.CheckboxSelectMultiple,
     )
     leverage = django_filters.ChoiceFilter(
         choices=ActionItem.Leverage.choices, empty_label="Any leverage"
@@ -62,6 +66,7 @@ class ActionItemFilter(django_filters.FilterSet):
         widget=forms.NumberInput(attrs={"min": 0, "max": 366, "inputmode": "numeric"}),
     )
     severity = django_filters.MultipleChoiceFilter(
+        distinct=False,  # a single-valued column: DISTINCT would only cost
         field_name="postmortem__incident__severity",
         choices=Severity.choices,
         label="Incident severity",

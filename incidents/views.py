@@ -14,7 +14,7 @@ from .filters import IncidentFilter
 from .forms import IncidentForm, PreferencesForm, TimelineEventForm, show_conflict
 from .middleware import render_bad_request
 from .models import Incident, Profile, TimelineEvent
-from .paging import paginate, query_without_page
+from .paging import paginate_list, query_without_page
 from .sorting import Column, Sorting
 
 
@@ -39,7 +39,7 @@ def incident_list(request):
     incidents = Incident.objects.visible_to(request.user).for_list()
     filters = IncidentFilter(request.GET, queryset=incidents)
     sorting = Sorting(request, INCIDENT_COLUMNS, default="-started")
-    page = paginate(request, sorting.order(filters.qs))
+    page = paginate_list(request, sorting.order(filters.qs))
     template = "incidents/incident_list.html"
     if request.htmx and not request.htmx.boosted:
         template += "#results"
