@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from incidents.bounds import FilterForm
 from incidents.models import Service, Severity, Team
+from incidents.widgets import QuickCheckboxes, QuickSelect, model_options
 
 from .models import ActionItem
 
@@ -21,7 +22,7 @@ class ActionItemFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(
         distinct=False,  # a single-valued column: DISTINCT would only cost
         choices=ActionItem.Status.choices,
-        widget=forms.CheckboxSelectMultiple,
+        widget=QuickCheckboxes,
     )
     # A text box, not a <select>: a large organisation has thousands of users.
     owner = django_filters.CharFilter(
@@ -32,6 +33,9 @@ class ActionItemFilter(django_filters.FilterSet):
         ),
     )
     team = django_filters.ModelChoiceFilter(
+        widget=QuickSelect(
+            options=model_options(Team.objects.order_by("name"), "slug", "Any team")
+        ),
         queryset=Team.objects.order_by("name"),
         field_name="postmortem__incident__team",
         to_field_name="slug",
@@ -39,6 +43,9 @@ class ActionItemFilter(django_filters.FilterSet):
         empty_label="Any team",
     )
     service = django_filters.ModelChoiceFilter(
+        widget=QuickSelect(
+            options=model_options(Service.objects.order_by("name"), "slug", "Any service")
+        ),
         queryset=Service.objects.order_by("name"),
         method="filter_service",
         to_field_name="slug",
@@ -48,10 +55,10 @@ class ActionItemFilter(django_filters.FilterSet):
     priority = django_filters.MultipleChoiceFilter(
         distinct=False,  # a single-valued column: DISTINCT would only cost
         choices=ActionItem.Priority.choices,
-        widget=forms.CheckboxSelectMultiple,
+        widget=QuickCheckboxes,
     )
     leverage = django_filters.ChoiceFilter(
-        choices=ActionItem.Leverage.choices, empty_label="Any leverage"
+        widget=QuickSelect, choices=ActionItem.Leverage.choices, empty_label="Any leverage"
     )
     overdue = django_filters.BooleanFilter(
         method="filter_overdue",
@@ -70,7 +77,7 @@ class ActionItemFilter(django_filters.FilterSet):
         field_name="postmortem__incident__severity",
         choices=Severity.choices,
         label="Incident severity",
-        widget=forms.CheckboxSelectMultiple,
+        widget=QuickCheckboxes,
     )
     created_after = django_filters.DateFilter(
         field_name="created_at",
