@@ -297,10 +297,14 @@ class IncidentQuerySet(models.QuerySet):
     def owing_postmortem(self):
         """Resolved incidents whose required postmortem is not published yet."""
         # Through the reverse relation, so the base app imports nothing from postmortems.
+        postmortems = self.model._meta.get_field("postmortem").related_model.objects
+        published = postmortems.filter(incident=OuterRef("pk"), status=POSTMORTEM_PUBLISHED)
+        # NOT EXISTS rather than a LEFT JOIN: the planner then estimates the owed rows well
+        # enough to walk the newest candidates (incident_owed_candidates) and stop at a limit.
         return (
             self.resolved()
             .filter(postmortem_requirement=Requirement.REQUIRED)
-            .exclude(postmortem__status=POSTMORTEM_PUBLISHED)
+            .exclude(Exists(published))
         )
 
 
@@ -386,6 +390,12 @@ class Incident(models.Model):
             models.Index(fields=["severity", "-started_at"], name="incident_sort_severity"),
             models.Index(fields=["status", "-started_at"], name="incident_sort_status"),
             models.Index(fields=["title", "id"], name="incident_sort_title"),
+            # "Postmortems owed", newest first: only the resolved incidents that required one.
+            models.Index(
+                fields=["-started_at", "-id"],
+                condition=Q(postmortem_requirement="required", status__in=["resolved", "closed"]),
+                name="incident_owed_candidates",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

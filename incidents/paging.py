@@ -167,9 +167,11 @@ def paginate_list(request, queryset, per_page: int | None = None, *, counted=Non
 
     Queries: the capped count, then the rows (per_page + 1, to know whether a next page
     exists). A page number past the end of a counted list gives its last page. `counted` is
-    the same rows filtered in a way cheaper to count, when the view has one.
+    the same rows filtered or ordered in a way cheaper to count, when the view has one.
     """
-    counted = queryset if counted is None else counted
+    # Unordered unless the view says otherwise: the database may stop at the limit on any
+    # index instead of sorting first. A view whose order's index serves the filter passes it.
+    counted = queryset.order_by() if counted is None else counted
     per_page = per_page or settings.PAGE_SIZE
     number = _page_number(request)
     query = query_without_page(request)
@@ -181,8 +183,7 @@ def paginate_list(request, queryset, per_page: int | None = None, *, counted=Non
         if values is not None:
             cursor = (values, bool(after))
 
-    # Unordered: the database may stop at the limit from any index instead of sorting first.
-    count = counted.order_by()[: COUNT_LIMIT + 1].count()
+    count = counted[: COUNT_LIMIT + 1].count()
     more = count > COUNT_LIMIT
     if not more:
         last = max(1, -(-count // per_page))

@@ -47,7 +47,10 @@ def incident_list(request):
     incidents = Incident.objects.visible_to(request.user).for_list()
     filters = IncidentFilter(request.GET, queryset=incidents)
     sorting = Sorting(request, INCIDENT_COLUMNS, default="-started")
-    page = paginate_list(request, sorting.order(filters.qs))
+    rows = sorting.order(filters.qs)
+    # Counted in the list's order: the order's index (and the visibility test on the row
+    # itself) lets the database stop at the count's limit without reading the rest.
+    page = paginate_list(request, rows, counted=rows)
     detail, postmortem = path_for("incidents:detail"), path_for("postmortems:detail")
     for incident in page.object_list:
         incident.url, incident.postmortem_url = detail(incident.number), postmortem(incident.number)
