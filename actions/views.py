@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from incidents import permissions
 from incidents.forms import show_conflict
 from incidents.models import Team
-from incidents.paging import paginate_list, query_without_page
+from incidents.paging import paginate_list, path_for, query_without_page
 from incidents.services import EditConflict
 from incidents.sorting import Column, Sorting
 from postmortems.models import Postmortem
@@ -31,7 +31,12 @@ def _decorate(items, user, trackers):
     """Per-row facts the template needs; the policy reads the user's teams and private
     memberships once, so rows cost no queries."""
     can_bulk = permissions.can(user, "bulk_change_action_items")
+    # One reverse per link kind, not three per row.
+    detail, status = path_for("actions:detail"), path_for("actions:status")
+    incident = path_for("incidents:detail")
     for item in items:
+        item.url, item.status_url = detail(item.pk), status(item.pk)
+        item.incident_url = incident(item.postmortem.incident.number)
         item.link = ticket_link(item, trackers)
         item.changeable = permissions.can(user, "change_action_item", item)
         item.bulk_changeable = can_bulk and permissions.can(user, "bulk_change_action_item", item)
