@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from incidents.bounds import FilterForm
 from incidents.models import Service, Severity, Team
+from incidents.widgets import QuickCheckboxes, QuickSelect, model_options
 
 from .models import ActionItem
 
@@ -19,7 +20,9 @@ class ActionItemFilter(django_filters.FilterSet):
         widget=forms.TextInput(attrs={"type": "search", "placeholder": "Title or ticket…"}),
     )
     status = django_filters.MultipleChoiceFilter(
-        choices=ActionItem.Status.choices, widget=forms.CheckboxSelectMultiple
+        distinct=False,  # a single-valued column: DISTINCT would only cost
+        choices=ActionItem.Status.choices,
+        widget=QuickCheckboxes,
     )
     # A text box, not a <select>: a large organisation has thousands of users.
     owner = django_filters.CharFilter(
@@ -30,6 +33,9 @@ class ActionItemFilter(django_filters.FilterSet):
         ),
     )
     team = django_filters.ModelChoiceFilter(
+        widget=QuickSelect(
+            options=model_options(Team.objects.order_by("name"), "slug", "Any team")
+        ),
         queryset=Team.objects.order_by("name"),
         field_name="postmortem__incident__team",
         to_field_name="slug",
@@ -37,6 +43,9 @@ class ActionItemFilter(django_filters.FilterSet):
         empty_label="Any team",
     )
     service = django_filters.ModelChoiceFilter(
+        widget=QuickSelect(
+            options=model_options(Service.objects.order_by("name"), "slug", "Any service")
+        ),
         queryset=Service.objects.order_by("name"),
         method="filter_service",
         to_field_name="slug",
@@ -44,10 +53,12 @@ class ActionItemFilter(django_filters.FilterSet):
         empty_label="Any service",
     )
     priority = django_filters.MultipleChoiceFilter(
-        choices=ActionItem.Priority.choices, widget=forms.CheckboxSelectMultiple
+        distinct=False,  # a single-valued column: DISTINCT would only cost
+        choices=ActionItem.Priority.choices,
+        widget=QuickCheckboxes,
     )
     leverage = django_filters.ChoiceFilter(
-        choices=ActionItem.Leverage.choices, empty_label="Any leverage"
+        widget=QuickSelect, choices=ActionItem.Leverage.choices, empty_label="Any leverage"
     )
     overdue = django_filters.BooleanFilter(
         method="filter_overdue",
@@ -62,10 +73,11 @@ class ActionItemFilter(django_filters.FilterSet):
         widget=forms.NumberInput(attrs={"min": 0, "max": 366, "inputmode": "numeric"}),
     )
     severity = django_filters.MultipleChoiceFilter(
+        distinct=False,  # a single-valued column: DISTINCT would only cost
         field_name="postmortem__incident__severity",
         choices=Severity.choices,
         label="Incident severity",
-        widget=forms.CheckboxSelectMultiple,
+        widget=QuickCheckboxes,
     )
     created_after = django_filters.DateFilter(
         field_name="created_at",

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from incidents.bounds import check_day
-from incidents.models import visible_incident_q
+from incidents.models import hidden_incidents, visible_incident_q
 from postmortems.models import Postmortem
 
 from . import destinations
@@ -23,6 +23,16 @@ User = settings.AUTH_USER_MODEL
 class ActionItemQuerySet(models.QuerySet):
     def visible_to(self, user):
         return self.filter(visible_incident_q(user, prefix="postmortem__incident__"))
+
+    def listed_for(self, user):
+        """`visible_to` for the capped counts of long lists: the same rows, filtered without
+        joining every item to its incident where the rule allows (incidents.hidden_incidents).
+        The planner guesses NOT IN keeps half the rows, so pages' rows still use `visible_to`."""
+        hidden = hidden_incidents(user)
+        if hidden is None:
+            return self.visible_to(user)
+        hidden_postmortems = Postmortem.objects.filter(incident__in=hidden).values("pk")
+        return self.exclude(postmortem__in=hidden_postmortems)
 
     def open(self):
         return self.filter(status__in=ActionItem.OPEN_STATUSES)
@@ -38,6 +48,12 @@ class ActionItemQuerySet(models.QuerySet):
     def of_teams(self, team_ids):
         """Items from incidents owned by these teams."""
         return self.filter(postmortem__incident__team_id__in=team_ids)
+
+    def of_teams_counted(self, team_ids):
+        """of_teams for a capped count: a subquery of the teams' postmortems, joining no
+        incidents (for a page of rows, the join lets the planner walk the list's index)."""
+        postmortems = Postmortem.objects.filter(incident__team_id__in=team_ids)
+        return self.filter(postmortem__in=postmortems.values("pk"))
 
     def for_list(self):
         # The list shows none of the documents' long text: leave it in the database.

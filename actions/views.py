@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from incidents import permissions
 from incidents.forms import show_conflict
 from incidents.models import Team
-from incidents.paging import paginate, query_without_page
+from incidents.paging import paginate_list, path_for, query_without_page
 from incidents.services import EditConflict
 from incidents.sorting import Column, Sorting
 from postmortems.models import Postmortem
@@ -31,7 +31,12 @@ def _decorate(items, user, trackers):
     """Per-row facts the template needs; the policy reads the user's teams and private
     memberships once, so rows cost no queries."""
     can_bulk = permissions.can(user, "bulk_change_action_items")
+    # One reverse per link kind, not three per row.
+    detail, status = path_for("actions:detail"), path_for("actions:status")
+    incident = path_for("incidents:detail")
     for item in items:
+        item.url, item.status_url = detail(item.pk), status(item.pk)
+        item.incident_url = incident(item.postmortem.incident.number)
         item.link = ticket_link(item, trackers)
         item.changeable = permissions.can(user, "change_action_item", item)
         item.bulk_changeable = can_bulk and permissions.can(user, "bulk_change_action_item", item)
@@ -57,10 +62,17 @@ ITEM_COLUMNS = [
 ]
 
 
-def _render_list(request, queryset, title: str, *, view: str, data=None):
-    filters = ActionItemFilter(data if data is not None else request.GET, queryset=queryset)
+def _render_list(request, items, title: str, *, view: str, data=None, teams=None):
+    """`items`: the view's rows before the read rule, which is applied here twice: as
+    `visible_to` for the page's rows (the planner walks the list's index) and as `listed_for`
+    for the capped count (no join to incidents); both give the same rows."""
+    filters = ActionItemFilter(data if data is not None else request.GET, queryset=items)
     sorting = Sorting(request, ITEM_COLUMNS, default="due")
-    page = paginate(request, sorting.order(filters.qs))
+    rows = filters.qs.visible_to(request.user)
+    counted = filters.qs.listed_for(request.user)
+    if teams is not None:
+        rows, counted = rows.of_teams(teams), counted.of_teams_counted(teams)
+    page = paginate_list(request, sorting.order(rows), counted=counted)
     _decorate(page.object_list, request.user, list(Tracker.objects.all()))
     template = "actions/actionitem_list.html"
     if request.htmx and not request.htmx.boosted:
@@ -93,7 +105,7 @@ def _visible(request):
 
 @require_GET
 def my_actions(request):
-    items = _visible(request).filter(owner=request.user).for_list()
+    items = ActionItem.objects.filter(owner=request.user).for_list()
     data = None
     if not set(request.GET) - {"sort", "page"}:
         # A fresh visit (or a re-sort of one) shows what is still to do; the ticked status
@@ -105,13 +117,14 @@ def my_actions(request):
 
 @require_GET
 def team_actions(request):
-    items = _visible(request).of_teams(permissions.team_ids(request.user)).for_list()
-    return _render_list(request, items, "My teams' action items", view="team")
+    teams = permissions.team_ids(request.user)
+    items = ActionItem.objects.for_list()
+    return _render_list(request, items, "My teams' action items", view="team", teams=teams)
 
 
 @require_GET
 def action_list(request):
-    return _render_list(request, _visible(request).for_list(), "All action items", view="all")
+    return _render_list(request, ActionItem.objects.for_list(), "All action items", view="all")
 
 
 def _item(request, pk: int) -> ActionItem:

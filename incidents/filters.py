@@ -6,6 +6,7 @@ from django.db.models import Q
 
 from .bounds import FilterForm
 from .models import Incident, Service, Team
+from .widgets import QuickCheckboxes, QuickSelect, model_options
 
 REFERENCE = re.compile(r"^\s*(?:INC-?)?(\d+)\s*$", re.IGNORECASE)
 
@@ -19,16 +20,26 @@ class IncidentFilter(django_filters.FilterSet):
         ),
     )
     severity = django_filters.MultipleChoiceFilter(
-        choices=[(1, "SEV1"), (2, "SEV2"), (3, "SEV3")], widget=forms.CheckboxSelectMultiple
+        distinct=False,  # a single-valued column: DISTINCT would only cost
+        choices=[(1, "SEV1"), (2, "SEV2"), (3, "SEV3")],
+        widget=QuickCheckboxes,
     )
-    status = django_filters.ChoiceFilter(choices=Incident.Status.choices, empty_label="Any status")
+    status = django_filters.ChoiceFilter(
+        choices=Incident.Status.choices, empty_label="Any status", widget=QuickSelect
+    )
     team = django_filters.ModelChoiceFilter(
+        widget=QuickSelect(
+            options=model_options(Team.objects.order_by("name"), "slug", "Any team")
+        ),
         queryset=Team.objects.order_by("name"),
         field_name="team",
         to_field_name="slug",
         empty_label="Any team",
     )
     service = django_filters.ModelChoiceFilter(
+        widget=QuickSelect(
+            options=model_options(Service.objects.order_by("name"), "slug", "Any service")
+        ),
         queryset=Service.objects.order_by("name"),
         field_name="services",
         label="Service",
@@ -48,6 +59,7 @@ class IncidentFilter(django_filters.FilterSet):
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     postmortem = django_filters.ChoiceFilter(
+        widget=QuickSelect,
         method="filter_postmortem",
         label="Postmortem",
         empty_label="Any",

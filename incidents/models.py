@@ -167,7 +167,17 @@ def authored_incident_ids(user) -> set[int]:
     return _cached(
         user,
         "_debrief_authored_incident_ids",
-        lambda: set(Incident.objects.filter(_authored_q(user)).values_list("pk", flat=True)),
+        # Two indexed lookups in one query: the OR of both across a join read every postmortem.
+        lambda: set(
+            Incident.objects.filter(postmortem__author=user)
+            .order_by()
+            .values_list("pk", flat=True)
+            .union(
+                Incident.objects.filter(postmortem__co_authors=user)
+                .order_by()
+                .values_list("pk", flat=True)
+            )
+        ),
     )
 
 
@@ -224,6 +234,18 @@ def visible_incident_q(user, prefix: str = "") -> Q:
     return (Q(**{f"{p}private": False}) & mine) | private_readers
 
 
+def hidden_incidents(user):
+    """The private incidents `user` may not read, as a pk subquery, where that set is the whole
+    complement of the read rule: in organisation read mode everything public is readable, so
+    "not one of these" (a few hundred rows, hashed once by the database) answers exactly as
+    `visible_incident_q` does, without reading the incident of every listed row. None where
+    the shortcut does not hold (team read mode) or is not needed (admins, signed out).
+    """
+    if not user.is_authenticated or user.is_superuser or read_access() == "team":
+        return None
+    return Incident.objects.filter(private=True).exclude(visible_incident_q(user)).values("pk")
+
+
 class Severity(models.IntegerChoices):
     SEV1 = 1, "SEV1"
     SEV2 = 2, "SEV2"
@@ -242,6 +264,19 @@ class Requirement(models.TextChoices):
 # postmortems.Postmortem.Status.PUBLISHED, named here so the base app need not import upward
 # (tests/test_layering.py checks the two stay equal).
 POSTMORTEM_PUBLISHED = "published"
+# postmortems.Postmortem.SECTION_FIELDS, named here for the same reason (the layering test checks).
+POSTMORTEM_SECTION_FIELDS = (
+    "summary",
+    "impact",
+    "root_cause",
+    "detection",
+    "went_well",
+    "went_poorly",
+    "lessons",
+)
+LIST_DEFERRED = ("summary", "slo_impact") + tuple(
+    f"postmortem__{name}" for name in POSTMORTEM_SECTION_FIELDS
+)
 
 
 class IncidentQuerySet(models.QuerySet):
@@ -249,7 +284,12 @@ class IncidentQuerySet(models.QuerySet):
         return self.filter(visible_incident_q(user))
 
     def for_list(self):
-        return self.select_related("team", "commander", "postmortem").order_by("-started_at", "-pk")
+        # The list shows no long text: the incident's and its postmortem's stay in the database.
+        return (
+            self.select_related("team", "commander", "postmortem")
+            .defer(*LIST_DEFERRED)
+            .order_by("-started_at", "-pk")
+        )
 
     def resolved(self):
         return self.filter(status__in=[Incident.Status.RESOLVED, Incident.Status.CLOSED])
@@ -257,10 +297,14 @@ class IncidentQuerySet(models.QuerySet):
     def owing_postmortem(self):
         """Resolved incidents whose required postmortem is not published yet."""
         # Through the reverse relation, so the base app imports nothing from postmortems.
+        postmortems = self.model._meta.get_field("postmortem").related_model.objects
+        published = postmortems.filter(incident=OuterRef("pk"), status=POSTMORTEM_PUBLISHED)
+        # NOT EXISTS rather than a LEFT JOIN: the planner then estimates the owed rows well
+        # enough to walk the newest candidates (incident_owed_candidates) and stop at a limit.
         return (
             self.resolved()
             .filter(postmortem_requirement=Requirement.REQUIRED)
-            .exclude(postmortem__status=POSTMORTEM_PUBLISHED)
+            .exclude(Exists(published))
         )
 
 
@@ -365,6 +409,12 @@ class Incident(models.Model):
             # What a private incident adds to someone's repeat flags (actions.metrics).
             models.Index(
                 fields=["started_at"], condition=Q(private=True), name="incident_private_start"
+            ),
+            # "Postmortems owed", newest first: only the resolved incidents that required one.
+            models.Index(
+                fields=["-started_at", "-id"],
+                condition=Q(postmortem_requirement="required", status__in=["resolved", "closed"]),
+                name="incident_owed_candidates",
             ),
         ]
         constraints = [

@@ -14,7 +14,7 @@ from .filters import IncidentFilter
 from .forms import IncidentForm, PreferencesForm, TimelineEventForm, show_conflict
 from .middleware import render_bad_request
 from .models import Incident, Profile, TimelineEvent
-from .paging import paginate, query_without_page
+from .paging import paginate_list, path_for, query_without_page
 from .sorting import Column, Sorting
 
 
@@ -39,7 +39,13 @@ def incident_list(request):
     incidents = Incident.objects.visible_to(request.user).for_list()
     filters = IncidentFilter(request.GET, queryset=incidents)
     sorting = Sorting(request, INCIDENT_COLUMNS, default="-started")
-    page = paginate(request, sorting.order(filters.qs))
+    rows = sorting.order(filters.qs)
+    # Counted in the list's order: the order's index (and the visibility test on the row
+    # itself) lets the database stop at the count's limit without reading the rest.
+    page = paginate_list(request, rows, counted=rows)
+    detail, postmortem = path_for("incidents:detail"), path_for("postmortems:detail")
+    for incident in page.object_list:
+        incident.url, incident.postmortem_url = detail(incident.number), postmortem(incident.number)
     template = "incidents/incident_list.html"
     if request.htmx and not request.htmx.boosted:
         template += "#results"

@@ -221,3 +221,10 @@ def test_only_views_and_the_outbox_queue_import_a_tasks_module():
         if target.endswith(".tasks") and target != module and not may_import_tasks(module)
     ]
     assert importers == []
+
+
+def test_the_base_app_names_the_postmortem_sections_as_postmortems_do():
+    from incidents.models import POSTMORTEM_SECTION_FIELDS
+    from postmortems.models import Postmortem
+
+    assert list(POSTMORTEM_SECTION_FIELDS) == Postmortem.SECTION_FIELDS

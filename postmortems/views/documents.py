@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from incidents import permissions
 from incidents.models import Incident
-from incidents.paging import paginate, query_without_page
+from incidents.paging import paginate, paginate_list, query_without_page
 from incidents.sorting import Column, Sorting
 
 from .. import services
@@ -35,14 +35,17 @@ POSTMORTEM_COLUMNS = [
 
 @require_GET
 def postmortem_list(request):
-    postmortems = Postmortem.objects.visible_to(request.user).select_related(
-        "incident", "incident__team", "author"
+    # The list shows no Markdown: the sections and the incident's long text stay unread.
+    postmortems = Postmortem.objects.select_related("incident", "incident__team", "author").defer(
+        *Postmortem.SECTION_FIELDS, "incident__summary", "incident__slo_impact"
     )
     status = request.GET.get("status")
     if status in Postmortem.Status.values:
         postmortems = postmortems.filter(status=status)
     sorting = Sorting(request, POSTMORTEM_COLUMNS, default="-started")
-    page = paginate(request, sorting.order(postmortems))
+    # The same rows twice: read through visible_to, counted through listed_for (no join).
+    rows = sorting.order(postmortems.visible_to(request.user))
+    page = paginate_list(request, rows, counted=postmortems.listed_for(request.user))
     template = "postmortems/postmortem_list.html"
     if request.htmx and not request.htmx.boosted:
         template += "#results"

@@ -1,0 +1,64 @@
+"""Filter controls written in Python match what Django's widget templates write."""
+
+import re
+
+import pytest
+from django import forms
+from django.urls import reverse
+
+from incidents.widgets import QuickCheckboxes, QuickSelect
+
+from ..factories import ServiceFactory, TeamFactory
+
+pytestmark = pytest.mark.django_db
+
+CHOICES = [("", "Any"), ("a", "Alpha & <Beta>"), ("b", "Bravo")]
+
+
+def _squash(html) -> str:
+    return re.sub(r"\s+", " ", str(html)).replace("> <", "><").strip()
+
+
+def _attrs(tag: str) -> set[str]:
+    return set(re.findall(r'\s([\w-]+(?:="[^"]*")?)', tag))
+
+
+def test_a_quick_select_writes_what_django_writes():
+    class Plain(forms.Form):
+        pick = forms.ChoiceField(choices=CHOICES, required=False, help_text="Which one")
+
+    class Quick(forms.Form):
+        pick = forms.ChoiceField(
+            choices=CHOICES, required=False, help_text="Which one", widget=QuickSelect
+        )
+
+    for data in [{"pick": "a"}, {}, {"pick": "nonsense"}]:
+        plain, quick = _squash(Plain(data)["pick"]), _squash(Quick(data)["pick"])
+        plain_open, quick_open = plain.split(">", 1)[0], quick.split(">", 1)[0]
+        assert _attrs(plain_open) == _attrs(quick_open)
+        assert plain.split(">", 1)[1] == quick.split(">", 1)[1], data
+
+
+def test_quick_tick_boxes_write_what_django_writes():
+    choices = [(1, "SEV1"), (2, "SEV2")]
+
+    class Plain(forms.Form):
+        sev = forms.MultipleChoiceField(choices=choices, widget=forms.CheckboxSelectMultiple)
+
+    class Quick(forms.Form):
+        sev = forms.MultipleChoiceField(choices=choices, widget=QuickCheckboxes)
+
+    plain, quick = Plain({"sev": ["2"]})["sev"], Quick({"sev": ["2"]})["sev"]
+    assert [_squash(c.tag()) for c in plain] == [_squash(c.tag()) for c in quick]
+    assert 'value="2" id="id_sev_1" checked' in quick[1].tag()
+
+
+def test_filter_selects_list_teams_and_services_as_they_are_now(client, user):
+    client.force_login(user)
+    TeamFactory(name="Payments", slug="payments")
+    body = client.get(reverse("incidents:list"), {"team": "payments"}).content.decode()
+    assert '<option value="payments" selected>Payments</option>' in body
+    ServiceFactory(name="Ledger", slug="ledger")  # a new service shows on the next page
+    body = client.get(reverse("actions:list")).content.decode()
+    assert '<option value="ledger">Ledger</option>' in body
+    assert '<option value="payments">Payments</option>' in body
