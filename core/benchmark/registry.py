@@ -13,8 +13,8 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.core.paginator import Paginator
 from django.db import connection
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
@@ -25,6 +25,7 @@ from actions.filters import ActionItemFilter
 from actions.models import ActionItem
 from incidents.filters import IncidentFilter
 from incidents.models import Incident, Service, Team
+from incidents.paging import paginate_list
 from postmortems.models import MeetingAttendee, MeetingCapture, Postmortem, ReviewMeeting
 
 from .dataset import SEARCH_WORD
@@ -37,23 +38,25 @@ def url(name: str, params: dict | None = None, args=()) -> str:
     return f"{path}?{urlencode(params, doseq=True)}" if params else path
 
 
-def first_page(queryset) -> list:
-    """What `incidents.paging.paginate` runs for page 1: the count, then the rows."""
-    page = Paginator(queryset, settings.PAGE_SIZE).get_page(1)
-    return list(page.object_list)
+def first_page(queryset, counted=None) -> list:
+    """What `incidents.paging.paginate_list` runs for page 1: the capped count, then the rows."""
+    return list(paginate_list(HttpRequest(), queryset, counted=counted).object_list)
 
 
 def incident_rows(bench: Bench, params: dict) -> list:
     queryset = Incident.objects.visible_to(bench.engineer).for_list()
-    return first_page(IncidentFilter(params, queryset=queryset).qs)
+    rows = IncidentFilter(params, queryset=queryset).qs.order_by("-started_at", "-pk")
+    return first_page(rows, counted=rows)
 
 
 def action_rows(bench: Bench, params: dict, *, mine: bool = False) -> list:
     user = bench.engineer
-    queryset = ActionItem.objects.visible_to(user)
+    queryset = ActionItem.objects.all()
     if mine:
         queryset = queryset.filter(owner=user)
-    return first_page(ActionItemFilter(params, queryset=queryset.for_list()).qs)
+    filtered = ActionItemFilter(params, queryset=queryset.for_list()).qs
+    rows = filtered.visible_to(user).order_by("due_on", "priority", "pk")
+    return first_page(rows, counted=filtered.listed_for(user))
 
 
 def incident_search(bench: Bench) -> dict:
@@ -67,12 +70,11 @@ def incident_detail_rows(bench: Bench) -> list:
 
 
 def postmortem_rows(bench: Bench) -> list:
-    queryset = (
-        Postmortem.objects.visible_to(bench.engineer)
-        .select_related("incident", "incident__team", "author")
-        .order_by("-incident__started_at", "-pk")
+    postmortems = Postmortem.objects.select_related("incident", "incident__team", "author").defer(
+        *Postmortem.SECTION_FIELDS, "incident__summary", "incident__slo_impact"
     )
-    return first_page(queryset)
+    rows = postmortems.visible_to(bench.engineer).order_by("-incident__started_at", "-pk")
+    return first_page(rows, counted=postmortems.listed_for(bench.engineer))
 
 
 def postmortem_detail_rows(bench: Bench) -> list:
@@ -300,12 +302,12 @@ def _recurrence_sql(bench: Bench, *, days: int) -> None:
 
 
 def _repeat_rows(bench: Bench) -> list:
-    """What the repeat-incidents list runs: the flags once, then the first page's incidents."""
+    """What the repeat-incidents list runs: the stored flags' count, then the first page."""
     period = metrics.Period.last(90, utc_today())
     with analytics():
-        flags = metrics.repeat_flags(period, metrics.ORG, bench.manager)
-        ids = [f["id"] for f in flags[: settings.PAGE_SIZE]]
-        return list(Incident.objects.select_related("team").filter(pk__in=ids))
+        rows = metrics.repeats(period, metrics.ORG, bench.manager)
+        rows.count()
+        return list(rows[: settings.PAGE_SIZE])
 
 
 REGISTRY += [
