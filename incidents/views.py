@@ -15,6 +15,7 @@ from .forms import IncidentForm, PreferencesForm, TimelineEventForm, show_confli
 from .middleware import render_bad_request
 from .models import Incident, Profile, TimelineEvent
 from .paging import paginate, query_without_page
+from .row_urls import row_url
 from .sorting import Column, Sorting
 
 
@@ -142,9 +143,14 @@ def _timeline_context(incident: Incident, form=None) -> dict:
     """
     latest = incident.timeline.order_by("-occurred_at").values_list("occurred_at", flat=True)
     start = latest.first() or incident.started_at
+    events = list(incident.timeline.select_related("author"))
+    edit_url = row_url("incidents:timeline-edit", incident.number)
+    delete_url = row_url("incidents:timeline-delete", incident.number)
+    for event in events:
+        event.edit_url, event.delete_url = edit_url(event.pk), delete_url(event.pk)
     return {
         "incident": incident,
-        "events": incident.timeline.select_related("author"),
+        "events": events,
         "event_form": form or TimelineEventForm(initial={"occurred_at": start}),
     }
 

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from incidents import permissions
 from incidents.forms import TimelineEventForm
 from incidents.models import TimelineEvent
+from incidents.row_urls import row_url
 
 from .. import meetings
 from ..forms import FactorForm
@@ -245,8 +246,19 @@ def _live_context(request, meeting: ReviewMeeting, *, since: int | None) -> dict
         "publish_form": PublishDateForm(
             initial={"publish_by": meeting.publish_by or _owed_by(postmortem)}
         ),
-        **meetings.step_data(meeting),
+        **_with_row_urls(meetings.step_data(meeting), meeting),
     }
+
+
+def _with_row_urls(data: dict, meeting: ReviewMeeting) -> dict:
+    """Each timeline row's "Correct" link, without reversing a URL per row."""
+    if data.get("events"):
+        correct = row_url(
+            "postmortems:meeting-correct-event", meeting.postmortem.incident.number, meeting.pk
+        )
+        for event in data["events"]:
+            event.correct_url = correct(event.pk)
+    return data
 
 
 def _owed_by(postmortem: Postmortem):
