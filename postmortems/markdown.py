@@ -65,6 +65,38 @@ def render_markdown(text: str | None) -> SafeString:
     return mark_safe(html)
 
 
+def render_markdown_many(texts: list[str | None]) -> list[SafeString]:
+    """`render_markdown` for each text, with one query for all the stored ones (a page of
+    sections reads them together, not one query per long section)."""
+    digests = [
+        hashlib.sha256(f"{RENDER_VERSION}\x1d{text}".encode()).hexdigest()
+        if text and len(text) >= STORE_FROM_CHARS
+        else None
+        for text in texts
+    ]
+    wanted = {d for d in digests if d}
+    stored = (
+        dict(RenderedMarkdown.objects.filter(digest__in=wanted).values_list("digest", "html"))
+        if wanted
+        else {}
+    )
+    new = {}
+    result = []
+    for text, digest in zip(texts, digests, strict=True):
+        if not digest:
+            result.append(mark_safe(_render(text)) if text else mark_safe(""))
+            continue
+        if digest not in stored:
+            stored[digest] = new[digest] = _render(text)
+        result.append(mark_safe(stored[digest]))
+    if new:
+        RenderedMarkdown.objects.bulk_create(
+            [RenderedMarkdown(digest=d, html=html) for d, html in new.items()],
+            ignore_conflicts=True,
+        )
+    return result
+
+
 def _render(text: str) -> str:
     html = md.markdown(
         text,

@@ -22,6 +22,7 @@ from ..forms import (
     RequestChangesForm,
     ReviewRequestForm,
 )
+from ..markdown import render_markdown_many
 from ..models import Postmortem, SectionRevision
 from ..related import suggest_related
 from ..services import can_publish, publish_problems
@@ -91,7 +92,7 @@ def section_context(
     """`findings`: the section's stored wording findings when the caller has read them."""
     text = getattr(postmortem, section)
     if findings is None:
-        (findings,) = stored_findings([text], names, people_names())
+        (findings,) = stored_findings([text], names, people_names)
     return {
         "postmortem": postmortem,
         "incident": postmortem.incident,
@@ -173,10 +174,13 @@ def review_context(request, postmortem: Postmortem, **forms) -> dict:
 
 def detail_context(request, postmortem: Postmortem, **forms) -> dict:
     """The read-only document, with the review box reviewers act from (the emailed link)."""
-    return {
-        **document_context(postmortem, request.user),
-        **review_context(request, postmortem, **forms),
-    }
+    document = document_context(postmortem, request.user)
+    # Each section with its HTML; the long sections' stored HTML is read in one query.
+    htmls = render_markdown_many([text for _, _, text in document["sections"]])
+    document["sections"] = [
+        (*section, html) for section, html in zip(document["sections"], htmls, strict=True)
+    ]
+    return {**document, **review_context(request, postmortem, **forms)}
 
 
 def _related(incident, user) -> list:
@@ -201,10 +205,12 @@ def edit_context(request, postmortem: Postmortem, **forms) -> dict:
     states = section_states(postmortem)
     # Stored when each section was saved: rendering reads them, it does not check again.
     texts = [getattr(postmortem, field) for field in Postmortem.SECTION_FIELDS]
-    findings = stored_findings(texts, names, people_names())
+    # The directory is read only when a text was never checked (people_names is lazy here).
+    findings = stored_findings(texts, names, people_names)
+    previews = render_markdown_many(texts)  # the long sections' stored HTML in one query
     sections = [
-        section_context(postmortem, field, states[field], names, found)["s"]
-        for field, found in zip(Postmortem.SECTION_FIELDS, findings, strict=True)
+        {**section_context(postmortem, field, states[field], names, found)["s"], "preview": html}
+        for field, found, html in zip(Postmortem.SECTION_FIELDS, findings, previews, strict=True)
     ]
     review = review_context(request, postmortem, **forms)
     for section in sections:
