@@ -117,8 +117,13 @@ def _any(column: str, ids: list[int]) -> RawSQL:
     return RawSQL(f"{column} = ANY(%s)", [ids], output_field=BooleanField())
 
 
-def suggest_related(incident: Incident, user, limit: int = 5) -> list[Suggestion]:
-    """Earlier incidents the viewer can see that look related and are not linked yet."""
+def suggest_related(
+    incident: Incident, user, limit: int = 5, *, service_ids=None, categories=None
+) -> list[Suggestion]:
+    """Earlier incidents the viewer can see that look related and are not linked yet.
+
+    `service_ids` and `categories` (of the incident's contributing factors) may be given by a
+    page that has read them already."""
     earlier = (
         Incident.objects.visible_to(user)
         .filter(started_at__lt=incident.started_at)
@@ -142,7 +147,8 @@ def suggest_related(incident: Incident, user, limit: int = 5) -> list[Suggestion
         suggestion.score += score
         suggestion.reasons.append(reason)
 
-    service_ids = list(incident.services.values_list("pk", flat=True))
+    if service_ids is None:
+        service_ids = list(incident.services.values_list("pk", flat=True))
     if service_ids:
         shared = (
             candidates.filter(services__in=service_ids)
@@ -154,11 +160,12 @@ def suggest_related(incident: Incident, user, limit: int = 5) -> list[Suggestion
     if incident.pattern:
         for pk in candidates.filter(pattern=incident.pattern).values_list("pk", flat=True):
             add(pk, 3.0, f"same pattern “{incident.pattern}”")
-    categories = set(
-        ContributingFactor.objects.filter(postmortem__incident=incident).values_list(
-            "category", flat=True
+    if categories is None:
+        categories = set(
+            ContributingFactor.objects.filter(postmortem__incident=incident).values_list(
+                "category", flat=True
+            )
         )
-    )
     if categories:
         # Every factor of the candidates, the categories picked here: filtered by category
         # in SQL, PostgreSQL read all factors of that category in the organisation's history.

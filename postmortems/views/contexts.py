@@ -111,14 +111,17 @@ def section_context(
     }
 
 
-def factors_context(postmortem, names, form=None, editing=None, edit_form=None) -> dict:
+def factors_context(
+    postmortem, names, form=None, editing=None, edit_form=None, factors=None
+) -> dict:
+    """`factors`: the postmortem's factors when the caller has read them."""
     rows = [
         {
             "factor": f,
             "warnings": chain_warnings(f.whys, names),
             "findings": section_findings(f.description, names),
         }
-        for f in postmortem.factors.all()
+        for f in (postmortem.factors.all() if factors is None else factors)
     ]
     return {
         "postmortem": postmortem,
@@ -187,13 +190,23 @@ def _related(incident, user) -> list:
     return list(incident.related.visible_to(user).order_by("-started_at"))
 
 
-def related_context(request, postmortem: Postmortem, related: list | None = None) -> dict:
+def related_context(
+    request, postmortem: Postmortem, related: list | None = None, document: dict | None = None
+) -> dict:
+    """`document`: the editor's document context, whose services and factors the
+    suggestions reuse instead of reading them again."""
     incident = postmortem.incident
+    known = {}
+    if document is not None:
+        known = {
+            "service_ids": [s.pk for s in document["services"]],
+            "categories": {f.category for f in document["factors"]},
+        }
     return {
         "postmortem": postmortem,
         "incident": incident,
         "related": _related(incident, request.user) if related is None else related,
-        "suggestions": suggest_related(incident, request.user),
+        "suggestions": suggest_related(incident, request.user, **known),
     }
 
 
@@ -201,7 +214,8 @@ def edit_context(request, postmortem: Postmortem, **forms) -> dict:
     """The whole editor. Its action items panel comes from the `action_items` template tags of
     the actions app, which reads `item_form`, `editing_item` and `item_edit_form` from here
     when an actions view re-renders the page with a failed form."""
-    names = system_names(postmortem.incident)
+    document = document_context(postmortem, request.user)
+    names = [s.name for s in document["services"]]  # system_names, as already read
     states = section_states(postmortem)
     # Stored when each section was saved: rendering reads them, it does not check again.
     texts = [getattr(postmortem, field) for field in Postmortem.SECTION_FIELDS]
@@ -215,12 +229,11 @@ def edit_context(request, postmortem: Postmortem, **forms) -> dict:
     review = review_context(request, postmortem, **forms)
     for section in sections:
         section["comments"] = review["comments"].get(section["field"], [])
-    document = document_context(postmortem, request.user)
     return {
         **document,
-        **factors_context(postmortem, names),
+        **factors_context(postmortem, names, factors=document["factors"]),
         **review,
-        **related_context(request, postmortem, related=document["related"]),
+        **related_context(request, postmortem, related=document["related"], document=document),
         "edit_sections": sections,
         "section_max_bytes": settings.DEBRIEF_SECTION_MAX_BYTES,
     }
