@@ -167,7 +167,18 @@ def authored_incident_ids(user) -> set[int]:
     return _cached(
         user,
         "_debrief_authored_incident_ids",
-        lambda: set(Incident.objects.filter(_authored_q(user)).values_list("pk", flat=True)),
+        # Two indexed lookups in one query: as one filter with OR across the lead author and
+        # the co-authors' join, PostgreSQL scanned every postmortem (120 ms at SCALE=5).
+        lambda: set(
+            Incident.objects.filter(postmortem__author=user)
+            .order_by()
+            .values_list("pk", flat=True)
+            .union(
+                Incident.objects.filter(postmortem__co_authors=user)
+                .order_by()
+                .values_list("pk", flat=True)
+            )
+        ),
     )
 
 
