@@ -12,7 +12,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from incidents import permissions
 from incidents.forms import show_conflict
 from incidents.models import Team
-from incidents.paging import paginate_list, path_for, query_without_page
+from incidents.paging import paginate_list, query_without_page
+from incidents.row_urls import row_url
 from incidents.services import EditConflict
 from incidents.sorting import Column, Sorting
 from postmortems.models import Postmortem
@@ -32,8 +33,8 @@ def _decorate(items, user, trackers):
     memberships once, so rows cost no queries."""
     can_bulk = permissions.can(user, "bulk_change_action_items")
     # One reverse per link kind, not three per row.
-    detail, status = path_for("actions:detail"), path_for("actions:status")
-    incident = path_for("incidents:detail")
+    detail, status = row_url("actions:detail"), row_url("actions:status")
+    incident = row_url("incidents:detail")
     for item in items:
         item.url, item.status_url = detail(item.pk), status(item.pk)
         item.incident_url = incident(item.postmortem.incident.number)

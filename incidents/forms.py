@@ -11,6 +11,7 @@ from .models import Incident, Profile, Service, Team, TimelineEvent
 # Re-exported: every app's forms choose people with these.
 from .people import UserChoiceField as UserChoiceField
 from .people import UserMultipleChoiceField as UserMultipleChoiceField
+from .zones import ZoneSelect
 
 User = get_user_model()
 
@@ -155,3 +156,4 @@ class PreferencesForm(BoundedForm, forms.ModelForm):
         model = Profile
         fields = ["timezone", "notify_due_soon", "reminder_hour"]
         labels = {"timezone": "Show times in", "reminder_hour": "Reminder hour"}
+        widgets = {"timezone": ZoneSelect}

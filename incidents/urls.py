@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import activity, views
+from . import activity, people, views
 
 app_name = "incidents"
 
@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.incident_list, name="list"),
     path("new/", views.incident_create, name="create"),
     path("preferences/", views.preferences, name="preferences"),
+    path("people/", people.people_suggestions, name="people"),
     path("<int:number>/", views.incident_detail, name="detail"),
     path("<int:number>/edit/", views.incident_edit, name="edit"),
     path("<int:number>/activity/", activity.incident_activity, name="activity"),

@@ -14,7 +14,8 @@ from .filters import IncidentFilter
 from .forms import IncidentForm, PreferencesForm, TimelineEventForm, show_conflict
 from .middleware import render_bad_request
 from .models import Incident, Profile, TimelineEvent
-from .paging import paginate_list, path_for, query_without_page
+from .paging import paginate_list, query_without_page
+from .row_urls import row_url
 from .sorting import Column, Sorting
 
 
@@ -43,7 +44,7 @@ def incident_list(request):
     # Counted in the list's order: the order's index (and the visibility test on the row
     # itself) lets the database stop at the count's limit without reading the rest.
     page = paginate_list(request, rows, counted=rows)
-    detail, postmortem = path_for("incidents:detail"), path_for("postmortems:detail")
+    detail, postmortem = row_url("incidents:detail"), row_url("postmortems:detail")
     for incident in page.object_list:
         incident.url, incident.postmortem_url = detail(incident.number), postmortem(incident.number)
     template = "incidents/incident_list.html"
@@ -148,9 +149,14 @@ def _timeline_context(incident: Incident, form=None) -> dict:
     """
     latest = incident.timeline.order_by("-occurred_at").values_list("occurred_at", flat=True)
     start = latest.first() or incident.started_at
+    events = list(incident.timeline.all())  # the rows show no author: no join, no User per row
+    edit_url = row_url("incidents:timeline-edit", incident.number)
+    delete_url = row_url("incidents:timeline-delete", incident.number)
+    for event in events:
+        event.edit_url, event.delete_url = edit_url(event.pk), delete_url(event.pk)
     return {
         "incident": incident,
-        "events": incident.timeline.select_related("author"),
+        "events": events,
         "event_form": form or TimelineEventForm(initial={"occurred_at": start}),
     }
 

@@ -30,6 +30,9 @@ def stored_findings(texts: list[str], system_names=(), people=()) -> list[list[F
     """Findings for each text, read from CheckedText; a text never seen is checked once and
     stored. One query for all texts, plus one insert when something was new.
 
+    `people` may be a function returning the names (`people_names`): it is then called only
+    when a text has to be checked, so a page of stored texts does not read the directory.
+
     The key holds the rules and the service names but not the directory: a new colleague
     would otherwise make every stored result stale at once. Findings reflect the directory as
     it was when the text was saved, like the revision they belong to."""
@@ -44,6 +47,8 @@ def stored_findings(texts: list[str], system_names=(), people=()) -> list[list[F
     new = {}
     for key, text in zip(keys, texts, strict=True):
         if key and key not in stored and key not in new:
+            if callable(people):
+                people = people()
             new[key] = [f.as_dict() for f in section_findings(text, system_names, people)]
     if new:
         # A parallel request may store the same digest first; its result is the same.

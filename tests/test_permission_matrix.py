@@ -184,6 +184,7 @@ ROUTES: dict[str, Entry] = {
     "incidents:list": Entry(allow={"GET": ALL}),
     "incidents:create": Entry(allow={"GET": WRITERS, "POST": WRITERS}),
     "incidents:preferences": Entry(allow={"GET": ALL, "POST": ALL}),
+    "incidents:people": Entry(allow={"GET": ALL}),
     "incidents:detail": Entry(_n, {"GET": ALL}, variants=BOTH),
     "incidents:activity": Entry(_n, {"GET": ALL}, variants=BOTH),
     "incidents:edit": Entry(_n, {"GET": EDITORS, "POST": EDITORS}, variants=BOTH),

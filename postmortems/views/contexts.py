@@ -22,6 +22,7 @@ from ..forms import (
     RequestChangesForm,
     ReviewRequestForm,
 )
+from ..markdown import render_markdown_many
 from ..models import Postmortem, SectionRevision
 from ..related import suggest_related
 from ..services import can_publish, publish_problems
@@ -91,7 +92,7 @@ def section_context(
     """`findings`: the section's stored wording findings when the caller has read them."""
     text = getattr(postmortem, section)
     if findings is None:
-        (findings,) = stored_findings([text], names, people_names())
+        (findings,) = stored_findings([text], names, people_names)
     return {
         "postmortem": postmortem,
         "incident": postmortem.incident,
@@ -110,14 +111,17 @@ def section_context(
     }
 
 
-def factors_context(postmortem, names, form=None, editing=None, edit_form=None) -> dict:
+def factors_context(
+    postmortem, names, form=None, editing=None, edit_form=None, factors=None
+) -> dict:
+    """`factors`: the postmortem's factors when the caller has read them."""
     rows = [
         {
             "factor": f,
             "warnings": chain_warnings(f.whys, names),
             "findings": section_findings(f.description, names),
         }
-        for f in postmortem.factors.all()
+        for f in (postmortem.factors.all() if factors is None else factors)
     ]
     return {
         "postmortem": postmortem,
@@ -173,23 +177,36 @@ def review_context(request, postmortem: Postmortem, **forms) -> dict:
 
 def detail_context(request, postmortem: Postmortem, **forms) -> dict:
     """The read-only document, with the review box reviewers act from (the emailed link)."""
-    return {
-        **document_context(postmortem, request.user),
-        **review_context(request, postmortem, **forms),
-    }
+    document = document_context(postmortem, request.user)
+    # Each section with its HTML; the long sections' stored HTML is read in one query.
+    htmls = render_markdown_many([text for _, _, text in document["sections"]])
+    document["sections"] = [
+        (*section, html) for section, html in zip(document["sections"], htmls, strict=True)
+    ]
+    return {**document, **review_context(request, postmortem, **forms)}
 
 
 def _related(incident, user) -> list:
     return list(incident.related.visible_to(user).order_by("-started_at"))
 
 
-def related_context(request, postmortem: Postmortem, related: list | None = None) -> dict:
+def related_context(
+    request, postmortem: Postmortem, related: list | None = None, document: dict | None = None
+) -> dict:
+    """`document`: the editor's document context, whose services and factors the
+    suggestions reuse instead of reading them again."""
     incident = postmortem.incident
+    known = {}
+    if document is not None:
+        known = {
+            "service_ids": [s.pk for s in document["services"]],
+            "categories": {f.category for f in document["factors"]},
+        }
     return {
         "postmortem": postmortem,
         "incident": incident,
         "related": _related(incident, request.user) if related is None else related,
-        "suggestions": suggest_related(incident, request.user),
+        "suggestions": suggest_related(incident, request.user, **known),
     }
 
 
@@ -197,24 +214,26 @@ def edit_context(request, postmortem: Postmortem, **forms) -> dict:
     """The whole editor. Its action items panel comes from the `action_items` template tags of
     the actions app, which reads `item_form`, `editing_item` and `item_edit_form` from here
     when an actions view re-renders the page with a failed form."""
-    names = system_names(postmortem.incident)
+    document = document_context(postmortem, request.user)
+    names = [s.name for s in document["services"]]  # system_names, as already read
     states = section_states(postmortem)
     # Stored when each section was saved: rendering reads them, it does not check again.
     texts = [getattr(postmortem, field) for field in Postmortem.SECTION_FIELDS]
-    findings = stored_findings(texts, names, people_names())
+    # The directory is read only when a text was never checked (people_names is lazy here).
+    findings = stored_findings(texts, names, people_names)
+    previews = render_markdown_many(texts)  # the long sections' stored HTML in one query
     sections = [
-        section_context(postmortem, field, states[field], names, found)["s"]
-        for field, found in zip(Postmortem.SECTION_FIELDS, findings, strict=True)
+        {**section_context(postmortem, field, states[field], names, found)["s"], "preview": html}
+        for field, found, html in zip(Postmortem.SECTION_FIELDS, findings, previews, strict=True)
     ]
     review = review_context(request, postmortem, **forms)
     for section in sections:
         section["comments"] = review["comments"].get(section["field"], [])
-    document = document_context(postmortem, request.user)
     return {
         **document,
-        **factors_context(postmortem, names),
+        **factors_context(postmortem, names, factors=document["factors"]),
         **review,
-        **related_context(request, postmortem, related=document["related"]),
+        **related_context(request, postmortem, related=document["related"], document=document),
         "edit_sections": sections,
         "section_max_bytes": settings.DEBRIEF_SECTION_MAX_BYTES,
     }

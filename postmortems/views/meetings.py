@@ -4,7 +4,7 @@ Anyone who can see the incident can open, follow and capture in a meeting (as in
 only the facilitator, the postmortem's author or an admin drives the steps and the timer.
 """
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from incidents import permissions
 from incidents.forms import TimelineEventForm
 from incidents.models import TimelineEvent
+from incidents.row_urls import row_url
 
 from .. import meetings
 from ..forms import FactorForm
@@ -245,8 +246,22 @@ def _live_context(request, meeting: ReviewMeeting, *, since: int | None) -> dict
         "publish_form": PublishDateForm(
             initial={"publish_by": meeting.publish_by or _owed_by(postmortem)}
         ),
-        **meetings.step_data(meeting),
+        **_with_row_urls(meetings.step_data(meeting), meeting),
     }
+
+
+def _with_row_urls(data: dict, meeting: ReviewMeeting) -> dict:
+    """Each timeline row's "Correct" link and UTC time, without reversing a URL or running
+    Django's date formatting per row (both showed in every poll of a long timeline)."""
+    if data.get("events"):
+        correct = row_url(
+            "postmortems:meeting-correct-event", meeting.postmortem.incident.number, meeting.pk
+        )
+        for event in data["events"]:
+            event.correct_url = correct(event.pk)
+            utc = event.occurred_at.astimezone(UTC)
+            event.utc_iso, event.utc_clock = utc.isoformat(), utc.strftime("%H:%M")
+    return data
 
 
 def _owed_by(postmortem: Postmortem):

@@ -1,6 +1,6 @@
 """The viewer's timezone has one source: incidents.zones (and Profile.zone)."""
 
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 from django.contrib.auth.models import AnonymousUser
 from django.urls import reverse
@@ -65,3 +65,26 @@ def test_a_bad_stored_zone_shows_pages_in_utc_instead_of_failing(client, db):
     response = client.get(reverse("incidents:create"))
     assert response.status_code == 200
     assert "(your timezone: UTC)" in response.content.decode()
+
+
+def test_the_picker_offers_every_zone_once_with_the_viewers_own_first_and_chosen(client, db):
+    user = UserFactory()
+    Profile.objects.filter(user=user).update(timezone="Pacific/Chatham")
+    client.force_login(user)
+    body = client.get(reverse("incidents:preferences")).content.decode()
+    picker = body.split('<select name="timezone"', 1)[1].split("</select>", 1)[0]
+    common, everything = picker.split('<optgroup label="All timezones">')
+    assert common.index('<option value="Pacific/Chatham" selected>') < common.index('"UTC"')
+    assert picker.count(" selected") == 1
+    for name in available_timezones():
+        assert everything.count(f'<option value="{name}">') == 1
+
+
+def test_the_picker_refuses_a_zone_the_tz_database_does_not_know(client, db):
+    user = UserFactory()
+    client.force_login(user)
+    data = {"timezone": "Atlantis/Capital", "reminder_hour": "8"}
+    response = client.post(reverse("incidents:preferences"), data)
+    assert response.status_code == 200
+    assert "Atlantis/Capital is not one of the available choices" in response.content.decode()
+    assert Profile.objects.get(user=user).timezone == "UTC"

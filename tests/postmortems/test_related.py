@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from actions.related import earlier_open_items
+from incidents.models import Incident
 from postmortems.related import suggest_related
 
 from ..factories import (
@@ -112,3 +113,25 @@ def test_non_members_cannot_change_links_of_a_private_incident(client, user, oth
     remove = reverse("postmortems:related-remove", args=[pm.incident.number, linked.number])
     assert client.post(remove).status_code == 404
     assert list(pm.incident.related.all()) == [linked]
+
+
+def test_similar_wording_follows_an_edited_title(user):
+    current = IncidentFactory(title="Certificate expired on checkout", summary="")
+    earlier = _earlier(current, title="Disk filled on runners", summary="")
+
+    def reasons():
+        found = {s.incident.pk: s for s in suggest_related(current, user, limit=10)}
+        return found[earlier.pk].reasons if earlier.pk in found else []
+
+    assert "similar wording" not in reasons()
+    # A write that bypasses the services, as bulk loads do: the stored words still follow.
+    Incident.objects.filter(pk=earlier.pk).update(title="Certificate expired on payments")
+    assert "similar wording" in reasons()
+
+
+def test_similar_wording_never_suggests_a_private_incident_to_an_outsider(user, other_user):
+    current = IncidentFactory(title="Certificate expired on checkout", summary="")
+    secret = _earlier(current, title="Certificate expired on vault", summary="", private=True)
+    secret.members.add(other_user)
+    assert secret.pk not in {s.incident.pk for s in suggest_related(current, user)}
+    assert secret.pk in {s.incident.pk for s in suggest_related(current, other_user)}
