@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from incidents.models import Incident
 from postmortems.models import ContributingFactor
@@ -20,21 +20,28 @@ def earlier_open_items(incident: Incident, user, limit: int = 10):
     )
     if not service_ids and not categories:
         return []
+    # EXISTS per item, in the list's index order: most earlier items match (categories are
+    # few), so the database walks open items by due date and stops after `limit`, instead of
+    # joining every earlier item to its services and factors first (grew with history).
     match = Q(pk__in=[])
     if service_ids:
-        match |= Q(postmortem__incident__services__in=service_ids)
+        match |= Exists(
+            Incident.services.through.objects.filter(
+                incident_id=OuterRef("postmortem__incident_id"), service_id__in=service_ids
+            )
+        )
     if categories:
-        match |= Q(postmortem__factors__category__in=categories)
-    matching = (
+        match |= Exists(
+            ContributingFactor.objects.filter(
+                postmortem_id=OuterRef("postmortem_id"), category__in=categories
+            )
+        )
+    return list(
         ActionItem.objects.visible_to(user)
         .open()
         .filter(postmortem__incident__started_at__lt=incident.started_at)
         .exclude(postmortem__incident=incident)
         .filter(match)
-        .values("pk")
-    )
-    return list(
-        ActionItem.objects.filter(pk__in=matching)
         .select_related("owner", "postmortem__incident")
-        .order_by("due_on", "pk")[:limit]
+        .order_by("due_on", "priority", "pk")[:limit]
     )
