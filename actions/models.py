@@ -46,14 +46,15 @@ class ActionItemQuerySet(models.QuerySet):
         return self.open().filter(due_on__gte=today, due_on__lte=today + timedelta(days=days))
 
     def of_teams(self, team_ids):
-        """Items from incidents owned by these teams."""
-        return self.filter(postmortem__incident__team_id__in=team_ids)
+        """Items from incidents owned by these teams.
 
-    def of_teams_counted(self, team_ids):
-        """of_teams for a capped count: a subquery of the teams' postmortems, joining no
-        incidents (for a page of rows, the join lets the planner walk the list's index)."""
-        postmortems = Postmortem.objects.filter(incident__team_id__in=team_ids)
-        return self.filter(postmortem__in=postmortems.values("pk"))
+        The teams' postmortems are read first (one indexed query): given them as a list, the
+        database looks their items up by postmortem, a cost that follows the teams' size. As a
+        join or subquery it misjudged how few rows match and scanned every item or postmortem
+        of the organisation instead.
+        """
+        postmortems = Postmortem.objects.filter(incident__team_id__in=team_ids).order_by()
+        return self.filter(postmortem_id__in=list(postmortems.values_list("pk", flat=True)))
 
     def for_list(self):
         # The list shows none of the documents' long text: leave it in the database.

@@ -72,7 +72,7 @@ def _render_list(request, items, title: str, *, view: str, data=None, teams=None
     rows = filters.qs.visible_to(request.user)
     counted = filters.qs.listed_for(request.user)
     if teams is not None:
-        rows, counted = rows.of_teams(teams), counted.of_teams_counted(teams)
+        rows, counted = rows.of_teams(teams), counted.of_teams(teams)
     page = paginate_list(request, sorting.order(rows), counted=counted)
     _decorate(page.object_list, request.user, list(Tracker.objects.all()))
     template = "actions/actionitem_list.html"
