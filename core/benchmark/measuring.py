@@ -253,10 +253,11 @@ def totals(results: list[Result]) -> list[str]:
     if pages:
         floors = [r.floor_ms for r in pages if r.floor_ms is not None]
         name = f"total: {len(pages)} pages"
+        floor = f"{sum(floors):.1f}" if floors else "-"
         lines.append(
             f"{name:<34} {pages[0].scale:>6g} {sum(r.queries for r in pages):>7} "
             f"{sum(r.p50_ms for r in pages):>9.1f} {sum(r.p95_ms for r in pages):>9.1f} "
-            f"{sum(floors):>9.1f}"
+            f"{floor:>9}"
         )
     jobs = [r for r in results if r.kind == "job"]
     if jobs:

@@ -120,6 +120,9 @@ REGISTRY: list[Page | Job] = [
         floor=lambda b: action_rows(b, {"overdue": "on"}),
     ),
     Page("postmortem list", url=lambda b: url("postmortems:list"), floor=postmortem_rows),
+    # The timezone picker (600 zones) and the people search that replaced every-user datalists.
+    Page("preferences", url=lambda b: url("incidents:preferences")),
+    Page("people search", url=lambda b: url("incidents:people", {"q": "ad"})),
     Page(
         "postmortem detail",
         url=lambda b: url("postmortems:detail", args=[b.busy_incident.number]),
