@@ -78,7 +78,7 @@ def test_the_table_ends_with_totals_for_pages_and_jobs():
         ]
     )
     totals = text.splitlines()[-2:]
-    assert totals[0].split() == ["total:", "2", "pages", "1", "12", "30.5", "61.0", "0.0"]
+    assert totals[0].split() == ["total:", "2", "pages", "1", "12", "30.5", "61.0", "-"]
     assert totals[1].split()[:7] == ["total:", "1", "jobs", "1", "300", "1000.0", "2000.0"]
     assert totals[1].endswith("emails=12")
 
