@@ -405,29 +405,14 @@ def send(
                 smtp = get_connection()
                 error, permanent, unreachable = _deliver(dispatch, message, smtp)
         if error:
-            dispatch.error = error
-            last = dispatch.attempts >= settings.DEBRIEF_EMAIL_MAX_ATTEMPTS
-            if permanent or final_attempt or last:
-                dispatch.state, dispatch.next_try_at = Dispatch.State.FAILED, None
-            else:
-                dispatch.next_try_at = now + retry_delay(dispatch.attempts)
+            _fail(dispatch, error, permanent or final_attempt, now)
         if dispatch.state != Dispatch.State.SENT:
             dispatch.save()
     if smtp is not None:
         _close(smtp)  # QUIT after the commit: the server's answer to it changes nothing
     if error:
-        failed = dispatch.state == Dispatch.State.FAILED
-        logger.log(
-            logging.ERROR if failed else logging.WARNING,
-            "%s email %s to %s attempt %s %s: %s",
-            dispatch.kind,
-            dispatch.period or dispatch.scope,
-            dispatch.recipient.email,
-            dispatch.attempts,
-            "failed for good" if failed else f"failed, next try at {dispatch.next_try_at:%H:%M:%S}",
-            error,
-        )
-        if not failed:
+        _log_failure(dispatch)  # its error is `error`, set above
+        if dispatch.state != Dispatch.State.FAILED:
             raise SendFailed(error, unreachable=unreachable)
         return None
     return message
