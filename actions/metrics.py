@@ -811,7 +811,10 @@ def _private_items(scope: Scope, viewer) -> QuerySet[ActionItem]:
     rollups leave out. None for PUBLIC_ONLY."""
     if viewer is PUBLIC_ONLY:
         return ActionItem.objects.none()
-    return items(scope, viewer).filter(postmortem__incident__private=True)
+    # Named by id (one query on the private-incident index), so the items are reached
+    # through their few postmortems; the rule as a join scanned every postmortem (~25 ms).
+    private = incidents(scope, viewer).filter(private=True).order_by().values_list("pk", flat=True)
+    return ActionItem.objects.filter(postmortem__incident_id__in=list(private) or [0])
 
 
 def _renamed(rows, names: tuple) -> list[dict]:
