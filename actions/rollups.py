@@ -15,13 +15,13 @@ import threading
 from datetime import UTC
 
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.db.models.signals import post_save, pre_delete
 from django.dispatch import receiver
 
 from audit.models import Entry
-from incidents.models import Incident
+from incidents.models import Incident, Team
 from postmortems.models import Postmortem
 
 from . import metrics
@@ -153,9 +153,27 @@ def _trail_entry(sender, instance: Entry, created: bool, raw=False, **kwargs):
         changes = instance.changes if isinstance(instance.changes, dict) else None
         changes = changes or instance.changes_dict or {}
         changed = INCIDENT_FIELDS & set(changes)
-        if changed:
-            # A team change leaves the old team's rows stale too: recount every team (rare).
-            _mark(instance.incident_pk, everything=bool(changed - {"private"}))
+        if not changed:
+            return
+        if changed - {"private"}:
+            # A team change leaves the old team's rows stale too. The trail names the team
+            # it had (names are unique); failing that, every team is recounted (rare).
+            before = changes.get("team") or changes.get("team_id")
+            old = before[0] if isinstance(before, list | tuple) and before else None
+            teams = Team.objects.filter(Q(name=str(old)) | Q(pk=_int(old))).values("pk")
+            old_team = next(iter(teams), {}).get("pk")
+            if old_team is None:
+                _mark(instance.incident_pk, everything=True)
+                return
+            _mark(team_pk=old_team)
+        _mark(instance.incident_pk)
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 @receiver(pre_delete, sender=Incident)

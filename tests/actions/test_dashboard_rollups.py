@@ -294,3 +294,17 @@ def test_reading_the_rollups_takes_the_same_queries_whatever_the_data(org):
     rollups.refresh_pending()  # as the commit would
     assert ItemsDueDay.objects.count() > 30
     assert queries() == before
+
+
+def test_moving_an_incident_to_another_team_recounts_just_the_two_teams(
+    org, django_capture_on_commit_callbacks, monkeypatch
+):
+    team_a, team_b = org["teams"]
+    recounted = []
+    rebuild = rollups.rebuild
+    monkeypatch.setattr(rollups, "rebuild", lambda ids=None: recounted.append(ids) or rebuild(ids))
+    with django_capture_on_commit_callbacks(execute=True):
+        _edit_incident(org["incidents"]["public_b"], org["admin"], team=team_a)
+    assert [set(ids) for ids in recounted] == [{team_a.pk, team_b.pk}]
+    monkeypatch.undo()
+    assert_in_step()
