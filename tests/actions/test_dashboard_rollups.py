@@ -296,15 +296,35 @@ def test_reading_the_rollups_takes_the_same_queries_whatever_the_data(org):
     assert queries() == before
 
 
-def test_moving_an_incident_to_another_team_recounts_just_the_two_teams(
+def test_a_change_recounts_just_the_keys_it_touched(
     org, django_capture_on_commit_callbacks, monkeypatch
 ):
     team_a, team_b = org["teams"]
+    moved = org["incidents"]["public_b"]
     recounted = []
-    rebuild = rollups.rebuild
-    monkeypatch.setattr(rollups, "rebuild", lambda ids=None: recounted.append(ids) or rebuild(ids))
+    recount = rollups.recount
+    monkeypatch.setattr(
+        rollups,
+        "recount",
+        lambda team, due, made: recounted.append((team, due)) or recount(team, due, made),
+    )
     with django_capture_on_commit_callbacks(execute=True):
-        _edit_incident(org["incidents"]["public_b"], org["admin"], team=team_a)
-    assert [set(ids) for ids in recounted] == [{team_a.pk, team_b.pk}]
-    monkeypatch.undo()
+        _edit_incident(moved, org["admin"], team=team_a)
+    days = set(
+        ActionItem.objects.filter(postmortem__incident=moved).values_list("due_on", flat=True)
+    )
+    assert sorted(recounted, key=lambda r: r[0] != team_b.pk) == [
+        (team_b.pk, days),
+        (team_a.pk, days),
+    ]
+    assert_in_step()
+    recounted.clear()
+    item = org["items"][4]
+    old_due = item.due_on
+    with django_capture_on_commit_callbacks(execute=True):
+        services.change_due_date(
+            item=item, due_on=old_due + timedelta(days=3), reason="r", by=org["admin"]
+        )
+    team = item.postmortem.incident.team_id
+    assert recounted == [(team, {old_due, old_due + timedelta(days=3)})]
     assert_in_step()
