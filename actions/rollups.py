@@ -109,7 +109,11 @@ def recount(team_id: int, due_days: set, created_days: set) -> int:
     ItemsCreatedDay.objects.filter(team_id=team_id, created_on__in=created_days).delete()
     items = _public_items().filter(postmortem__incident__team_id=team_id)
     due = items.filter(due_on__in=due_days)
-    created = _created_day(items).filter(day__in=created_days)
+    # Day spans rather than the truncated day, so the created_at index finds them.
+    spans = Q(pk__in=[])
+    for day in created_days:
+        spans |= metrics.Period(day, day).span("created_at")
+    created = _created_day(items.filter(spans))
     return _write(judged_items(due), due, created)
 
 
