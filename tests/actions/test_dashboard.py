@@ -643,7 +643,7 @@ def _organisation(size: int):
             to_due=TODAY,
         )
     refresh_pending()  # the repeat flags, as the commit would
-    rollups.refresh_pending()  # the dashboard's per-day counts, likewise
+    rollups.refresh_pending(whole_teams=True)  # the dashboard's counts (created_at back-dated)
 
 
 def _queries(client, url, params) -> int:
