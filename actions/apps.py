@@ -10,4 +10,5 @@ class ActionsConfig(AppConfig):
             audit_trail,  # noqa: F401 - what the audit trail records here
             emails,  # noqa: F401 - registers this app's email builders with the outbox
             repeats,  # noqa: F401 - keeps the stored repeat flags in step with changes
+            rollups,  # noqa: F401 - keeps the dashboard's per-day rollups in step
         )

@@ -57,7 +57,7 @@ from incidents.models import (
 )
 from postmortems.models import PUBLISH_WITHIN, ContributingFactor, Postmortem
 
-from .models import ActionItem, ActionItemEvent
+from .models import ActionItem, ActionItemEvent, ItemsCreatedDay, ItemsDueDay, OpenItemsDue
 
 PUBLIC_ONLY = None
 # docs/domain.md, "Action items": above 80% done by the due date is healthy, below 50% theatre.
@@ -713,30 +713,135 @@ def completion_grid(
     `previous`, by default the same length just before), "due", "on_time", "due_moved" (had
     their due date changed at any time)}]. completion_by_month, completion_by_team and
     slippage_by_team are sums of these rows (at most teams × months of them), so the dashboard
-    reads the items due once."""
+    reads the items due once.
+
+    Where the rollups apply (`_rollups_apply`), public incidents' items are summed from
+    ItemsDueDay (a row per team and day) and only the private incidents' items the viewer may
+    see are counted live; the rows are the same as `_completion_grid_live` over all."""
     previous = previous or period.before()
+    if not _rollups_apply(scope, viewer):
+        return _completion_grid_live(items(scope, viewer), period, previous)
     now = Q(due_on__gte=period.start, due_on__lte=period.end)
-    then = Q(due_on__gte=previous.start, due_on__lte=previous.end)
+    summed = (
+        _team_rows(ItemsDueDay.objects.all(), scope)
+        .filter(due_on__gte=previous.start, due_on__lte=period.end)
+        .values(
+            **ROLLUP_TEAM,
+            month=TruncMonth("due_on"),
+            current=ExpressionWrapper(now, output_field=BooleanField()),
+        )
+        .annotate(**{f"sum_{name}": Sum(name) for name in GRID_COUNTS})
+    )
+    live = _completion_grid_live(_private_items(scope, viewer), period, previous)
+    rows = _renamed(summed, GRID_COUNTS) + live
+    return _merged(rows, ("team_pk", "month", "current"), GRID_COUNTS)
+
+
+GRID_COUNTS = ("due", "on_time", "due_moved")
+
+
+def completion_counts() -> dict:
+    """completion_grid's aggregates over items (won't do excluded, annotated
+    `completed_day`); also what ItemsDueDay stores per team and day."""
     ever_moved = ActionItemEvent.objects.filter(
         item=OuterRef("pk"), kind=ActionItemEvent.Kind.DUE_DATE
     )
-    return list(
-        items(scope, viewer)
-        .filter(now | then)
-        .exclude(status=WONT_DO)
+    return {
+        "due": Count("pk"),
+        "on_time": Count("pk", filter=_on_time()),
+        "due_moved": Count("pk", filter=Exists(ever_moved)),
+    }
+
+
+def judged_items(qs: QuerySet[ActionItem]) -> QuerySet[ActionItem]:
+    """The items completion judges (won't do excluded), with `completed_day`."""
+    return (
+        qs.exclude(status=WONT_DO)
         .annotate(completed_day=TruncDate("completed_at", tzinfo=UTC))
         .order_by()
+    )
+
+
+def _completion_grid_live(qs: QuerySet[ActionItem], period: Period, previous: Period) -> list:
+    now = Q(due_on__gte=period.start, due_on__lte=period.end)
+    then = Q(due_on__gte=previous.start, due_on__lte=previous.end)
+    return list(
+        judged_items(qs.filter(now | then))
         .values(
             **ITEM_TEAM,
             month=TruncMonth("due_on"),
             current=ExpressionWrapper(now, output_field=BooleanField()),
         )
-        .annotate(
-            due=Count("pk"),
-            on_time=Count("pk", filter=_on_time()),
-            due_moved=Count("pk", filter=Exists(ever_moved)),
-        )
+        .annotate(**completion_counts())
     )
+
+
+# values() keys for the team of a rollup row.
+ROLLUP_TEAM = {
+    "team_pk": F("team_id"),
+    "team_name": F("team__name"),
+    "team_slug": F("team__slug"),
+}
+
+
+def _rollups_apply(scope: Scope, viewer) -> bool:
+    """Whether a figure may be read from the rollups (public incidents' items) plus a live
+    count over the private ones the viewer may see: every signed-in reader sees every public
+    incident, except with DEBRIEF_READ_ACCESS=team; a service's incidents are not keyed by
+    team in the rollups. Otherwise the live query answers alone."""
+    if scope.service is not None or read_access() == "team":
+        return False
+    if viewer is not PUBLIC_ONLY and not viewer.is_authenticated:
+        return False
+    for flush in BEFORE_ROLLUP_READ:
+        flush()
+    return True
+
+
+# Called before the rollups are read (actions.rollups registers its pending changes' flush).
+BEFORE_ROLLUP_READ: list = []
+
+
+def _team_rows(qs: QuerySet, scope: Scope) -> QuerySet:
+    return (qs.filter(team=scope.team) if scope.team else qs).order_by()
+
+
+def _private_items(scope: Scope, viewer) -> QuerySet[ActionItem]:
+    """The items of the private incidents in scope the viewer may see (few): what the
+    rollups leave out. None for PUBLIC_ONLY."""
+    if viewer is PUBLIC_ONLY:
+        return ActionItem.objects.none()
+    # Named by id (one query on the private-incident index), so the items are reached
+    # through their few postmortems; the rule as a join scanned every postmortem (~25 ms).
+    private = incidents(scope, viewer).filter(private=True).order_by().values_list("pk", flat=True)
+    return ActionItem.objects.filter(postmortem__incident_id__in=list(private) or [0])
+
+
+def _renamed(rows, names: tuple) -> list[dict]:
+    """Rollup rows with their `sum_<name>` sums as `<name>` (an aggregate may not take the
+    name of the column it sums)."""
+    return [
+        {k: v for k, v in row.items() if not k.startswith("sum_")}
+        | {name: row[f"sum_{name}"] for name in names}
+        for row in rows
+    ]
+
+
+def _merged(rows: list[dict], keys: tuple, counts: tuple, least: tuple = ()) -> list[dict]:
+    """Rows with the same `keys` added up (`counts` summed, `least` the smallest non-None)."""
+    merged: dict[tuple, dict] = {}
+    for row in rows:
+        key = tuple(row[k] for k in keys)
+        if key not in merged:
+            merged[key] = dict(row) | {name: row[name] or 0 for name in counts}
+            continue
+        group = merged[key]
+        for name in counts:
+            group[name] += row[name] or 0
+        for name in least:
+            if row[name] is not None and (group[name] is None or row[name] < group[name]):
+                group[name] = row[name]
+    return list(merged.values())
 
 
 def _sum(rows: list[dict], *names: str) -> dict:
@@ -797,11 +902,32 @@ def overdue_items(scope: Scope, viewer, today: date) -> QuerySet[ActionItem]:
 def open_items_grid(scope: Scope, viewer, today: date) -> list[dict]:
     """Open items (open, in progress, blocked) now per (team, owner), with how many are
     overdue (`overdue_items`) and the oldest overdue due date, in one query: open_by_team
-    and open_by_owner are sums of these rows (at most one per owner and team)."""
+    and open_by_owner are sums of these rows (at most one per owner and team).
+
+    Where the rollups apply, public incidents' items are summed from OpenItemsDue (per team,
+    owner and due day), plus a live count over the private incidents the viewer may see."""
+    late = Q(due_on__lt=today)
+    if not _rollups_apply(scope, viewer):
+        return _open_items_live(items(scope, viewer), today)
+    summed = (
+        _team_rows(OpenItemsDue.objects.all(), scope)
+        .values(**ROLLUP_TEAM, **OWNER)
+        .annotate(
+            sum_open=Sum("open"),
+            sum_overdue=Coalesce(Sum("open", filter=late), 0),
+            oldest_due=Min("due_on", filter=late),
+        )
+    )
+    live = _open_items_live(_private_items(scope, viewer), today)
+    keys = ("team_pk", "owner_pk")
+    rows = _renamed(summed, ("open", "overdue")) + live
+    return _merged(rows, keys, ("open", "overdue"), least=("oldest_due",))
+
+
+def _open_items_live(qs: QuerySet[ActionItem], today: date) -> list[dict]:
     late = Q(due_on__lt=today)
     return list(
-        items(scope, viewer)
-        .open()
+        qs.open()
         .order_by()
         .values(**ITEM_TEAM, **OWNER)
         .annotate(
@@ -854,17 +980,41 @@ def items_created(period: Period, scope: Scope, viewer) -> QuerySet[ActionItem]:
 
 def items_by_priority_and_leverage(period: Period, scope: Scope, viewer) -> list[dict]:
     """Items created in the period per (priority, leverage), with where they stand now:
-    [{"priority", "leverage", "created", "open", "done", "dropped"}]."""
-    return list(
-        items_created(period, scope, viewer)
-        .order_by()
+    [{"priority", "leverage", "created", "open", "done", "dropped"}].
+
+    Where the rollups apply, public incidents' items are summed from ItemsCreatedDay, plus a
+    live count over the private incidents the viewer may see."""
+    if not _rollups_apply(scope, viewer):
+        return _item_mix_live(items_created(period, scope, viewer))
+    summed = (
+        _team_rows(ItemsCreatedDay.objects.all(), scope)
+        .filter(created_on__gte=period.start, created_on__lte=period.end)
         .values("priority", "leverage")
-        .annotate(
-            created=Count("pk"),
-            open=Count("pk", filter=Q(status__in=ActionItem.OPEN_STATUSES)),
-            done=Count("pk", filter=Q(status=DONE)),
-            dropped=Count("pk", filter=Q(status=WONT_DO)),
-        )
+        .annotate(**{f"sum_{name}": Sum(name) for name in MIX_COUNTS})
+    )
+    live = _item_mix_live(_private_items(scope, viewer).filter(period.span("created_at")))
+    rows = _merged(_renamed(summed, MIX_COUNTS) + live, ("priority", "leverage"), MIX_COUNTS)
+    return sorted(rows, key=lambda row: (row["priority"], row["leverage"]))
+
+
+MIX_COUNTS = ("created", "open", "done", "dropped")
+
+
+def item_mix_counts() -> dict:
+    """items_by_priority_and_leverage's aggregates; also what ItemsCreatedDay stores."""
+    return {
+        "created": Count("pk"),
+        "open": Count("pk", filter=Q(status__in=ActionItem.OPEN_STATUSES)),
+        "done": Count("pk", filter=Q(status=DONE)),
+        "dropped": Count("pk", filter=Q(status=WONT_DO)),
+    }
+
+
+def _item_mix_live(qs: QuerySet[ActionItem]) -> list[dict]:
+    return list(
+        qs.order_by()
+        .values("priority", "leverage")
+        .annotate(**item_mix_counts())
         .order_by("priority", "leverage")
     )
 

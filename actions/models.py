@@ -410,3 +410,73 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} → {self.endpoint_id} ({self.state})"
+
+
+# --- Dashboard rollups (actions.rollups keeps them) ---------------------------------------------
+# Per-day counts of the action items of PUBLIC incidents, so the organisation dashboard sums a
+# few rows per team and day instead of joining every item of the period to its incident and
+# the privacy rule. A viewer's figure is these sums plus a live count over the (few) private
+# incidents they may see. Rebuilt per team at commit when items, privacy or teams change.
+
+
+class ItemsDueDay(models.Model):
+    """Items (won't do excluded) due on a day, per team: completion_grid's counts."""
+
+    team = models.ForeignKey("incidents.Team", on_delete=models.CASCADE, related_name="+")
+    due_on = models.DateField()
+    due = models.PositiveIntegerField(default=0)
+    on_time = models.PositiveIntegerField(default=0)
+    due_moved = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["team", "due_on"], name="items_due_day_key"),
+        ]
+        indexes = [models.Index(fields=["due_on"], name="items_due_day_on")]
+
+    def __str__(self):
+        return f"{self.team_id} {self.due_on}"
+
+
+class OpenItemsDue(models.Model):
+    """Open items now per team, owner and due day: open_items_grid's counts ("overdue as of
+    today" is the sum over the days before today)."""
+
+    team = models.ForeignKey("incidents.Team", on_delete=models.CASCADE, related_name="+")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    due_on = models.DateField()
+    open = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["team", "owner", "due_on"], name="open_items_due_key"),
+        ]
+
+    def __str__(self):
+        return f"{self.team_id} {self.owner_id} {self.due_on}"
+
+
+class ItemsCreatedDay(models.Model):
+    """Items created on a (UTC) day per team, priority and leverage, with where they stand
+    now: items_by_priority_and_leverage's counts."""
+
+    team = models.ForeignKey("incidents.Team", on_delete=models.CASCADE, related_name="+")
+    created_on = models.DateField()
+    priority = models.PositiveSmallIntegerField()
+    leverage = models.CharField(max_length=12)
+    created = models.PositiveIntegerField(default=0)
+    open = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    dropped = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "created_on", "priority", "leverage"],
+                name="items_created_day_key",
+            ),
+        ]
+        indexes = [models.Index(fields=["created_on"], name="items_created_day_on")]
+
+    def __str__(self):
+        return f"{self.team_id} {self.created_on} P{self.priority} {self.leverage}"

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from actions.models import ActionItem
 from actions.repeats import rebuild_repeat_flags
+from actions.rollups import rebuild_dashboard_rollups
 from incidents.models import Incident, Profile, Requirement, Service, Team, TimelineEvent
 from incidents.policy import PATTERN_WINDOW, decide_postmortem
 from incidents.services import FIRST_NUMBER
@@ -142,7 +143,7 @@ def ensure_dataset(scale: float, *, rebuild: bool = False, log=print) -> dict[st
 # Rebuilders of stored, derived data (rollups, search columns) that bulk loading bypasses. Each
 # takes no argument and returns a short description of what it did; run in order after every
 # build and on reuse (a migration may have added a column since the data was loaded).
-AFTER_LOAD: list = [rebuild_repeat_flags]
+AFTER_LOAD: list = [rebuild_repeat_flags, rebuild_dashboard_rollups]
 
 
 def refresh_stored(log=print) -> None:

@@ -1,0 +1,330 @@
+"""The dashboard's per-day rollups (actions.rollups): the figures read from them (plus a live
+count over the viewer's private incidents) equal the live queries they replace, for every
+kind of viewer, after changes made through the services, and their rows stay in step."""
+
+from datetime import UTC, timedelta
+
+import pytest
+from django.db import connection
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, Min, OuterRef, Q
+from django.db.models.functions import TruncDate, TruncMonth
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from actions import metrics, rollups, services
+from actions.metrics import ITEM_TEAM, ORG, OWNER, PUBLIC_ONLY, Period, Scope
+from actions.models import ActionItem, ActionItemEvent, ItemsCreatedDay, ItemsDueDay, OpenItemsDue
+from incidents.services import update_incident
+
+from ..factories import (
+    ActionItemFactory,
+    IncidentFactory,
+    PostmortemFactory,
+    TeamFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+DONE, WONT_DO = ActionItem.Status.DONE, ActionItem.Status.WONT_DO
+
+
+# --- The reference: the live queries as they were before the rollups ------------------------
+
+
+def _on_time():
+    return Q(status=DONE, completed_day__lte=metrics.F("due_on"))
+
+
+def reference_completion_grid(period, scope, viewer, previous=None):
+    previous = previous or period.before()
+    now = Q(due_on__gte=period.start, due_on__lte=period.end)
+    then = Q(due_on__gte=previous.start, due_on__lte=previous.end)
+    ever_moved = ActionItemEvent.objects.filter(
+        item=OuterRef("pk"), kind=ActionItemEvent.Kind.DUE_DATE
+    )
+    return list(
+        metrics.items(scope, viewer)
+        .filter(now | then)
+        .exclude(status=WONT_DO)
+        .annotate(completed_day=TruncDate("completed_at", tzinfo=UTC))
+        .order_by()
+        .values(
+            **ITEM_TEAM,
+            month=TruncMonth("due_on"),
+            current=ExpressionWrapper(now, output_field=BooleanField()),
+        )
+        .annotate(
+            due=Count("pk"),
+            on_time=Count("pk", filter=_on_time()),
+            due_moved=Count("pk", filter=Exists(ever_moved)),
+        )
+    )
+
+
+def reference_open_items_grid(scope, viewer, today):
+    late = Q(due_on__lt=today)
+    return list(
+        metrics.items(scope, viewer)
+        .open()
+        .order_by()
+        .values(**ITEM_TEAM, **OWNER)
+        .annotate(
+            open=Count("pk"),
+            overdue=Count("pk", filter=late),
+            oldest_due=Min("due_on", filter=late),
+        )
+    )
+
+
+def reference_item_mix(period, scope, viewer):
+    return list(
+        metrics.items_created(period, scope, viewer)
+        .order_by()
+        .values("priority", "leverage")
+        .annotate(
+            created=Count("pk"),
+            open=Count("pk", filter=Q(status__in=ActionItem.OPEN_STATUSES)),
+            done=Count("pk", filter=Q(status=DONE)),
+            dropped=Count("pk", filter=Q(status=WONT_DO)),
+        )
+        .order_by("priority", "leverage")
+    )
+
+
+def _rows(rows):
+    return sorted((tuple(sorted(row.items())) for row in rows), key=repr)
+
+
+def assert_same_figures(viewer, scope):
+    today = timezone.localdate()
+    for days in (90, 365):
+        period = Period.last(days, today)
+        assert _rows(metrics.completion_grid(period, scope, viewer)) == _rows(
+            reference_completion_grid(period, scope, viewer)
+        )
+        assert metrics.items_by_priority_and_leverage(period, scope, viewer) == (
+            reference_item_mix(period, scope, viewer)
+        )
+    for day in (today, today + timedelta(days=20)):
+        assert _rows(metrics.open_items_grid(scope, viewer, day)) == _rows(
+            reference_open_items_grid(scope, viewer, day)
+        )
+
+
+def stored_rows():
+    return {
+        model: sorted(
+            tuple(v for k, v in row.items() if k != "id") for row in model.objects.values()
+        )
+        for model in rollups.ROLLUPS
+    }
+
+
+def assert_in_step():
+    """The rows kept by the commit hooks are those a full recount gives."""
+    kept = stored_rows()
+    rollups.rebuild()
+    assert kept == stored_rows()
+
+
+# --- The organisation ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def org():
+    today = timezone.localdate()
+    team_a, team_b = TeamFactory(), TeamFactory()
+    member, manager, outsider = UserFactory(), UserFactory(), UserFactory()
+    admin = UserFactory(is_superuser=True, is_staff=True)
+    team_a.managers.add(manager)
+    owners = [UserFactory() for _ in range(3)]
+    incidents = {
+        "public_a": IncidentFactory(team=team_a),
+        "public_b": IncidentFactory(team=team_b),
+        "private_a": IncidentFactory(team=team_a, private=True),
+        "private_b": IncidentFactory(team=team_b, private=True),
+    }
+    incidents["private_b"].members.add(member)
+    items = []
+    for n, incident in enumerate(incidents.values()):
+        postmortem = PostmortemFactory(incident=incident)
+        for k in range(6):
+            item = ActionItemFactory(
+                postmortem=postmortem,
+                owner=owners[(n + k) % 3],
+                due_on=today + timedelta(days=(k * 17 + n * 5) % 60 - 40),
+                priority=k % 4,
+                leverage=ActionItem.Leverage.values[(n + k) % 3],
+            )
+            items.append(item)
+    # Some done (on time and late), one dropped, one blocked, one moved.
+    for item in items[::4]:
+        ActionItem.objects.filter(pk=item.pk).update(
+            status=DONE, completed_at=timezone.now() - timedelta(days=item.pk % 3 * 30)
+        )
+    ActionItem.objects.filter(pk=items[1].pk).update(status=WONT_DO, reason="no")
+    ActionItem.objects.filter(pk=items[6].pk).update(
+        status=ActionItem.Status.BLOCKED, reason="waiting"
+    )
+    ActionItemEvent.objects.create(
+        item=items[2], kind="due_date", at=timezone.now(), from_due=today, to_due=today
+    )
+    rollups.refresh_pending()  # the factories' saves, as the commit would
+    rollups.rebuild()  # rows written with update() and create() above: as after a bulk load
+    return {
+        "teams": (team_a, team_b),
+        "viewers": {
+            "outsider": outsider,
+            "member": member,
+            "manager": manager,
+            "admin": admin,
+            "public": PUBLIC_ONLY,
+        },
+        "incidents": incidents,
+        "items": [ActionItem.objects.get(pk=item.pk) for item in items],
+        "admin": admin,
+    }
+
+
+def _check_everyone(org):
+    for viewer in org["viewers"].values():
+        for scope in (ORG, Scope(team=org["teams"][0]), Scope(team=org["teams"][1])):
+            assert_same_figures(viewer, scope)
+
+
+def test_the_rollups_hold_public_items_only_and_the_figures_equal_the_live_queries(org):
+    assert ItemsDueDay.objects.exists() and OpenItemsDue.objects.exists()
+    private = sum(1 for item in org["items"] if item.postmortem.incident.private)
+    public = len(org["items"]) - private
+    assert sum(ItemsCreatedDay.objects.values_list("created", flat=True)) == public
+    # The member sees a private incident the outsider does not: different figures.
+    today = timezone.localdate()
+    period = Period.last(365, today)
+    seen = {
+        name: sum(r["created"] for r in metrics.items_by_priority_and_leverage(period, ORG, v))
+        for name, v in org["viewers"].items()
+    }
+    assert seen["outsider"] == seen["public"] == public
+    assert seen["member"] == seen["manager"] == public + 6
+    assert seen["admin"] == public + 12
+    _check_everyone(org)
+
+
+def test_changes_through_the_services_keep_the_rollups_in_step(
+    org, django_capture_on_commit_callbacks
+):
+    admin, items = org["admin"], org["items"]
+    today = timezone.localdate()
+    public_a = org["incidents"]["public_a"]
+    changes = [
+        lambda: services.change_status(item=items[3], status=DONE, by=admin),
+        lambda: services.change_status(item=items[5], status=WONT_DO, reason="x", by=admin),
+        lambda: services.change_due_date(
+            item=items[7], due_on=today - timedelta(days=9), reason="later", by=admin
+        ),
+        lambda: services.reassign(item=items[9], owner=items[0].owner, reason="", by=admin),
+        lambda: services.update_action_item(
+            item=items[10], by=admin, priority=0, leverage=ActionItem.Leverage.DETECTION
+        ),
+        lambda: services.create_action_item(
+            postmortem=public_a.postmortem,
+            by=admin,
+            title="Alert on empty upstream lists",
+            owner=items[11].owner,
+            due_on=today - timedelta(days=2),
+            priority=2,
+            leverage=ActionItem.Leverage.MITIGATION,
+        ),
+    ]
+    for change in changes:
+        with django_capture_on_commit_callbacks(execute=True):
+            change()
+        assert_in_step()
+        _check_everyone(org)
+
+
+def _edit_incident(incident, admin, **fields):
+    incident.refresh_from_db()
+    update_incident(incident=incident, by=admin, version=incident.version, **fields)
+
+
+def test_privacy_and_team_changes_and_deletions_keep_the_rollups_in_step(
+    org, django_capture_on_commit_callbacks
+):
+    admin, team_a = org["admin"], org["teams"][0]
+    incidents = org["incidents"]
+    steps = [
+        lambda: _edit_incident(incidents["public_a"], admin, private=True),
+        lambda: _edit_incident(incidents["private_b"], admin, private=False),
+        lambda: _edit_incident(incidents["public_b"], admin, team=team_a),
+        lambda: org["items"][0].delete(),
+        lambda: incidents["private_b"].postmortem.delete(),
+    ]
+    for step in steps:
+        with django_capture_on_commit_callbacks(execute=True):
+            step()
+        assert_in_step()
+        _check_everyone(org)
+
+
+def test_with_team_read_access_the_figures_are_the_live_ones(org, settings):
+    settings.DEBRIEF_READ_ACCESS = "team"
+    # Stale rows would show if they were read: empty them.
+    for model in rollups.ROLLUPS:
+        model.objects.all().delete()
+    _check_everyone(org)
+
+
+def test_reading_the_rollups_takes_the_same_queries_whatever_the_data(org):
+    viewer = org["viewers"]["member"]
+    period = Period.last(90, timezone.localdate())
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            metrics.completion_grid(period, ORG, viewer)
+            metrics.open_items_grid(ORG, viewer, timezone.localdate())
+            metrics.items_by_priority_and_leverage(period, ORG, viewer)
+        return len(captured)
+
+    before = queries()
+    postmortem = org["incidents"]["public_b"].postmortem
+    for k in range(30):
+        ActionItemFactory(postmortem=postmortem, due_on=timezone.localdate() - timedelta(days=k))
+    rollups.refresh_pending()  # as the commit would
+    assert ItemsDueDay.objects.count() > 30
+    assert queries() == before
+
+
+def test_a_change_recounts_just_the_keys_it_touched(
+    org, django_capture_on_commit_callbacks, monkeypatch
+):
+    team_a, team_b = org["teams"]
+    moved = org["incidents"]["public_b"]
+    recounted = []
+    recount = rollups.recount
+    monkeypatch.setattr(
+        rollups,
+        "recount",
+        lambda team, due, made: recounted.append((team, due)) or recount(team, due, made),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        _edit_incident(moved, org["admin"], team=team_a)
+    days = set(
+        ActionItem.objects.filter(postmortem__incident=moved).values_list("due_on", flat=True)
+    )
+    assert sorted(recounted, key=lambda r: r[0] != team_b.pk) == [
+        (team_b.pk, days),
+        (team_a.pk, days),
+    ]
+    assert_in_step()
+    recounted.clear()
+    item = org["items"][4]
+    old_due = item.due_on
+    with django_capture_on_commit_callbacks(execute=True):
+        services.change_due_date(
+            item=item, due_on=old_due + timedelta(days=3), reason="r", by=org["admin"]
+        )
+    team = item.postmortem.incident.team_id
+    assert recounted == [(team, {old_due, old_due + timedelta(days=3)})]
+    assert_in_step()
