@@ -271,9 +271,9 @@ if not REDIS_URL:
         # kombu's default is ./control, which litters whatever directory the worker starts in.
         "control_folder": str(VAR_DIR / "celery" / "control"),
     }
-# One cache for every web and worker process (Redis when there is one), so anything cached (the
-# rendered filter options, say) is invalidated everywhere at once; one process's memory
-# otherwise. Tests and the embedded defaults use memory.
+# One cache for every web and worker process (Redis when there is one), so anything put in
+# Django's cache is shared and invalidated everywhere at once; one process's memory otherwise.
+# Tests and the embedded defaults use memory.
 CACHES = {
     "default": (
         {
