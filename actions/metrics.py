@@ -643,28 +643,33 @@ def percentile_cont(values: list[timedelta], share: float) -> timedelta | None:
 
 
 def duration_percentiles(
-    queryset: QuerySet, durations: dict, shares=(0.5,), by=None, counts=None
+    queryset: QuerySet, durations: dict, shares=(0.5,), by=None, counts=None, total=False
 ) -> dict[object, dict]:
     """{group: {duration name: {share: timedelta or None}}} over the rows of `queryset`,
     grouped by the expression `by` (one group, None, when it is None). Rows where a duration
     is NULL are left out of that duration. `counts`: more aggregates ({name: Count(...)})
-    whose values join each group's dict (in the same query on PostgreSQL).
+    whose values join each group's dict (in the same query on PostgreSQL). `total`: with
+    `by`, also the figures over every row, under the key None (`by` must never be NULL): a
+    figure by month and its overall value read the rows once.
 
-    PostgreSQL computes them in one grouped query with percentile_cont. SQLite has no
-    percentile function, so there one query fetches just the durations (one tuple per row, no
-    model instances) and the same definition is applied in Python: callers pass period- and
-    scope-bounded querysets (incidents started, postmortems published in the period), so this
-    is at most the period's incidents, a few thousand small tuples at the largest scale.
+    PostgreSQL computes them in one grouped query with percentile_cont (the total by
+    GROUPING SETS). SQLite has no percentile function, so there one query fetches just the
+    durations (one tuple per row, no model instances) and the same definition is applied in
+    Python: callers pass period- and scope-bounded querysets (incidents started, postmortems
+    published in the period), so this is at most the period's incidents, a few thousand
+    small tuples at the largest scale.
     """
     qs = queryset.order_by()
     if by is not None:
         qs = qs.annotate(_group=by)
     counts = counts or {}
+    total = total and by is not None
 
     def aggregated(aggregates: dict) -> list[dict]:
         if by is None:
             return [qs.aggregate(**aggregates) | {"_group": None}]
-        return list(qs.values("_group").annotate(**aggregates))
+        grouped = qs.values("_group").annotate(**aggregates)
+        return _with_total(grouped) if total else list(grouped)
 
     if connections[queryset.db].vendor == "postgresql":
         aggregates = {
@@ -686,12 +691,16 @@ def duration_percentiles(
     columns = {f"_d_{name}": expression for name, expression in durations.items()}
     fields = (["_group"] if by is not None else []) + list(columns)
     samples: dict[object, dict[str, list]] = {}
+    if total:
+        samples[None] = {name: [] for name in durations}
     for row in qs.annotate(**columns).values_list(*fields):
         group, values = (row[0], row[1:]) if by is not None else (None, row)
         lists = samples.setdefault(group, {name: [] for name in durations})
         for name, value in zip(durations, values, strict=True):
             if value is not None:
                 lists[name].append(value)
+                if total:
+                    samples[None][name].append(value)
     return {
         group: {
             name: {share: percentile_cont(values, share) for share in shares}
@@ -700,6 +709,32 @@ def duration_percentiles(
         | found.get(group, {})
         for group in found.keys() | samples.keys()
     }
+
+
+def _with_total(grouped: QuerySet) -> list[dict]:
+    """The rows of a query grouped by `_group`, plus its aggregates over all rows (`_group`
+    None). PostgreSQL: the same statement with GROUPING SETS ((group), ()), one scan (Django
+    cannot say GROUPING SETS, so its GROUP BY is rewritten). Elsewhere the counts are summed
+    from the groups (callers pass additive aggregates there)."""
+    connection = connections[grouped.db]
+    if connection.vendor != "postgresql":
+        rows = list(grouped)
+        names = [name for name in grouped.query.annotation_select if name != "_group"]
+        return rows + [{"_group": None} | {n: sum(r[n] or 0 for r in rows) for n in names}]
+    compiler = grouped.query.get_compiler(using=grouped.db)
+    sql, params = compiler.as_sql()
+    head, found, keys = sql.rpartition(" GROUP BY ")
+    if not found:
+        raise ValueError("expected a grouped query")
+    with connection.cursor() as cursor:
+        cursor.execute(f"{head} GROUP BY GROUPING SETS (({keys}), ())", params)
+        names = [column.name for column in cursor.description]
+        rows = cursor.fetchall()
+    # Django's own conversions (a truncated month becomes a date), as the ORM would apply.
+    converters = compiler.get_converters([column for column, _, _ in compiler.select])
+    if converters:
+        rows = compiler.apply_converters(rows, converters)
+    return [dict(zip(names, row, strict=True)) for row in rows]
 
 
 # Action items: completion, overdue, load, mix, slippage ----------------------------------
@@ -899,37 +934,39 @@ def overdue_items(scope: Scope, viewer, today: date) -> QuerySet[ActionItem]:
     return items(scope, viewer).overdue(today)
 
 
-def open_items_grid(scope: Scope, viewer, today: date) -> list[dict]:
+def open_items_grid(scope: Scope, viewer, today: date, owners: bool = True) -> list[dict]:
     """Open items (open, in progress, blocked) now per (team, owner), with how many are
     overdue (`overdue_items`) and the oldest overdue due date, in one query: open_by_team
-    and open_by_owner are sums of these rows (at most one per owner and team).
+    and open_by_owner are sums of these rows (at most one per owner and team). Without
+    `owners`, per team only (the rows open_by_team needs: tens, not thousands).
 
     Where the rollups apply, public incidents' items are summed from OpenItemsDue (per team,
     owner and due day), plus a live count over the private incidents the viewer may see."""
     late = Q(due_on__lt=today)
+    who = OWNER if owners else {}
     if not _rollups_apply(scope, viewer):
-        return _open_items_live(items(scope, viewer), today)
+        return _open_items_live(items(scope, viewer), today, who)
     summed = (
         _team_rows(OpenItemsDue.objects.all(), scope)
-        .values(**ROLLUP_TEAM, **OWNER)
+        .values(**ROLLUP_TEAM, **who)
         .annotate(
             sum_open=Sum("open"),
             sum_overdue=Coalesce(Sum("open", filter=late), 0),
             oldest_due=Min("due_on", filter=late),
         )
     )
-    live = _open_items_live(_private_items(scope, viewer), today)
-    keys = ("team_pk", "owner_pk")
+    live = _open_items_live(_private_items(scope, viewer), today, who)
+    keys = ("team_pk", "owner_pk") if owners else ("team_pk",)
     rows = _renamed(summed, ("open", "overdue")) + live
     return _merged(rows, keys, ("open", "overdue"), least=("oldest_due",))
 
 
-def _open_items_live(qs: QuerySet[ActionItem], today: date) -> list[dict]:
+def _open_items_live(qs: QuerySet[ActionItem], today: date, who: dict = OWNER) -> list[dict]:
     late = Q(due_on__lt=today)
     return list(
         qs.open()
         .order_by()
-        .values(**ITEM_TEAM, **OWNER)
+        .values(**ITEM_TEAM, **who)
         .annotate(
             open=Count("pk"),
             overdue=Count("pk", filter=late),
@@ -1121,6 +1158,12 @@ def _cycle_summary(qs: QuerySet, by=None) -> dict:
     counts = {"published": Count("pk"), "within": Count("pk", filter=within)}
     cycle = F("published_at") - F("incident__resolved_at")
     found = duration_percentiles(qs, {"cycle": cycle}, (0.5, 0.9), by=by, counts=counts)
+    return _cycle_rows(found)
+
+
+def _cycle_rows(found: dict) -> dict:
+    """duration_percentiles' groups of cycle times as cycle_times' dicts (groups with
+    nothing published left out)."""
     result = {}
     for group, row in found.items():
         if not row.get("published"):
@@ -1151,6 +1194,41 @@ def cycle_times_by_month(period: Period, scope: Scope, viewer) -> list[dict]:
     found = _cycle_summary(qs, by=_month("published_at"))
     empty = {"published": 0, "within": 0, "share_within": None, "median": None, "p90": None}
     return [{"month": m} | found.get(m, empty) for m in period.months()]
+
+
+def postmortem_figures(period: Period, scope: Scope, viewer) -> dict:
+    """What the dashboard shows of the postmortems published in the period, from one read
+    of them: {"cycle": cycle_times, "cycle_months": cycle_times_by_month, "coverage":
+    prevention_coverage} (tests hold them equal to those functions)."""
+    resolved = Q(incident__resolved_at__isnull=False)
+    # Without a resolution time the cycle and `within` are NULL: left out of both, as
+    # cycle_time_postmortems leaves such postmortems out.
+    within = Q(published_at__lte=F("incident__resolved_at") + PUBLISH_WITHIN)
+    counts = {
+        "published": Count("pk", filter=resolved),
+        "within": Count("pk", filter=within),
+        "all_published": Count("pk"),
+        "without_prevention": Count("pk", filter=~Exists(_prevention_items())),
+    }
+    found = duration_percentiles(
+        published_postmortems(period, scope, viewer),
+        {"cycle": F("published_at") - F("incident__resolved_at")},
+        (0.5, 0.9),
+        by=_month("published_at"),
+        counts=counts,
+        total=True,
+    )
+    total = found.get(None, {})
+    summary = _cycle_rows(found)
+    empty = {"published": 0, "within": 0, "share_within": None, "median": None, "p90": None}
+    return {
+        "cycle": summary.get(None) or empty,
+        "cycle_months": [{"month": m} | summary.get(m, empty) for m in period.months()],
+        "coverage": {
+            "published": total.get("all_published") or 0,
+            "without_prevention": total.get("without_prevention") or 0,
+        },
+    }
 
 
 # Incidents: severity, response times, recurrence ---------------------------------------
@@ -1210,6 +1288,33 @@ def response_times(period: Period, scope: Scope, viewer, by_month: bool = False)
     if not by_month:
         return flat.get(None, empty)
     return [{"month": m} | flat.get(m, empty) for m in period.months()]
+
+
+def incident_figures(period: Period, scope: Scope, viewer) -> dict:
+    """What the dashboard shows of the incidents started in the period, from one read of
+    them: {"severity": incidents_by_severity_by_month, "response": response_times,
+    "response_months": response_times(by_month=True)} (tests hold them equal)."""
+    counts = _severity_counts()
+    found = duration_percentiles(
+        incidents_started(period, scope, viewer),
+        response_durations(),
+        (0.5,),
+        by=_month("started_at"),
+        counts=counts,
+        total=True,
+    )
+    no_incidents = dict.fromkeys(counts, 0)
+    no_times = dict.fromkeys(RESPONSE_PHASES)
+    severity, times = {}, {}
+    for group, row in found.items():
+        severity[group] = {name: row.get(name) or 0 for name in counts}
+        times[group] = no_times | {name: row[name][0.5] for name in RESPONSE_PHASES if name in row}
+    months = period.months()
+    return {
+        "severity": [{"month": m} | severity.get(m, no_incidents) for m in months],
+        "response": times.get(None, no_times),
+        "response_months": [{"month": m} | times.get(m, no_times) for m in months],
+    }
 
 
 def recurrences(period: Period, scope: Scope, viewer) -> QuerySet[Incident]:

@@ -23,6 +23,7 @@ from actions.dashboard.params import utc_today
 from actions.dashboard.views import analytics
 from actions.filters import ActionItemFilter
 from actions.models import ActionItem
+from incidents import permissions
 from incidents.filters import IncidentFilter
 from incidents.models import Incident, Service, Team
 from incidents.paging import paginate_list
@@ -282,18 +283,15 @@ def _dashboard_sql(bench: Bench, *, viewer, scope_key: str, days: int) -> None:
     list(Service.objects.select_related("team"))
     with analytics():
         grid = metrics.completion_grid(judged, scope, viewer)
-        metrics.open_items_grid(scope, viewer, timezone.localdate())
+        owners = permissions.can(viewer, "view_owner_counts", team)
+        metrics.open_items_grid(scope, viewer, timezone.localdate(), owners=owners)
         owed = metrics.postmortems_owed(today, scope, viewer)
         owed.count()
         list(owed[:10])
-        metrics.cycle_times(period, scope, viewer)
-        metrics.cycle_times_by_month(period, scope, viewer)
+        metrics.postmortem_figures(period, scope, viewer)
         metrics.items_by_priority_and_leverage(period, scope, viewer)
-        metrics.prevention_coverage(period, scope, viewer)
         list(metrics.postmortems_without_prevention(period, scope, viewer)[:10])
-        metrics.incidents_by_severity_by_month(period, scope, viewer)
-        metrics.response_times(period, scope, viewer)
-        metrics.response_times(period, scope, viewer, by_month=True)
+        metrics.incident_figures(period, scope, viewer)
         metrics.slippage_by_team(period, scope, viewer, grid=grid)
 
 

@@ -646,3 +646,94 @@ def test_private_incidents_count_for_their_members_and_admins_only():
     assert metrics.cycle_times(OCTOBER, ORG, member)["published"] == 1
     months = metrics.incidents_by_severity_by_month(OCTOBER, ORG, outsider)
     assert months[0]["SEV1"] == 0
+
+
+# The dashboard's combined reads ------------------------------------------------------------
+
+
+def _mixed_history(member):
+    """Incidents and postmortems across three months: severities, response times from the
+    incident and from the timeline, cycle times, prevention items, a private incident."""
+    for n in range(12):
+        start = _at(1 + n * 2, 9 + n % 3, hour=n)
+        resolved = start + timedelta(hours=n + 1) if n % 5 else None
+        incident = IncidentFactory(
+            severity=1 + n % 3,
+            started_at=start,
+            detected_at=start + timedelta(minutes=5 * n) if n % 4 else None,
+            mitigated_at=start + timedelta(minutes=7 * n) if n % 3 else None,
+            resolved_at=resolved,
+            status="resolved" if resolved else "investigating",
+            private=n == 7,
+            members=[member] if n == 7 else [],
+        )
+        if n % 4 == 0:
+            TimelineEventFactory(
+                incident=incident, phase="detection", occurred_at=start + timedelta(minutes=n)
+            )
+        if n % 6 == 5:
+            continue  # no postmortem
+        pm = PostmortemFactory(
+            incident=incident,
+            status="published" if n % 6 != 4 else "draft",
+            published_at=start + timedelta(days=n % 10, hours=3) if n % 6 != 4 else None,
+        )
+        if n % 2:
+            leverage = "prevention" if n % 3 else "detection"
+            _item(postmortem=pm, due=date(2026, 10, 20), leverage=leverage)
+
+
+@pytest.mark.parametrize("who", ["public", "outsider", "member", "admin"])
+def test_the_dashboards_combined_reads_equal_the_figures_one_by_one(who):
+    member = UserFactory()
+    _mixed_history(member)
+    viewer = {
+        "public": PUBLIC_ONLY,
+        "outsider": UserFactory(),
+        "member": member,
+        "admin": UserFactory(is_superuser=True),
+    }[who]
+    for period in (AUTUMN, OCTOBER, Period.month("2026-06")):
+        pms = metrics.postmortem_figures(period, ORG, viewer)
+        assert pms["cycle"] == metrics.cycle_times(period, ORG, viewer)
+        assert pms["cycle_months"] == metrics.cycle_times_by_month(period, ORG, viewer)
+        assert pms["coverage"] == metrics.prevention_coverage(period, ORG, viewer)
+        found = metrics.incident_figures(period, ORG, viewer)
+        assert found["severity"] == metrics.incidents_by_severity_by_month(period, ORG, viewer)
+        assert found["response"] == metrics.response_times(period, ORG, viewer)
+        assert found["response_months"] == metrics.response_times(
+            period, ORG, viewer, by_month=True
+        )
+    # The data reaches every figure, so the comparison above compared something.
+    autumn = metrics.postmortem_figures(AUTUMN, ORG, viewer)
+    assert autumn["cycle"]["published"] > 2 and autumn["cycle"]["median"] is not None
+    assert autumn["coverage"]["without_prevention"] > 0
+    assert metrics.incident_figures(AUTUMN, ORG, viewer)["response"]["detect"] is not None
+
+
+def test_the_combined_reads_answer_an_empty_period_with_empty_figures():
+    june = Period.month("2026-06")
+    pms = metrics.postmortem_figures(june, ORG, PUBLIC_ONLY)
+    assert pms["coverage"] == {"published": 0, "without_prevention": 0}
+    assert pms["cycle"]["published"] == 0 and pms["cycle"]["median"] is None
+    found = metrics.incident_figures(june, ORG, PUBLIC_ONLY)
+    assert found["severity"] == [
+        {"month": date(2026, 6, 1), "SEV1": 0, "SEV2": 0, "SEV3": 0, "total": 0}
+    ]
+    assert found["response"] == {"detect": None, "mitigate": None, "resolve": None}
+
+
+def test_open_items_per_team_only_add_up_to_the_per_owner_rows():
+    member, teams = UserFactory(), [TeamFactory(), TeamFactory()]
+    secret = IncidentFactory(private=True, members=[member], team=teams[0])
+    for n in range(6):
+        pm = PostmortemFactory(incident=secret if n == 5 else IncidentFactory(team=teams[n % 2]))
+        _item(postmortem=pm, due=date(2026, 10, 1 + n), owner=UserFactory())
+    today = date(2026, 10, 4)
+    for viewer in (PUBLIC_ONLY, member, UserFactory()):
+        by_owner = metrics.open_items_grid(ORG, viewer, today)
+        by_team = metrics.open_items_grid(ORG, viewer, today, owners=False)
+        assert metrics.open_by_team(ORG, viewer, today, by_team) == metrics.open_by_team(
+            ORG, viewer, today, by_owner
+        )
+        assert len(by_team) == 2 < len(by_owner)

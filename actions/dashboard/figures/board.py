@@ -52,6 +52,7 @@ class Dashboard:
         self.sorts = sorts or {}
         self.period = selection.period
         self.scope = selection.scope
+        self._rows_paths: dict[str, str] = {}
 
     # Links -------------------------------------------------------------------------------
 
@@ -70,7 +71,13 @@ class Dashboard:
         return reverse("actions:list")  # once: an owners table links thousands of counts
 
     def rows_url(self, kind: str, **extra) -> str:
-        return f"{reverse('actions:dashboard-rows', args=[kind])}?{self.s.query(**extra)}"
+        return f"{self._rows_path(kind)}?{self.s.query(**extra)}"
+
+    def _rows_path(self, kind: str) -> str:
+        # Reversed once per kind: a page links hundreds of counts to a few lists.
+        if kind not in self._rows_paths:
+            self._rows_paths[kind] = reverse("actions:dashboard-rows", args=[kind])
+        return self._rows_paths[kind]
 
     def scoped_url(self, scope_key: str) -> str:
         params = [(k, v) for k, v in self.s.params() if k != "scope"] + [("scope", scope_key)]
@@ -115,7 +122,11 @@ class Dashboard:
 
     @cached_property
     def open_grid(self) -> list[dict]:
-        return metrics.open_items_grid(self.scope, self.viewer, self.local_today)
+        # Per owner only where the owners table is shown; per team that is tens of rows,
+        # where per owner it is thousands org-wide.
+        return metrics.open_items_grid(
+            self.scope, self.viewer, self.local_today, owners=self.shows_owners
+        )
 
     @cached_property
     def open_teams(self) -> list[dict]:
@@ -138,12 +149,22 @@ class Dashboard:
         return list(self.owed[:LIST_LIMIT])
 
     @cached_property
+    def postmortems(self) -> dict:
+        """Cycle times (overall, by month) and prevention coverage, from one query."""
+        return metrics.postmortem_figures(self.period, self.scope, self.viewer)
+
+    @cached_property
     def cycle(self) -> dict:
-        return metrics.cycle_times(self.period, self.scope, self.viewer)
+        return self.postmortems["cycle"]
+
+    @cached_property
+    def incidents(self) -> dict:
+        """Incidents by severity and response times (overall, by month), from one query."""
+        return metrics.incident_figures(self.period, self.scope, self.viewer)
 
     @cached_property
     def severity_rows(self) -> list[dict]:
-        return metrics.incidents_by_severity_by_month(self.period, self.scope, self.viewer)
+        return self.incidents["severity"]
 
     # Headline figures --------------------------------------------------------------------
 

@@ -64,8 +64,8 @@ def severity_month(board) -> Figure:
 
 
 def response_month(board) -> Figure:
-    rows = metrics.response_times(board.period, board.scope, board.viewer, by_month=True)
-    overall = metrics.response_times(board.period, board.scope, board.viewer)
+    rows = board.incidents["response_months"]
+    overall = board.incidents["response"]
     counts = {r["month"]: r["total"] for r in board.severity_rows}
     phases = [("detect", "detect"), ("mitigate", "mitigate"), ("resolve", "resolve")]
     columns = [Column("Month"), Column("Incidents", num=True)]

@@ -83,7 +83,7 @@ def priority_leverage(board) -> Figure:
 
 
 def no_prevention(board) -> Figure:
-    coverage = metrics.prevention_coverage(board.period, board.scope, board.viewer)
+    coverage = board.postmortems["coverage"]
     published, without = coverage["published"], coverage["without_prevention"]
     queryset = (
         metrics.postmortems_without_prevention(board.period, board.scope, board.viewer)

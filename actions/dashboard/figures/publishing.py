@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from incidents.formatting import duration
 
-from ... import metrics
 from .. import charts
 from ..charts import Series
 from .months import month_table
@@ -14,7 +13,7 @@ from .shapes import LIST_LIMIT, Cell, Column, Figure, as_hours, as_share, in_uni
 
 
 def cycle_month(board) -> Figure:
-    rows = metrics.cycle_times_by_month(board.period, board.scope, board.viewer)
+    rows = board.postmortems["cycle_months"]
     columns = [
         Column("Month"),
         Column("Published", num=True),
