@@ -1,6 +1,6 @@
-"""Chart geometry for server-side SVG: Python works out positions, a template draws them.
+"""Chart geometry for server-side SVG: Python works out positions, svg.py draws them.
 
-Why SVG rendered by Django templates and not a JavaScript chart library: the charts are on
+Why SVG drawn on the server and not by a JavaScript chart library: the charts are on
 the page as soon as the HTML arrives (no script, nothing to vendor or update), they print and
 screen-share crisply at any size, every bar carries its value as an SVG <title> (shown on
 hover), and the same numbers sit in an accessible table under each chart.
