@@ -57,7 +57,14 @@ from incidents.models import (
 )
 from postmortems.models import PUBLISH_WITHIN, ContributingFactor, Postmortem
 
-from .models import ActionItem, ActionItemEvent, ItemsCreatedDay, ItemsDueDay, OpenItemsDue
+from .models import (
+    ActionItem,
+    ActionItemEvent,
+    ItemsCreatedDay,
+    ItemsDueDay,
+    OpenItemsDue,
+    RepeatsDay,
+)
 
 PUBLIC_ONLY = None
 # docs/domain.md, "Action items": above 80% done by the due date is healthy, below 50% theatre.
@@ -353,13 +360,19 @@ def repeats(period: Period, scope: Scope, viewer, only: str = "") -> QuerySet[In
         stored, unsure = None, base
     else:
         stored, unsure = "public_repeats", base.exclude(repeats=F("public_repeats"))
-    few = stored is not None  # only those whose two stored flags differ
-    live = _live_bits(unsure, period, viewer, few) if unsure is not None else {}
+    if unsure is not None and stored:
+        # Only those whose two stored flags differ: few, and named by id (the partial index
+        # incident_repeat_unsure finds them).
+        unsure = list(unsure.values_list("pk", flat=True))
+    live = _live_bits(unsure, period, viewer) if unsure is not None else {}
     rule = Q(pk__in=list(live))
     if stored:
         known = Q(**{f"{stored}__gt": 0})
         if unsure is not None:
-            known &= Q(repeats=F("public_repeats"))
+            # The rest agree. Named rather than as `repeats = public_repeats`: the planner
+            # guesses such a comparison keeps 0.5% of the rows, and then sorts every flagged
+            # incident of the period instead of reading a page in index order.
+            known &= ~Q(pk__in=unsure)
         rule |= known
     by_bits: dict[int, list[int]] = {}
     for pk, bits in live.items():
@@ -375,12 +388,12 @@ def repeats(period: Period, scope: Scope, viewer, only: str = "") -> QuerySet[In
     return qs.select_related("team").order_by("started_at", "pk")
 
 
-def _live_bits(candidates: QuerySet[Incident], period: Period, viewer, few: bool) -> dict:
+def _live_bits(candidates: QuerySet[Incident] | list[int], period: Period, viewer) -> dict:
     """{pk: flags} of the candidates (incidents of `period`) that repeat an earlier incident
-    the viewer may see. `few`: the candidates are a handful whose flags against public
-    incidents are stored (then one EXISTS per candidate and flag over the viewer's private
-    incidents, each a few index probes); else computed from history by the window."""
-    if not few:
+    the viewer may see. A list: a handful of ids whose flags against public incidents are
+    stored (then one EXISTS per candidate and flag over the viewer's private incidents, each a
+    few index probes); a QuerySet: computed from history by the window."""
+    if not isinstance(candidates, list):
         seen = incidents(ORG, viewer).filter(
             started_at__gte=period.starts_at - REPEAT_WINDOW, started_at__lt=period.ends_before
         )
@@ -389,7 +402,7 @@ def _live_bits(candidates: QuerySet[Incident], period: Period, viewer, few: bool
     # viewer may see (a few), so only those are probed. Named by id, so the planner knows the
     # candidates are few; with none the query still runs (on no incident), so the number of
     # queries does not depend on the data.
-    ids = list(candidates.values_list("pk", flat=True)) or [0]
+    ids = candidates or [0]
     earlier = (
         Incident.objects.filter(private=True)
         .filter(visible_incident_q(viewer))
@@ -1238,16 +1251,61 @@ def repeat_flags(period: Period, scope: Scope, viewer, only: str = "") -> list[d
 def recurrence_by_month(period: Period, scope: Scope, viewer) -> list[dict]:
     """Repeat incidents per UTC month of their start: [{"month", "repeats", "same_pattern",
     "after_fix"}], one row per month the period touches."""
-    rows = (
-        repeats(period, scope, viewer)
-        .order_by()
-        .values(month=_month("started_at"))
-        .annotate(
-            repeats=Count("pk"),
-            same_pattern=Count("pk", filter=Q(repeat_bits__in=_with_bit(REPEAT_PATTERN))),
-            after_fix=Count("pk", filter=Q(repeat_bits__in=_with_bit(REPEAT_AFTER_FIX))),
-        )
-    )
-    found = {row.pop("month"): row for row in rows}
+    found: dict[date, dict] = {}
+    for (month, bits), n in repeat_counts(period, scope, viewer).items():
+        row = found.setdefault(month, {"repeats": 0, "same_pattern": 0, "after_fix": 0})
+        row["repeats"] += n
+        row["same_pattern"] += n if bits & REPEAT_PATTERN else 0
+        row["after_fix"] += n if bits & REPEAT_AFTER_FIX else 0
     empty = {"repeats": 0, "same_pattern": 0, "after_fix": 0}
     return [{"month": m} | found.get(m, empty) for m in period.months()]
+
+
+def repeats_count(period: Period, scope: Scope, viewer, only: str = "") -> int:
+    """How many rows `repeats(period, scope, viewer, only)` has, from the day counts."""
+    counts = repeat_counts(period, scope, viewer)
+    kept = REPEATS_ONLY[only] if only else range(1, 8)
+    return sum(n for (_, bits), n in counts.items() if bits in kept)
+
+
+def repeat_counts(period: Period, scope: Scope, viewer) -> dict[tuple[date, int], int]:
+    """The repeat incidents of `repeats(period, scope, viewer)` counted per (UTC month of
+    their start, flags): {(month, flags): n}.
+
+    Where the rollups apply, from the stored day counts (RepeatsDay, summed whatever the
+    number of incidents): an admin's flags are `repeats` and PUBLIC_ONLY's `public_repeats`
+    of public incidents; anyone else's are `public_repeats` for the public incidents where
+    both agree, plus those judged for them by `repeats` (few): their private incidents and
+    the incidents where the two differ."""
+    if not _rollups_apply(scope, viewer):
+        return _repeat_counts_live(repeats(period, scope, viewer))
+    rows = RepeatsDay.objects.filter(team=scope.team, day__gte=period.start, day__lte=period.end)
+    admin = viewer is not PUBLIC_ONLY and viewer.is_superuser
+    stored = "repeats" if admin else "public_repeats"
+    if viewer is PUBLIC_ONLY:
+        rows = rows.filter(private=False)
+    elif not admin:
+        rows = rows.filter(private=False, repeats=F("public_repeats"))
+    summed = (
+        rows.filter(**{f"{stored}__gt": 0})
+        .order_by()
+        .values(month=TruncMonth("day", output_field=DateField()), bits=F(stored))
+        .annotate(n=Sum("incidents"))
+    )
+    counts = {(row["month"], row["bits"]): row["n"] for row in summed}
+    if viewer is not PUBLIC_ONLY and not admin:
+        judged = repeats(period, scope, viewer).filter(
+            Q(private=True) | ~Q(repeats=F("public_repeats"))
+        )
+        for key, n in _repeat_counts_live(judged).items():
+            counts[key] = counts.get(key, 0) + n
+    return counts
+
+
+def _repeat_counts_live(qs: QuerySet[Incident]) -> dict[tuple[date, int], int]:
+    rows = (
+        qs.order_by()
+        .values(month=_month("started_at"), bits=F("repeat_bits"))
+        .annotate(n=Count("pk"))
+    )
+    return {(row["month"], row["bits"]): row["n"] for row in rows}
