@@ -15,6 +15,7 @@ a number) are the very QuerySets the numbers are counted from.
 from __future__ import annotations
 
 import calendar
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -361,10 +362,13 @@ def repeats(period: Period, scope: Scope, viewer, only: str = "") -> QuerySet[In
     else:
         stored, unsure = "public_repeats", base.exclude(repeats=F("public_repeats"))
     if unsure is not None and stored:
-        # Only those whose two stored flags differ: few, and named by id (the partial index
-        # incident_repeat_unsure finds them).
-        unsure = list(unsure.values_list("pk", flat=True))
-    live = _live_bits(unsure, period, viewer) if unsure is not None else {}
+        # Only those whose two stored flags differ: few (the partial index
+        # incident_repeat_unsure finds them), judged in Python.
+        few = list(unsure.values_list("pk", "started_at", "pattern", "public_repeats"))
+        live = _private_bits(few, period, viewer)
+        unsure = [pk for pk, *_ in few]
+    else:
+        live = _live_bits(unsure, period, viewer) if unsure is not None else {}
     rule = Q(pk__in=list(live))
     if stored:
         known = Q(**{f"{stored}__gt": 0})
@@ -388,56 +392,68 @@ def repeats(period: Period, scope: Scope, viewer, only: str = "") -> QuerySet[In
     return qs.select_related("team").order_by("started_at", "pk")
 
 
-def _live_bits(candidates: QuerySet[Incident] | list[int], period: Period, viewer) -> dict:
+def _live_bits(candidates: QuerySet[Incident], period: Period, viewer) -> dict:
     """{pk: flags} of the candidates (incidents of `period`) that repeat an earlier incident
-    the viewer may see. A list: a handful of ids whose flags against public incidents are
-    stored (then one EXISTS per candidate and flag over the viewer's private incidents, each a
-    few index probes); a QuerySet: computed from history by the window."""
-    if not isinstance(candidates, list):
-        seen = incidents(ORG, viewer).filter(
-            started_at__gte=period.starts_at - REPEAT_WINDOW, started_at__lt=period.ends_before
-        )
-        return {pk: bits for pk, bits, _ in repeat_flag_rows(candidates, seen) if bits}
-    # Their public flags are stored; what can add to them are the private incidents this
-    # viewer may see (a few), so only those are probed. Named by id, so the planner knows the
-    # candidates are few; with none the query still runs (on no incident), so the number of
-    # queries does not depend on the data.
-    ids = candidates or [0]
-    earlier = (
+    the viewer may see, computed from history by the window."""
+    seen = incidents(ORG, viewer).filter(
+        started_at__gte=period.starts_at - REPEAT_WINDOW, started_at__lt=period.ends_before
+    )
+    return {pk: bits for pk, bits, _ in repeat_flag_rows(candidates, seen) if bits}
+
+
+def _private_bits(candidates: list[tuple], period: Period, viewer) -> dict:
+    """{pk: flags} of the candidates ((pk, started_at, pattern, public_repeats): a few
+    incidents of `period` whose flags against public incidents are stored) that repeat an
+    earlier incident the viewer may see: the stored public flags, plus what the viewer's
+    private incidents (a few) add. Judged in Python from four small queries, which cost less
+    than planning the equivalent correlated EXISTS; they run even with no candidate, so the
+    number of queries does not depend on the data."""
+    earlier = list(
         Incident.objects.filter(private=True)
         .filter(visible_incident_q(viewer))
-        .filter(
-            started_at__lt=OuterRef("started_at"),
-            started_at__gte=OuterRef("started_at") - REPEAT_WINDOW,
-        )
+        .filter(started_at__gte=period.starts_at - REPEAT_WINDOW, started_at__lt=period.ends_before)
+        .order_by()
+        .values_list("pk", "started_at", "pattern")
     )
-    same_pattern = earlier.filter(pattern=OuterRef("pattern")).exclude(pattern="")
-    categories = ContributingFactor.objects.filter(
-        postmortem__incident_id=OuterRef(OuterRef("pk"))
-    ).values("category")
-    same_cause = earlier.filter(
-        services__incidents=OuterRef("pk"), postmortem__factors__category__in=categories
+    named = [pk for pk, *_ in candidates] + [pk for pk, *_ in earlier] or [0]
+    services, categories = defaultdict(set), defaultdict(set)
+    through = Incident.services.through.objects.filter(incident_id__in=named)
+    for incident, service in through.values_list("incident_id", "service_id"):
+        services[incident].add(service)
+    factors = ContributingFactor.objects.filter(postmortem__incident_id__in=named)
+    for incident, category in factors.values_list("postmortem__incident_id", "category"):
+        categories[incident].add(category)
+    # When a prevention item of each earlier incident was first marked done: its completion
+    # (if done now), or a recorded move to done, whichever is first.
+    fixed_at: dict[int, datetime] = {}
+    moved = Min(
+        "events__at", filter=Q(events__kind=ActionItemEvent.Kind.STATUS, events__to_status=DONE)
     )
-    moved_done = ActionItemEvent.objects.filter(
-        item=OuterRef("pk"),
-        kind=ActionItemEvent.Kind.STATUS,
-        to_status=DONE,
-        at__lt=OuterRef(OuterRef(OuterRef("started_at"))),
+    prevention = ActionItem.objects.filter(
+        postmortem__incident_id__in=[pk for pk, *_ in earlier] or [0], leverage=PREVENTION
     )
-    fixed = ActionItem.objects.filter(postmortem__incident=OuterRef("pk"), leverage=PREVENTION)
-    fixed = fixed.filter(
-        Q(status=DONE, completed_at__lt=OuterRef(OuterRef("started_at"))) | Exists(moved_done)
-    )
-    rows = Incident.objects.filter(pk__in=ids).values_list(
-        "pk",
-        "public_repeats",
-        Exists(same_pattern),
-        Exists(same_cause),
-        Exists(same_pattern.filter(Exists(fixed))) | Exists(same_cause.filter(Exists(fixed))),
-    )
+    for incident, status, completed, moved_at in (
+        prevention.annotate(moved_at=moved)
+        .order_by()
+        .values_list("postmortem__incident_id", "status", "completed_at", "moved_at")
+    ):
+        for moment in (completed if status == DONE else None, moved_at):
+            if moment is not None and (incident not in fixed_at or moment < fixed_at[incident]):
+                fixed_at[incident] = moment
     found = {}
-    for pk, public, pattern, cause, fix in rows:
-        bits = public | REPEAT_PATTERN * pattern | REPEAT_CAUSE * cause | REPEAT_AFTER_FIX * fix
+    for pk, start, pattern, public in candidates:
+        bits = public
+        for other, other_start, other_pattern in earlier:
+            if not start - REPEAT_WINDOW <= other_start < start:
+                continue
+            same_pattern = bool(pattern) and other_pattern == pattern
+            same_cause = bool(services[pk] & services[other]) and bool(
+                categories[pk] & categories[other]
+            )
+            if same_pattern or same_cause:
+                bits |= REPEAT_PATTERN * same_pattern | REPEAT_CAUSE * same_cause
+                if other in fixed_at and fixed_at[other] < start:
+                    bits |= REPEAT_AFTER_FIX
         if bits:
             found[pk] = bits
     return found
@@ -1261,14 +1277,15 @@ def recurrence_by_month(period: Period, scope: Scope, viewer) -> list[dict]:
     return [{"month": m} | found.get(m, empty) for m in period.months()]
 
 
-def repeats_count(period: Period, scope: Scope, viewer, only: str = "") -> int:
-    """How many rows `repeats(period, scope, viewer, only)` has, from the day counts."""
-    counts = repeat_counts(period, scope, viewer)
+def repeats_count(period: Period, scope: Scope, viewer, only: str = "", listed=None) -> int:
+    """How many rows `repeats(period, scope, viewer, only)` has, from the day counts.
+    `listed`: repeats(period, scope, viewer), when already built."""
+    counts = repeat_counts(period, scope, viewer, listed)
     kept = REPEATS_ONLY[only] if only else range(1, 8)
     return sum(n for (_, bits), n in counts.items() if bits in kept)
 
 
-def repeat_counts(period: Period, scope: Scope, viewer) -> dict[tuple[date, int], int]:
+def repeat_counts(period: Period, scope: Scope, viewer, listed=None) -> dict[tuple[date, int], int]:
     """The repeat incidents of `repeats(period, scope, viewer)` counted per (UTC month of
     their start, flags): {(month, flags): n}.
 
@@ -1276,9 +1293,10 @@ def repeat_counts(period: Period, scope: Scope, viewer) -> dict[tuple[date, int]
     number of incidents): an admin's flags are `repeats` and PUBLIC_ONLY's `public_repeats`
     of public incidents; anyone else's are `public_repeats` for the public incidents where
     both agree, plus those judged for them by `repeats` (few): their private incidents and
-    the incidents where the two differ."""
+    the incidents where the two differ. `listed`: as for repeats_count."""
+    listed = repeats(period, scope, viewer) if listed is None else listed
     if not _rollups_apply(scope, viewer):
-        return _repeat_counts_live(repeats(period, scope, viewer))
+        return _repeat_counts_live(listed)
     rows = RepeatsDay.objects.filter(team=scope.team, day__gte=period.start, day__lte=period.end)
     admin = viewer is not PUBLIC_ONLY and viewer.is_superuser
     stored = "repeats" if admin else "public_repeats"
@@ -1294,9 +1312,7 @@ def repeat_counts(period: Period, scope: Scope, viewer) -> dict[tuple[date, int]
     )
     counts = {(row["month"], row["bits"]): row["n"] for row in summed}
     if viewer is not PUBLIC_ONLY and not admin:
-        judged = repeats(period, scope, viewer).filter(
-            Q(private=True) | ~Q(repeats=F("public_repeats"))
-        )
+        judged = listed.filter(Q(private=True) | ~Q(repeats=F("public_repeats")))
         for key, n in _repeat_counts_live(judged).items():
             counts[key] = counts.get(key, 0) + n
     return counts

@@ -163,8 +163,10 @@ def build(kind: str, selection: Selection, viewer, get) -> Rows:
         if why:
             narrowed.append(WHY[why])
         only = why.replace("-", "_")
-        qs = metrics.repeats(p, scope, viewer, only=only)
-        count = metrics.repeats_count(p, scope, viewer, only=only)  # the figure's day counts
+        qs = metrics.repeats(p, scope, viewer)
+        count = metrics.repeats_count(p, scope, viewer, only, listed=qs)  # the figure's counts
+        if only:
+            qs = qs.filter(repeat_bits__in=metrics.REPEATS_ONLY[only])
         title = span("Repeat incidents started", p)
         return Rows("incidents", title, qs, narrowed, extra=kind, load=_repeats, count=count)
 

@@ -5,13 +5,19 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 
 from actions import metrics
 from actions.metrics import ORG, PUBLIC_ONLY, REPEAT_WINDOW, Period, Scope
 from actions.models import ActionItem, ActionItemEvent, RepeatsDay
 from actions.repeats import rebuild_repeat_flags, recount_days, refresh_pending
-from incidents.models import REPEAT_CAUSE, REPEAT_PATTERN, Incident, TimelineEvent
+from incidents.models import (
+    REPEAT_AFTER_FIX,
+    REPEAT_CAUSE,
+    REPEAT_PATTERN,
+    Incident,
+    TimelineEvent,
+)
 from postmortems.models import ContributingFactor
 
 from ..factories import (
@@ -520,6 +526,43 @@ def test_the_stored_repeat_flags_agree_with_the_straightforward_definition(setti
                     assert listed_only.count() == metrics.repeats_count(period, scope, viewer, only)
                 checked += len(expected)
     assert checked > 40  # the random data really has repeats of every kind
+    # Some flags differ for those who see private incidents (so they were judged per viewer;
+    # a shared cause: the next test).
+    differ = Incident.objects.exclude(repeats=F("public_repeats"))
+    changed = [r ^ p for r, p in differ.values_list("repeats", "public_repeats")]
+    for bit in (REPEAT_PATTERN, REPEAT_AFTER_FIX):
+        assert any(c & bit for c in changed), bit
+
+
+def test_a_private_incident_with_the_same_cause_and_a_fix_makes_a_repeat_for_its_members():
+    member, outsider, admin = UserFactory(), UserFactory(), UserFactory(is_superuser=True)
+    service = ServiceFactory()
+    earlier = IncidentFactory(started_at=_at(1, 5), private=True, members=[member])
+    earlier.services.add(service)
+    _item(postmortem=_with_factor(earlier), due=date(2026, 6, 1), leverage="prevention")
+    item = ActionItem.objects.get(postmortem__incident=earlier)
+    # Marked done once and reopened since: the fix still did not hold.
+    ActionItemEvent.objects.create(item=item, kind="status", to_status="done", at=_at(2, 5))
+    repeat = IncidentFactory(started_at=_at(10))
+    repeat.services.add(service)
+    _with_factor(repeat)
+    IncidentFactory(started_at=_at(11)).services.add(service)  # no factor: no shared cause
+    refresh_pending()
+    for viewer in (member, admin):
+        [found] = metrics.recurrences(OCTOBER, ORG, viewer)
+        assert (found, found.same_pattern, found.same_cause, found.after_fix) == (
+            repeat,
+            False,
+            True,
+            True,
+        )
+        assert metrics.recurrence_by_month(OCTOBER, ORG, viewer) == [
+            {"month": date(2026, 10, 1), "repeats": 1, "same_pattern": 0, "after_fix": 1}
+        ]
+        assert metrics.repeats_count(OCTOBER, ORG, viewer, "after_fix") == 1
+    for viewer in (outsider, PUBLIC_ONLY):
+        assert list(metrics.recurrences(OCTOBER, ORG, viewer)) == []
+        assert metrics.repeats_count(OCTOBER, ORG, viewer) == 0
 
 
 def _stored_and_live() -> tuple[dict, dict]:
