@@ -15,7 +15,7 @@ a number) are the very QuerySets the numbers are counted from.
 from __future__ import annotations
 
 import calendar
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -341,11 +341,53 @@ REPEATS_ONLY = {
 }
 
 
-def repeats(period: Period, scope: Scope, viewer, only: str = "") -> QuerySet[Incident]:
+@dataclass
+class Judged:
+    """What a viewer who sees every public incident and some private ones judges for
+    themselves (see `repeats`): the few incidents of the period where the two stored flags
+    differ, {pk: (started_at, flags for this viewer, 0 for none)}, and the private incidents
+    they may see from 12 months before the period to its end: [(pk, started_at, pattern,
+    team_id, repeats, public_repeats)]."""
+
+    differ: dict[int, tuple[datetime, int]]
+    private: list[tuple]
+
+
+def judged_for(period: Period, scope: Scope, viewer) -> Judged | None:
+    """The flags this viewer judges for themselves, or None when the stored ones serve
+    (an admin, PUBLIC_ONLY) or every candidate is judged (DEBRIEF_READ_ACCESS=team)."""
+    if viewer is PUBLIC_ONLY or viewer.is_superuser or read_access() == "team":
+        return None
+    # Named by id, in two steps: the planner guesses `repeats <> public_repeats` keeps
+    # nearly every row, and with the visibility rule beside it reads every flagged incident
+    # of the period instead of the few the partial index incident_repeat_unsure holds.
+    differ = Incident.objects.filter(period.span("started_at")).exclude(repeats=F("public_repeats"))
+    ids = list(differ.order_by().values_list("pk", flat=True))
+    candidates = list(
+        incidents_started(period, scope, viewer)
+        .filter(pk__in=ids, repeats__gt=0)
+        .order_by()
+        .values_list("pk", "started_at", "pattern", "public_repeats")
+    )
+    private = list(
+        Incident.objects.filter(private=True)
+        .filter(visible_incident_q(viewer))
+        .filter(started_at__gte=period.starts_at - REPEAT_WINDOW, started_at__lt=period.ends_before)
+        .order_by()
+        .values_list("pk", "started_at", "pattern", "team_id", "repeats", "public_repeats")
+    )
+    bits = _private_bits(candidates, private)
+    return Judged({pk: (start, bits.get(pk, 0)) for pk, start, *_ in candidates}, private)
+
+
+def repeats(
+    period: Period, scope: Scope, viewer, only: str = "", judged: Judged | None = None
+) -> QuerySet[Incident]:
     """The repeat incidents of the period in scope that the viewer may see, annotated
     `repeat_bits` (REPEAT_PATTERN | REPEAT_CAUSE | REPEAT_AFTER_FIX, judged against the
     earlier incidents this viewer may see), oldest first. `only`: "pattern", "after_fix" or
-    "other" (not after a fix) keeps just those.
+    "other" (not after a fix) keeps just those. `judged`: judged_for(period, scope, viewer),
+    when already read.
 
     Read from the flags stored per incident (actions.repeats keeps them): `repeats` judges
     against every earlier incident (an admin's view), `public_repeats` against public ones
@@ -356,28 +398,19 @@ def repeats(period: Period, scope: Scope, viewer, only: str = "") -> QuerySet[In
     either, so there every candidate is judged live."""
     base = incidents_started(period, scope, viewer).filter(repeats__gt=0)
     if viewer is PUBLIC_ONLY or viewer.is_superuser:
-        stored, unsure = ("public_repeats" if viewer is PUBLIC_ONLY else "repeats"), None
+        stored = "public_repeats" if viewer is PUBLIC_ONLY else "repeats"
+        rule, live = Q(**{f"{stored}__gt": 0}), {}
     elif read_access() == "team":
-        stored, unsure = None, base
+        stored, live = None, _live_bits(base, period, viewer)
+        rule = Q(pk__in=list(live))
     else:
-        stored, unsure = "public_repeats", base.exclude(repeats=F("public_repeats"))
-    if unsure is not None and stored:
-        # Only those whose two stored flags differ: few (the partial index
-        # incident_repeat_unsure finds them), judged in Python.
-        few = list(unsure.values_list("pk", "started_at", "pattern", "public_repeats"))
-        live = _private_bits(few, period, viewer)
-        unsure = [pk for pk, *_ in few]
-    else:
-        live = _live_bits(unsure, period, viewer) if unsure is not None else {}
-    rule = Q(pk__in=list(live))
-    if stored:
-        known = Q(**{f"{stored}__gt": 0})
-        if unsure is not None:
-            # The rest agree. Named rather than as `repeats = public_repeats`: the planner
-            # guesses such a comparison keeps 0.5% of the rows, and then sorts every flagged
-            # incident of the period instead of reading a page in index order.
-            known &= ~Q(pk__in=unsure)
-        rule |= known
+        stored = "public_repeats"
+        judged = judged_for(period, scope, viewer) if judged is None else judged
+        live = {pk: bits for pk, (_, bits) in judged.differ.items() if bits}
+        # The rest agree. Named rather than as `repeats = public_repeats`: the planner
+        # guesses such a comparison keeps 0.5% of the rows, and then sorts every flagged
+        # incident of the period instead of reading a page in index order.
+        rule = Q(pk__in=list(live)) | (Q(public_repeats__gt=0) & ~Q(pk__in=list(judged.differ)))
     by_bits: dict[int, list[int]] = {}
     for pk, bits in live.items():
         by_bits.setdefault(bits, []).append(pk)
@@ -401,20 +434,13 @@ def _live_bits(candidates: QuerySet[Incident], period: Period, viewer) -> dict:
     return {pk: bits for pk, bits, _ in repeat_flag_rows(candidates, seen) if bits}
 
 
-def _private_bits(candidates: list[tuple], period: Period, viewer) -> dict:
+def _private_bits(candidates: list[tuple], earlier: list[tuple]) -> dict:
     """{pk: flags} of the candidates ((pk, started_at, pattern, public_repeats): a few
-    incidents of `period` whose flags against public incidents are stored) that repeat an
-    earlier incident the viewer may see: the stored public flags, plus what the viewer's
-    private incidents (a few) add. Judged in Python from four small queries, which cost less
-    than planning the equivalent correlated EXISTS; they run even with no candidate, so the
-    number of queries does not depend on the data."""
-    earlier = list(
-        Incident.objects.filter(private=True)
-        .filter(visible_incident_q(viewer))
-        .filter(started_at__gte=period.starts_at - REPEAT_WINDOW, started_at__lt=period.ends_before)
-        .order_by()
-        .values_list("pk", "started_at", "pattern")
-    )
+    incidents whose flags against public incidents are stored) that repeat an earlier
+    incident the viewer may see: the stored public flags, plus what the viewer's private
+    incidents (`earlier`, as in Judged.private) add. Judged in Python from three small
+    queries, which cost less than planning the equivalent correlated EXISTS (~50 ms); they
+    run even with no candidate, so the number of queries does not depend on the data."""
     named = [pk for pk, *_ in candidates] + [pk for pk, *_ in earlier] or [0]
     services, categories = defaultdict(set), defaultdict(set)
     through = Incident.services.through.objects.filter(incident_id__in=named)
@@ -443,7 +469,7 @@ def _private_bits(candidates: list[tuple], period: Period, viewer) -> dict:
     found = {}
     for pk, start, pattern, public in candidates:
         bits = public
-        for other, other_start, other_pattern in earlier:
+        for other, other_start, other_pattern, *_ in earlier:
             if not start - REPEAT_WINDOW <= other_start < start:
                 continue
             same_pattern = bool(pattern) and other_pattern == pattern
@@ -1277,26 +1303,29 @@ def recurrence_by_month(period: Period, scope: Scope, viewer) -> list[dict]:
     return [{"month": m} | found.get(m, empty) for m in period.months()]
 
 
-def repeats_count(period: Period, scope: Scope, viewer, only: str = "", listed=None) -> int:
+def repeats_count(
+    period: Period, scope: Scope, viewer, only: str = "", judged: Judged | None = None
+) -> int:
     """How many rows `repeats(period, scope, viewer, only)` has, from the day counts.
-    `listed`: repeats(period, scope, viewer), when already built."""
-    counts = repeat_counts(period, scope, viewer, listed)
+    `judged`: as for `repeats`."""
+    counts = repeat_counts(period, scope, viewer, judged)
     kept = REPEATS_ONLY[only] if only else range(1, 8)
     return sum(n for (_, bits), n in counts.items() if bits in kept)
 
 
-def repeat_counts(period: Period, scope: Scope, viewer, listed=None) -> dict[tuple[date, int], int]:
+def repeat_counts(
+    period: Period, scope: Scope, viewer, judged: Judged | None = None
+) -> dict[tuple[date, int], int]:
     """The repeat incidents of `repeats(period, scope, viewer)` counted per (UTC month of
-    their start, flags): {(month, flags): n}.
+    their start, flags): {(month, flags): n}. `judged`: as for `repeats`.
 
     Where the rollups apply, from the stored day counts (RepeatsDay, summed whatever the
     number of incidents): an admin's flags are `repeats` and PUBLIC_ONLY's `public_repeats`
     of public incidents; anyone else's are `public_repeats` for the public incidents where
-    both agree, plus those judged for them by `repeats` (few): their private incidents and
-    the incidents where the two differ. `listed`: as for repeats_count."""
-    listed = repeats(period, scope, viewer) if listed is None else listed
+    both agree, plus those they judge for themselves (`judged_for`, few): the incidents
+    where the two differ, and their private incidents."""
     if not _rollups_apply(scope, viewer):
-        return _repeat_counts_live(listed)
+        return _repeat_counts_live(repeats(period, scope, viewer, judged=judged))
     rows = RepeatsDay.objects.filter(team=scope.team, day__gte=period.start, day__lte=period.end)
     admin = viewer is not PUBLIC_ONLY and viewer.is_superuser
     stored = "repeats" if admin else "public_repeats"
@@ -1310,12 +1339,24 @@ def repeat_counts(period: Period, scope: Scope, viewer, listed=None) -> dict[tup
         .values(month=TruncMonth("day", output_field=DateField()), bits=F(stored))
         .annotate(n=Sum("incidents"))
     )
-    counts = {(row["month"], row["bits"]): row["n"] for row in summed}
-    if viewer is not PUBLIC_ONLY and not admin:
-        judged = listed.filter(Q(private=True) | ~Q(repeats=F("public_repeats")))
-        for key, n in _repeat_counts_live(judged).items():
-            counts[key] = counts.get(key, 0) + n
-    return counts
+    counts = Counter({(row["month"], row["bits"]): row["n"] for row in summed})
+    if viewer is PUBLIC_ONLY or admin:
+        return dict(counts)
+    judged = judged_for(period, scope, viewer) if judged is None else judged
+    for start, bits in judged.differ.values():
+        if bits:
+            counts[(_month_of(start), bits)] += 1
+    for pk, start, _, team_id, flagged, public in judged.private:
+        if pk in judged.differ or not flagged:
+            continue  # counted above, or no repeat for anyone
+        in_period = period.starts_at <= start < period.ends_before
+        if in_period and (scope.team is None or team_id == scope.team.pk):
+            counts[(_month_of(start), public)] += 1
+    return dict(counts)
+
+
+def _month_of(moment: datetime) -> date:
+    return moment.astimezone(UTC).date().replace(day=1)
 
 
 def _repeat_counts_live(qs: QuerySet[Incident]) -> dict[tuple[date, int], int]:

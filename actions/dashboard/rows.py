@@ -163,10 +163,9 @@ def build(kind: str, selection: Selection, viewer, get) -> Rows:
         if why:
             narrowed.append(WHY[why])
         only = why.replace("-", "_")
-        qs = metrics.repeats(p, scope, viewer)
-        count = metrics.repeats_count(p, scope, viewer, only, listed=qs)  # the figure's counts
-        if only:
-            qs = qs.filter(repeat_bits__in=metrics.REPEATS_ONLY[only])
+        judged = metrics.judged_for(p, scope, viewer)  # read once for the rows and the count
+        qs = metrics.repeats(p, scope, viewer, only, judged=judged)
+        count = metrics.repeats_count(p, scope, viewer, only, judged=judged)  # as the figure
         title = span("Repeat incidents started", p)
         return Rows("incidents", title, qs, narrowed, extra=kind, load=_repeats, count=count)
 
