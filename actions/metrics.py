@@ -15,6 +15,7 @@ a number) are the very QuerySets the numbers are counted from.
 from __future__ import annotations
 
 import calendar
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -57,7 +58,14 @@ from incidents.models import (
 )
 from postmortems.models import PUBLISH_WITHIN, ContributingFactor, Postmortem
 
-from .models import ActionItem, ActionItemEvent, ItemsCreatedDay, ItemsDueDay, OpenItemsDue
+from .models import (
+    ActionItem,
+    ActionItemEvent,
+    ItemsCreatedDay,
+    ItemsDueDay,
+    OpenItemsDue,
+    RepeatsDay,
+)
 
 PUBLIC_ONLY = None
 # docs/domain.md, "Action items": above 80% done by the due date is healthy, below 50% theatre.
@@ -333,11 +341,53 @@ REPEATS_ONLY = {
 }
 
 
-def repeats(period: Period, scope: Scope, viewer, only: str = "") -> QuerySet[Incident]:
+@dataclass
+class Judged:
+    """What a viewer who sees every public incident and some private ones judges for
+    themselves (see `repeats`): the few incidents of the period where the two stored flags
+    differ, {pk: (started_at, flags for this viewer, 0 for none)}, and the private incidents
+    they may see from 12 months before the period to its end: [(pk, started_at, pattern,
+    team_id, repeats, public_repeats)]."""
+
+    differ: dict[int, tuple[datetime, int]]
+    private: list[tuple]
+
+
+def judged_for(period: Period, scope: Scope, viewer) -> Judged | None:
+    """The flags this viewer judges for themselves, or None when the stored ones serve
+    (an admin, PUBLIC_ONLY) or every candidate is judged (DEBRIEF_READ_ACCESS=team)."""
+    if viewer is PUBLIC_ONLY or viewer.is_superuser or read_access() == "team":
+        return None
+    # Named by id, in two steps: the planner guesses `repeats <> public_repeats` keeps
+    # nearly every row, and with the visibility rule beside it reads every flagged incident
+    # of the period instead of the few the partial index incident_repeat_unsure holds.
+    differ = Incident.objects.filter(period.span("started_at")).exclude(repeats=F("public_repeats"))
+    ids = list(differ.order_by().values_list("pk", flat=True))
+    candidates = list(
+        incidents_started(period, scope, viewer)
+        .filter(pk__in=ids, repeats__gt=0)
+        .order_by()
+        .values_list("pk", "started_at", "pattern", "public_repeats")
+    )
+    private = list(
+        Incident.objects.filter(private=True)
+        .filter(visible_incident_q(viewer))
+        .filter(started_at__gte=period.starts_at - REPEAT_WINDOW, started_at__lt=period.ends_before)
+        .order_by()
+        .values_list("pk", "started_at", "pattern", "team_id", "repeats", "public_repeats")
+    )
+    bits = _private_bits(candidates, private)
+    return Judged({pk: (start, bits.get(pk, 0)) for pk, start, *_ in candidates}, private)
+
+
+def repeats(
+    period: Period, scope: Scope, viewer, only: str = "", judged: Judged | None = None
+) -> QuerySet[Incident]:
     """The repeat incidents of the period in scope that the viewer may see, annotated
     `repeat_bits` (REPEAT_PATTERN | REPEAT_CAUSE | REPEAT_AFTER_FIX, judged against the
     earlier incidents this viewer may see), oldest first. `only`: "pattern", "after_fix" or
-    "other" (not after a fix) keeps just those.
+    "other" (not after a fix) keeps just those. `judged`: judged_for(period, scope, viewer),
+    when already read.
 
     Read from the flags stored per incident (actions.repeats keeps them): `repeats` judges
     against every earlier incident (an admin's view), `public_repeats` against public ones
@@ -348,19 +398,19 @@ def repeats(period: Period, scope: Scope, viewer, only: str = "") -> QuerySet[In
     either, so there every candidate is judged live."""
     base = incidents_started(period, scope, viewer).filter(repeats__gt=0)
     if viewer is PUBLIC_ONLY or viewer.is_superuser:
-        stored, unsure = ("public_repeats" if viewer is PUBLIC_ONLY else "repeats"), None
+        stored = "public_repeats" if viewer is PUBLIC_ONLY else "repeats"
+        rule, live = Q(**{f"{stored}__gt": 0}), {}
     elif read_access() == "team":
-        stored, unsure = None, base
+        stored, live = None, _live_bits(base, period, viewer)
+        rule = Q(pk__in=list(live))
     else:
-        stored, unsure = "public_repeats", base.exclude(repeats=F("public_repeats"))
-    few = stored is not None  # only those whose two stored flags differ
-    live = _live_bits(unsure, period, viewer, few) if unsure is not None else {}
-    rule = Q(pk__in=list(live))
-    if stored:
-        known = Q(**{f"{stored}__gt": 0})
-        if unsure is not None:
-            known &= Q(repeats=F("public_repeats"))
-        rule |= known
+        stored = "public_repeats"
+        judged = judged_for(period, scope, viewer) if judged is None else judged
+        live = {pk: bits for pk, (_, bits) in judged.differ.items() if bits}
+        # The rest agree. Named rather than as `repeats = public_repeats`: the planner
+        # guesses such a comparison keeps 0.5% of the rows, and then sorts every flagged
+        # incident of the period instead of reading a page in index order.
+        rule = Q(pk__in=list(live)) | (Q(public_repeats__gt=0) & ~Q(pk__in=list(judged.differ)))
     by_bits: dict[int, list[int]] = {}
     for pk, bits in live.items():
         by_bits.setdefault(bits, []).append(pk)
@@ -375,56 +425,61 @@ def repeats(period: Period, scope: Scope, viewer, only: str = "") -> QuerySet[In
     return qs.select_related("team").order_by("started_at", "pk")
 
 
-def _live_bits(candidates: QuerySet[Incident], period: Period, viewer, few: bool) -> dict:
+def _live_bits(candidates: QuerySet[Incident], period: Period, viewer) -> dict:
     """{pk: flags} of the candidates (incidents of `period`) that repeat an earlier incident
-    the viewer may see. `few`: the candidates are a handful whose flags against public
-    incidents are stored (then one EXISTS per candidate and flag over the viewer's private
-    incidents, each a few index probes); else computed from history by the window."""
-    if not few:
-        seen = incidents(ORG, viewer).filter(
-            started_at__gte=period.starts_at - REPEAT_WINDOW, started_at__lt=period.ends_before
-        )
-        return {pk: bits for pk, bits, _ in repeat_flag_rows(candidates, seen) if bits}
-    # Their public flags are stored; what can add to them are the private incidents this
-    # viewer may see (a few), so only those are probed. Named by id, so the planner knows the
-    # candidates are few; with none the query still runs (on no incident), so the number of
-    # queries does not depend on the data.
-    ids = list(candidates.values_list("pk", flat=True)) or [0]
-    earlier = (
-        Incident.objects.filter(private=True)
-        .filter(visible_incident_q(viewer))
-        .filter(
-            started_at__lt=OuterRef("started_at"),
-            started_at__gte=OuterRef("started_at") - REPEAT_WINDOW,
-        )
+    the viewer may see, computed from history by the window."""
+    seen = incidents(ORG, viewer).filter(
+        started_at__gte=period.starts_at - REPEAT_WINDOW, started_at__lt=period.ends_before
     )
-    same_pattern = earlier.filter(pattern=OuterRef("pattern")).exclude(pattern="")
-    categories = ContributingFactor.objects.filter(
-        postmortem__incident_id=OuterRef(OuterRef("pk"))
-    ).values("category")
-    same_cause = earlier.filter(
-        services__incidents=OuterRef("pk"), postmortem__factors__category__in=categories
+    return {pk: bits for pk, bits, _ in repeat_flag_rows(candidates, seen) if bits}
+
+
+def _private_bits(candidates: list[tuple], earlier: list[tuple]) -> dict:
+    """{pk: flags} of the candidates ((pk, started_at, pattern, public_repeats): a few
+    incidents whose flags against public incidents are stored) that repeat an earlier
+    incident the viewer may see: the stored public flags, plus what the viewer's private
+    incidents (`earlier`, as in Judged.private) add. Judged in Python from three small
+    queries, which cost less than planning the equivalent correlated EXISTS (~50 ms); they
+    run even with no candidate, so the number of queries does not depend on the data."""
+    named = [pk for pk, *_ in candidates] + [pk for pk, *_ in earlier] or [0]
+    services, categories = defaultdict(set), defaultdict(set)
+    through = Incident.services.through.objects.filter(incident_id__in=named)
+    for incident, service in through.values_list("incident_id", "service_id"):
+        services[incident].add(service)
+    factors = ContributingFactor.objects.filter(postmortem__incident_id__in=named)
+    for incident, category in factors.values_list("postmortem__incident_id", "category"):
+        categories[incident].add(category)
+    # When a prevention item of each earlier incident was first marked done: its completion
+    # (if done now), or a recorded move to done, whichever is first.
+    fixed_at: dict[int, datetime] = {}
+    moved = Min(
+        "events__at", filter=Q(events__kind=ActionItemEvent.Kind.STATUS, events__to_status=DONE)
     )
-    moved_done = ActionItemEvent.objects.filter(
-        item=OuterRef("pk"),
-        kind=ActionItemEvent.Kind.STATUS,
-        to_status=DONE,
-        at__lt=OuterRef(OuterRef(OuterRef("started_at"))),
+    prevention = ActionItem.objects.filter(
+        postmortem__incident_id__in=[pk for pk, *_ in earlier] or [0], leverage=PREVENTION
     )
-    fixed = ActionItem.objects.filter(postmortem__incident=OuterRef("pk"), leverage=PREVENTION)
-    fixed = fixed.filter(
-        Q(status=DONE, completed_at__lt=OuterRef(OuterRef("started_at"))) | Exists(moved_done)
-    )
-    rows = Incident.objects.filter(pk__in=ids).values_list(
-        "pk",
-        "public_repeats",
-        Exists(same_pattern),
-        Exists(same_cause),
-        Exists(same_pattern.filter(Exists(fixed))) | Exists(same_cause.filter(Exists(fixed))),
-    )
+    for incident, status, completed, moved_at in (
+        prevention.annotate(moved_at=moved)
+        .order_by()
+        .values_list("postmortem__incident_id", "status", "completed_at", "moved_at")
+    ):
+        for moment in (completed if status == DONE else None, moved_at):
+            if moment is not None and (incident not in fixed_at or moment < fixed_at[incident]):
+                fixed_at[incident] = moment
     found = {}
-    for pk, public, pattern, cause, fix in rows:
-        bits = public | REPEAT_PATTERN * pattern | REPEAT_CAUSE * cause | REPEAT_AFTER_FIX * fix
+    for pk, start, pattern, public in candidates:
+        bits = public
+        for other, other_start, other_pattern, *_ in earlier:
+            if not start - REPEAT_WINDOW <= other_start < start:
+                continue
+            same_pattern = bool(pattern) and other_pattern == pattern
+            same_cause = bool(services[pk] & services[other]) and bool(
+                categories[pk] & categories[other]
+            )
+            if same_pattern or same_cause:
+                bits |= REPEAT_PATTERN * same_pattern | REPEAT_CAUSE * same_cause
+                if other in fixed_at and fixed_at[other] < start:
+                    bits |= REPEAT_AFTER_FIX
         if bits:
             found[pk] = bits
     return found
@@ -1343,16 +1398,76 @@ def repeat_flags(period: Period, scope: Scope, viewer, only: str = "") -> list[d
 def recurrence_by_month(period: Period, scope: Scope, viewer) -> list[dict]:
     """Repeat incidents per UTC month of their start: [{"month", "repeats", "same_pattern",
     "after_fix"}], one row per month the period touches."""
-    rows = (
-        repeats(period, scope, viewer)
-        .order_by()
-        .values(month=_month("started_at"))
-        .annotate(
-            repeats=Count("pk"),
-            same_pattern=Count("pk", filter=Q(repeat_bits__in=_with_bit(REPEAT_PATTERN))),
-            after_fix=Count("pk", filter=Q(repeat_bits__in=_with_bit(REPEAT_AFTER_FIX))),
-        )
-    )
-    found = {row.pop("month"): row for row in rows}
+    found: dict[date, dict] = {}
+    for (month, bits), n in repeat_counts(period, scope, viewer).items():
+        row = found.setdefault(month, {"repeats": 0, "same_pattern": 0, "after_fix": 0})
+        row["repeats"] += n
+        row["same_pattern"] += n if bits & REPEAT_PATTERN else 0
+        row["after_fix"] += n if bits & REPEAT_AFTER_FIX else 0
     empty = {"repeats": 0, "same_pattern": 0, "after_fix": 0}
     return [{"month": m} | found.get(m, empty) for m in period.months()]
+
+
+def repeats_count(
+    period: Period, scope: Scope, viewer, only: str = "", judged: Judged | None = None
+) -> int:
+    """How many rows `repeats(period, scope, viewer, only)` has, from the day counts.
+    `judged`: as for `repeats`."""
+    counts = repeat_counts(period, scope, viewer, judged)
+    kept = REPEATS_ONLY[only] if only else range(1, 8)
+    return sum(n for (_, bits), n in counts.items() if bits in kept)
+
+
+def repeat_counts(
+    period: Period, scope: Scope, viewer, judged: Judged | None = None
+) -> dict[tuple[date, int], int]:
+    """The repeat incidents of `repeats(period, scope, viewer)` counted per (UTC month of
+    their start, flags): {(month, flags): n}. `judged`: as for `repeats`.
+
+    Where the rollups apply, from the stored day counts (RepeatsDay, summed whatever the
+    number of incidents): an admin's flags are `repeats` and PUBLIC_ONLY's `public_repeats`
+    of public incidents; anyone else's are `public_repeats` for the public incidents where
+    both agree, plus those they judge for themselves (`judged_for`, few): the incidents
+    where the two differ, and their private incidents."""
+    if not _rollups_apply(scope, viewer):
+        return _repeat_counts_live(repeats(period, scope, viewer, judged=judged))
+    rows = RepeatsDay.objects.filter(team=scope.team, day__gte=period.start, day__lte=period.end)
+    admin = viewer is not PUBLIC_ONLY and viewer.is_superuser
+    stored = "repeats" if admin else "public_repeats"
+    if viewer is PUBLIC_ONLY:
+        rows = rows.filter(private=False)
+    elif not admin:
+        rows = rows.filter(private=False, repeats=F("public_repeats"))
+    summed = (
+        rows.filter(**{f"{stored}__gt": 0})
+        .order_by()
+        .values(month=TruncMonth("day", output_field=DateField()), bits=F(stored))
+        .annotate(n=Sum("incidents"))
+    )
+    counts = Counter({(row["month"], row["bits"]): row["n"] for row in summed})
+    if viewer is PUBLIC_ONLY or admin:
+        return dict(counts)
+    judged = judged_for(period, scope, viewer) if judged is None else judged
+    for start, bits in judged.differ.values():
+        if bits:
+            counts[(_month_of(start), bits)] += 1
+    for pk, start, _, team_id, flagged, public in judged.private:
+        if pk in judged.differ or not flagged:
+            continue  # counted above, or no repeat for anyone
+        in_period = period.starts_at <= start < period.ends_before
+        if in_period and (scope.team is None or team_id == scope.team.pk):
+            counts[(_month_of(start), public)] += 1
+    return dict(counts)
+
+
+def _month_of(moment: datetime) -> date:
+    return moment.astimezone(UTC).date().replace(day=1)
+
+
+def _repeat_counts_live(qs: QuerySet[Incident]) -> dict[tuple[date, int], int]:
+    rows = (
+        qs.order_by()
+        .values(month=_month("started_at"), bits=F("repeat_bits"))
+        .annotate(n=Count("pk"))
+    )
+    return {(row["month"], row["bits"]): row["n"] for row in rows}

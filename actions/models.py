@@ -480,3 +480,25 @@ class ItemsCreatedDay(models.Model):
 
     def __str__(self):
         return f"{self.team_id} {self.created_on} P{self.priority} {self.leverage}"
+
+
+class RepeatsDay(models.Model):
+    """Repeat incidents (Incident.repeats > 0) started on a (UTC) day, per team, privacy and
+    stored flags: the recurrence figure's and the repeat list's counts (actions.repeats keeps
+    them). Rows with no team count the whole organisation, so an organisation-wide year is a
+    few rows per day however many teams there are."""
+
+    team = models.ForeignKey(
+        "incidents.Team", null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    day = models.DateField()
+    private = models.BooleanField()
+    repeats = models.PositiveSmallIntegerField()
+    public_repeats = models.PositiveSmallIntegerField()
+    incidents = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["team", "day"], name="repeats_day_team_day")]
+
+    def __str__(self):
+        return f"{self.team_id or 'org'} {self.day} {self.repeats}/{self.public_repeats}"

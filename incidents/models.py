@@ -6,7 +6,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.urls import reverse
 
 from .bounds import check_moment
@@ -406,6 +406,13 @@ class Incident(models.Model):
             # The dashboard's repeat incidents of a period: few rows of many.
             models.Index(
                 fields=["started_at"], condition=Q(repeats__gt=0), name="incident_repeat_start"
+            ),
+            # Incidents whose flags differ for those who see private incidents: judged per
+            # viewer (actions.metrics.repeats), a few of many.
+            models.Index(
+                fields=["started_at"],
+                condition=~Q(repeats=F("public_repeats")),
+                name="incident_repeat_unsure",
             ),
             # What a private incident adds to someone's repeat flags (actions.metrics).
             models.Index(

@@ -26,9 +26,12 @@ COUNT_LIMIT = 1000
 CURSOR_PARAMS = {"page", "after", "before"}
 
 
-def paginate(request, queryset, per_page: int | None = None) -> Page:
-    """One page of results; a bad or too-large page number gives the nearest real page."""
+def paginate(request, queryset, per_page: int | None = None, count: int | None = None) -> Page:
+    """One page of results; a bad or too-large page number gives the nearest real page.
+    `count`: the number of rows, when known without counting them."""
     paginator = Paginator(queryset, per_page or settings.PAGE_SIZE)
+    if count is not None:
+        paginator.count = count  # a cached_property: this value is used instead of a COUNT
     return paginator.get_page(request.GET.get("page"))
 
 

@@ -40,6 +40,7 @@ class Rows:
     narrowed: list[str]  # what the link narrowed the figure to, for the heading
     extra: str = ""  # "moved", "repeats", "owed", "published": extra columns
     load: Callable[[list], list] | None = None  # turns a page of `queryset` into rows
+    count: int | None = None  # how many rows `queryset` has, when counted more cheaply
 
 
 def _repeats(page: list[Incident]) -> list[Incident]:
@@ -161,9 +162,12 @@ def build(kind: str, selection: Selection, viewer, get) -> Rows:
         why = _choice(get["why"], WHY) if get.get("why") else ""
         if why:
             narrowed.append(WHY[why])
-        qs = metrics.repeats(p, scope, viewer, only=why.replace("-", "_"))
+        only = why.replace("-", "_")
+        judged = metrics.judged_for(p, scope, viewer)  # read once for the rows and the count
+        qs = metrics.repeats(p, scope, viewer, only, judged=judged)
+        count = metrics.repeats_count(p, scope, viewer, only, judged=judged)  # as the figure
         title = span("Repeat incidents started", p)
-        return Rows("incidents", title, qs, narrowed, extra=kind, load=_repeats)
+        return Rows("incidents", title, qs, narrowed, extra=kind, load=_repeats, count=count)
 
     raise Http404("No such list.")
 

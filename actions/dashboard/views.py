@@ -108,7 +108,7 @@ def dashboard_rows(request, kind: str):
     selection = select(request)
     with analytics():
         rows = row_lists.build(kind, selection, request.user, request.GET)
-        page = paginate(request, rows.queryset)
+        page = paginate(request, rows.queryset, count=rows.count)
         page.object_list = (rows.load or list)(page.object_list)
     context = {
         "s": selection,

@@ -303,11 +303,13 @@ def _recurrence_sql(bench: Bench, *, days: int) -> None:
 
 
 def _repeat_rows(bench: Bench) -> list:
-    """What the repeat-incidents list runs: the stored flags' count, then the first page."""
+    """What the repeat-incidents list runs: the flags the viewer judges, the count from the
+    day counts, then the first page."""
     period = metrics.Period.last(90, utc_today())
     with analytics():
-        rows = metrics.repeats(period, metrics.ORG, bench.manager)
-        rows.count()
+        judged = metrics.judged_for(period, metrics.ORG, bench.manager)
+        rows = metrics.repeats(period, metrics.ORG, bench.manager, judged=judged)
+        metrics.repeats_count(period, metrics.ORG, bench.manager, judged=judged)
         return list(rows[: settings.PAGE_SIZE])
 
 

@@ -1,16 +1,23 @@
 """The dashboard's figure definitions (actions/metrics.py) on small hand-built data."""
 
 import random
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 
 from actions import metrics
 from actions.metrics import ORG, PUBLIC_ONLY, REPEAT_WINDOW, Period, Scope
-from actions.models import ActionItem, ActionItemEvent
-from actions.repeats import rebuild_repeat_flags, refresh_pending
-from incidents.models import REPEAT_CAUSE, REPEAT_PATTERN, Incident, TimelineEvent
+from actions.models import ActionItem, ActionItemEvent, RepeatsDay
+from actions.repeats import rebuild_repeat_flags, recount_days, refresh_pending
+from incidents.models import (
+    REPEAT_AFTER_FIX,
+    REPEAT_CAUSE,
+    REPEAT_PATTERN,
+    Incident,
+    TimelineEvent,
+)
 from postmortems.models import ContributingFactor
 
 from ..factories import (
@@ -502,8 +509,60 @@ def test_the_stored_repeat_flags_agree_with_the_straightforward_definition(setti
                 months = metrics.recurrence_by_month(period, scope, viewer)
                 assert sum(m["repeats"] for m in months) == len(expected)
                 assert sum(m["after_fix"] for m in months) == sum(f for *_, f in expected.values())
+                assert sum(m["same_pattern"] for m in months) == sum(
+                    p for p, *_ in expected.values()
+                )
+                # The repeat list's count, from the same day counts, for each of its filters.
+                assert metrics.repeats_count(period, scope, viewer) == len(expected)
+                for only, kept in (
+                    ("pattern", lambda p, c, f: p),
+                    ("after_fix", lambda p, c, f: f),
+                    ("other", lambda p, c, f: not f),
+                ):
+                    assert metrics.repeats_count(period, scope, viewer, only) == len(
+                        [flags for flags in expected.values() if kept(*flags)]
+                    )
+                    listed_only = metrics.repeats(period, scope, viewer, only)
+                    assert listed_only.count() == metrics.repeats_count(period, scope, viewer, only)
                 checked += len(expected)
     assert checked > 40  # the random data really has repeats of every kind
+    # Some flags differ for those who see private incidents (so they were judged per viewer;
+    # a shared cause: the next test).
+    differ = Incident.objects.exclude(repeats=F("public_repeats"))
+    changed = [r ^ p for r, p in differ.values_list("repeats", "public_repeats")]
+    for bit in (REPEAT_PATTERN, REPEAT_AFTER_FIX):
+        assert any(c & bit for c in changed), bit
+
+
+def test_a_private_incident_with_the_same_cause_and_a_fix_makes_a_repeat_for_its_members():
+    member, outsider, admin = UserFactory(), UserFactory(), UserFactory(is_superuser=True)
+    service = ServiceFactory()
+    earlier = IncidentFactory(started_at=_at(1, 5), private=True, members=[member])
+    earlier.services.add(service)
+    _item(postmortem=_with_factor(earlier), due=date(2026, 6, 1), leverage="prevention")
+    item = ActionItem.objects.get(postmortem__incident=earlier)
+    # Marked done once and reopened since: the fix still did not hold.
+    ActionItemEvent.objects.create(item=item, kind="status", to_status="done", at=_at(2, 5))
+    repeat = IncidentFactory(started_at=_at(10))
+    repeat.services.add(service)
+    _with_factor(repeat)
+    IncidentFactory(started_at=_at(11)).services.add(service)  # no factor: no shared cause
+    refresh_pending()
+    for viewer in (member, admin):
+        [found] = metrics.recurrences(OCTOBER, ORG, viewer)
+        assert (found, found.same_pattern, found.same_cause, found.after_fix) == (
+            repeat,
+            False,
+            True,
+            True,
+        )
+        assert metrics.recurrence_by_month(OCTOBER, ORG, viewer) == [
+            {"month": date(2026, 10, 1), "repeats": 1, "same_pattern": 0, "after_fix": 1}
+        ]
+        assert metrics.repeats_count(OCTOBER, ORG, viewer, "after_fix") == 1
+    for viewer in (outsider, PUBLIC_ONLY):
+        assert list(metrics.recurrences(OCTOBER, ORG, viewer)) == []
+        assert metrics.repeats_count(OCTOBER, ORG, viewer) == 0
 
 
 def _stored_and_live() -> tuple[dict, dict]:
@@ -516,6 +575,23 @@ def _stored_and_live() -> tuple[dict, dict]:
         pk: (r, p) for pk, r, p in metrics.repeat_flag_rows(everything, everything)
     }
     return stored, live
+
+
+def _day_counts() -> tuple[Counter, Counter]:
+    """The stored RepeatsDay counts, and the same counted from the incidents' flags:
+    {(team or None, day, private, repeats, public_repeats): incidents}."""
+    stored = Counter()
+    for row in RepeatsDay.objects.all():
+        key = (row.team_id, row.day, row.private, row.repeats, row.public_repeats)
+        assert key not in stored  # one row per key
+        stored[key] = row.incidents
+    fresh = Counter()
+    for incident in Incident.objects.filter(repeats__gt=0):
+        day = incident.started_at.astimezone(UTC).date()
+        flags = (incident.private, incident.repeats, incident.public_repeats)
+        fresh[(incident.team_id, day, *flags)] += 1
+        fresh[(None, day, *flags)] += 1
+    return stored, fresh
 
 
 def test_stored_repeat_flags_follow_changes_made_through_the_services(
@@ -534,6 +610,8 @@ def test_stored_repeat_flags_follow_changes_made_through_the_services(
             result = change()
         stored, live = _stored_and_live()
         assert stored == live, len(steps)
+        stored_days, fresh_days = _day_counts()
+        assert stored_days == fresh_days, len(steps)
         steps.append(stored)
         return result
 
@@ -566,6 +644,11 @@ def test_stored_repeat_flags_follow_changes_made_through_the_services(
     edit(second, pattern="dns")
     edit(second, private=True)  # a repeat for those who see the second only
     assert steps[-1][third.pk] == (REPEAT_PATTERN, 0)
+    edit(third, team=TeamFactory())  # its day's counts move to the other team
+    edit(third, started_at=_at(1, 1, year=2025) + timedelta(days=301))  # and to the next day
+    edit(third, private=True)
+    edit(third, private=False)
+    assert RepeatsDay.objects.filter(team=third.team, incidents=1).exists()
     cause = incident("", 20, services=[service])
     later = incident("", 40, services=[service])
     factors = [
@@ -588,6 +671,27 @@ def test_stored_repeat_flags_follow_changes_made_through_the_services(
     assert steps[-1][later.pk] == (0, 0)
     step(lambda: Incident.objects.get(pk=first.pk).delete())
     assert len(steps) > 12
+
+
+def test_the_day_counts_are_rebuilt_after_writes_that_bypass_the_trail():
+    IncidentFactory(pattern="dns", started_at=_at(1, 3))
+    again = IncidentFactory(pattern="dns", started_at=_at(10), private=True)
+    refresh_pending()  # as the commit would
+    stored, fresh = _day_counts()
+    assert stored == fresh and len(stored) == 2  # the team's row and the organisation's
+    # A bulk update writes no audit trail: the counts are stale until rebuilt.
+    Incident.objects.filter(pk=again.pk).update(team=TeamFactory(), started_at=_at(9))
+    assert _day_counts()[0] != _day_counts()[1]
+    assert "2 day rows" in rebuild_repeat_flags()
+    stored, fresh = _day_counts()
+    assert stored == fresh
+    RepeatsDay.objects.all().delete()
+    assert recount_days() == 2 and _day_counts()[0] == fresh
+    # Only the admin sees the private repeat.
+    assert (
+        metrics.recurrence_by_month(OCTOBER, ORG, UserFactory(is_superuser=True))[0]["repeats"] == 1
+    )
+    assert metrics.recurrence_by_month(OCTOBER, ORG, UserFactory())[0]["repeats"] == 0
 
 
 # Slippage -------------------------------------------------------------------------------
