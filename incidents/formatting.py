@@ -5,9 +5,9 @@ tables (incidents/timeline_rows.py) call them directly.
 """
 
 from datetime import UTC, datetime, timedelta
+from html import escape
 
 from django.utils import timezone
-from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 

@@ -5,15 +5,17 @@ dozen variable lookups, filters and tags: 40-60 ms per page on the incident page
 the editor and the meeting presenter (and in every changed poll of the presenter). These
 functions write the same markup, byte for byte, with one format string per row;
 tests/incidents/test_timeline_rows.py renders the templates' former loops beside them.
+Escaping uses the standard library's `html.escape`, which Django's `escape` wraps (without
+its lazy-string check, a third of the rows' cost).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC
+from html import escape
 
-from django.template.defaultfilters import linebreaksbr, truncatechars
-from django.utils.html import escape
+from django.template.defaultfilters import truncatechars
 from django.utils.safestring import SafeString, mark_safe
 
 from .formatting import utc_html, when_html
@@ -32,7 +34,9 @@ def _source(event) -> str:
 
 
 def _text(event) -> str:
-    return linebreaksbr(event.text, autoescape=True)
+    """`{{ text|linebreaksbr }}`."""
+    text = event.text.replace("\r\n", "\n").replace("\r", "\n")
+    return escape(text).replace("\n", "<br>")
 
 
 def editable_rows(

@@ -485,7 +485,7 @@ def step_data(meeting: ReviewMeeting) -> dict:
     postmortem = meeting.postmortem
     key = AGENDA[meeting.step][0]
     if key == "timeline":
-        return {"events": list(postmortem.incident.timeline.all())}
+        return {"events": list(postmortem.incident.timeline.for_table())}
     if key == "factors":
         factors = list(postmortem.factors.all())
         groups: dict[str, list] = {}
