@@ -11,6 +11,7 @@ its lazy-string check, a third of the rows' cost).
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from datetime import UTC
 from html import escape
@@ -31,6 +32,13 @@ def _phase(event) -> str:
 
 def _source(event) -> str:
     return escape(SOURCES.get(event.source, event.source))
+
+
+def _short(text: str, length: int) -> str:
+    """`{{ text|truncatechars:length }}`, without building a Truncator for short texts (which
+    it returns NFC-normalised and whole)."""
+    normal = unicodedata.normalize("NFC", text)
+    return normal if len(normal) <= length else truncatechars(text, length)
 
 
 def _text(event) -> str:
@@ -112,7 +120,7 @@ def presenter_rows(events: Iterable[TimelineEvent], *, fresh: set[int]) -> SafeS
         utc = event.occurred_at.astimezone(UTC)
         url = escape(event.correct_url)
         detail = f" · {escape(event.source_detail)}" if event.source_detail else ""
-        label = escape(truncatechars(event.text, 50))
+        label = escape(_short(event.text, 50))
         rows.append(
             f'<tr id="ev-{pk}"{mark}>\n'
             f'    <td class="mono nowrap"><time datetime="{utc.isoformat()}">'

@@ -1,6 +1,6 @@
 """Timeline rows written in Python give, byte for byte, what the templates' loops gave."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.middleware.csrf import get_token
@@ -49,6 +49,9 @@ TEXTS = [
     'Two lines: <b>bold</b> & "quoted"\nsecond line\r\nthird line',
     "A long line that goes on well past the fifty characters of the Correct link's label",
     "@alice acknowledged the page <script>alert(1)</script>",
+    "Cafe\u0301 exactly fifty characters long, combining mark!",
+    "x" * 50,
+    "y" * 51,
 ]
 
 
@@ -60,7 +63,7 @@ def events(db):
         made.append(
             TimelineEventFactory(
                 incident=incident,
-                occurred_at=datetime(2026, 3, 1, 23, 55 + n, tzinfo=UTC),
+                occurred_at=datetime(2026, 3, 1, 23, 55, tzinfo=UTC) + timedelta(minutes=n),
                 text=text,
                 source=list(TimelineEvent.Source)[n % 7],
                 phase=list(TimelineEvent.Phase)[n % 6],
