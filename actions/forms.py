@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from incidents.bounds import BoundedForm
 from incidents.forms import UserChoiceField
 from incidents.models import Team
+from incidents.widgets import FormSelect
 
 from . import destinations
 from .models import ActionItem, WebhookEndpoint
@@ -61,6 +62,9 @@ class ActionItemForm(BoundedForm, forms.ModelForm):
         widgets = {
             "due_on": DateInput(),
             "description": forms.Textarea(attrs={"rows": 3}),
+            # Written in Python (incidents/widgets.py): on the editor and in the presenter.
+            "priority": FormSelect,
+            "leverage": FormSelect,
         }
         labels = {"title": "What will be delivered", "ticket_key": "Ticket", "due_on": "Due"}
         help_texts = {

@@ -10,14 +10,22 @@ from postmortems.models import ContributingFactor
 from .models import ActionItem
 
 
-def earlier_open_items(incident: Incident, user, limit: int = 10):
-    """Open action items from earlier postmortems on the same services or factor categories."""
-    service_ids = list(incident.services.values_list("pk", flat=True))
-    categories = list(
-        ContributingFactor.objects.filter(postmortem__incident=incident)
-        .values_list("category", flat=True)
-        .distinct()
-    )
+def earlier_open_items(
+    incident: Incident, user, limit: int = 10, *, service_ids=None, categories=None
+):
+    """Open action items from earlier postmortems on the same services or factor categories.
+
+    `service_ids` and `categories` (of the incident's factors) may be given by a page that has
+    read them already."""
+    if service_ids is None:
+        service_ids = list(incident.services.values_list("pk", flat=True))
+    if categories is None:
+        categories = list(
+            ContributingFactor.objects.filter(postmortem__incident=incident)
+            .values_list("category", flat=True)
+            .distinct()
+        )
+    service_ids, categories = list(service_ids), sorted(set(categories))
     if not service_ids and not categories:
         return []
     # EXISTS per item, in the list's index order: most earlier items match (categories are

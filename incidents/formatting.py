@@ -1,9 +1,14 @@
-"""Plain-text renderings of incident figures, shared by pages, charts and exports.
+"""Renderings of incident figures and times, shared by pages, charts and exports.
 
-Templates reach these through the `debrief` tag library (core/templatetags/debrief.py).
+Templates reach these through the `debrief` tag library (core/templatetags/debrief.py); long
+tables (incidents/timeline_rows.py) call them directly.
 """
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from html import escape
+
+from django.utils import timezone
+from django.utils.safestring import mark_safe
 
 
 def duration(value: timedelta | None) -> str:
@@ -23,3 +28,27 @@ def duration(value: timedelta | None) -> str:
     if mins and not days:
         parts.append(f"{mins} m")
     return " ".join(parts)
+
+
+def when_html(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A time in the viewer's timezone, with UTC on hover and a machine-readable value."""
+    if value is None:
+        return "—"
+    utc = value.astimezone(UTC)
+    try:
+        local = timezone.localtime(value)
+    except OverflowError:  # a time at the very edge of the calendar: show it in UTC
+        local = utc
+    return mark_safe(
+        f'<time class="ts" datetime="{escape(utc.isoformat())}" '
+        f'title="{escape(utc.strftime("%Y-%m-%d %H:%M"))} UTC">{escape(local.strftime(fmt))}</time>'
+    )
+
+
+def utc_html(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A time in UTC, as documents expect."""
+    if value is None:
+        return "—"
+    utc = value.astimezone(UTC)
+    shown = escape(utc.strftime(fmt))
+    return mark_safe(f'<time class="ts" datetime="{escape(utc.isoformat())}">{shown} UTC</time>')

@@ -11,6 +11,7 @@ from .models import Incident, Profile, Service, Team, TimelineEvent
 # Re-exported: every app's forms choose people with these.
 from .people import UserChoiceField as UserChoiceField
 from .people import UserMultipleChoiceField as UserMultipleChoiceField
+from .widgets import FormSelect
 from .zones import ZoneSelect
 
 User = get_user_model()
@@ -128,6 +129,10 @@ class TimelineEventForm(BoundedForm, forms.ModelForm):
         widgets = {
             "occurred_at": DateTimeLocalInput(),
             "text": forms.Textarea(attrs={"rows": 2}),
+            # Written in Python (incidents/widgets.py): the form is on every incident page and
+            # four times in the meeting presenter.
+            "phase": FormSelect,
+            "source": FormSelect,
         }
         labels = {"occurred_at": "Time", "text": "What happened", "source_detail": "Source detail"}
 

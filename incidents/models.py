@@ -541,6 +541,11 @@ class TimelineEventQuerySet(models.QuerySet):
     def visible_to(self, user):
         return self.filter(visible_incident_q(user, prefix="incident__"))
 
+    def for_table(self):
+        """The columns timeline tables show (incidents/timeline_rows.py): the busiest
+        timelines have hundreds of rows, each with two more timestamps to parse."""
+        return self.only("incident", "occurred_at", "text", "source", "source_detail", "phase")
+
 
 class TimelineEvent(models.Model):
     class Source(models.TextChoices):

@@ -149,7 +149,7 @@ def _timeline_context(incident: Incident, form=None) -> dict:
     """
     latest = incident.timeline.order_by("-occurred_at").values_list("occurred_at", flat=True)
     start = latest.first() or incident.started_at
-    events = list(incident.timeline.all())  # the rows show no author: no join, no User per row
+    events = list(incident.timeline.for_table())  # no author: no join, no User per row
     edit_url = row_url("incidents:timeline-edit", incident.number)
     delete_url = row_url("incidents:timeline-delete", incident.number)
     for event in events:

@@ -7,7 +7,7 @@ with `format_html`, so a filter form costs what its options cost to read.
 
 from django import forms
 from django.forms.utils import flatatt
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 
@@ -65,3 +65,39 @@ def model_options(queryset, value: str, empty_label: str):
         return [("", empty_label), *queryset.values_list(value, "name")]
 
     return options
+
+
+def _attrs_html(attrs: dict) -> str:
+    """What django/forms/widgets/attrs.html writes: in order, True as a bare name, False left
+    out (flatatt sorts them instead)."""
+    return "".join(
+        f" {escape(name)}" if value is True else f' {escape(name)}="{escape(str(value))}"'
+        for name, value in attrs.items()
+        if value is not False
+    )
+
+
+class FormSelect(forms.Select):
+    """A form's single-choice <select> written byte for byte as Django's widget templates
+    write it (each option on its own line, then an empty one), without a template per option.
+
+    For the capture and add forms of the incident page, the editor and the meeting presenter,
+    where the option templates were a third of the forms' cost. Grouped choices fall back to
+    Django's templates."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        choices = list(self.choices)
+        if any(isinstance(label, list | tuple) for _, label in choices):
+            return super().render(name, value, attrs, renderer)
+        chosen = set(self.format_value(value))
+        options, has_selected = [], False
+        for key, label in choices:
+            key = "" if key is None else str(key)
+            selected = not has_selected and key in chosen
+            has_selected |= selected
+            mark = " selected" if selected else ""
+            options.append(
+                f'\n  <option value="{escape(key)}"{mark}>{escape(str(label))}</option>\n'
+            )
+        final = _attrs_html(self.build_attrs(self.attrs, attrs))
+        return mark_safe(f'<select name="{escape(name)}"{final}>{"".join(options)}\n</select>')

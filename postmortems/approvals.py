@@ -91,21 +91,39 @@ class ApprovalState:
         )
 
 
-def approval_state(postmortem: Postmortem) -> ApprovalState:
-    """Each assigned reviewer's standing, and whether the postmortem has enough approvals."""
-    numbers = postmortem.latest_numbers()
+def approval_state(
+    postmortem: Postmortem, *, numbers=None, reviewers=None, comments=None, reopenings=None
+) -> ApprovalState:
+    """Each assigned reviewer's standing, and whether the postmortem has enough approvals.
+
+    A page that has read them already passes the sections' `numbers` (latest_numbers), the
+    `reviewers` by username, every review comment (oldest first) and the newest reopenings
+    (newest first); each is read here otherwise."""
+    if numbers is None:
+        numbers = postmortem.latest_numbers()
     authors = postmortem.author_ids()
     latest: dict[int, Approval] = {}
     for approval in postmortem.approvals.order_by("-created_at", "-pk"):
         latest.setdefault(approval.reviewer_id, approval)
     requests: dict[int, ReviewComment] = {}
-    changes = postmortem.comments.filter(kind=ReviewComment.Kind.CHANGES_REQUESTED)
-    for comment in changes.order_by("-created_at", "-pk"):
-        requests.setdefault(comment.author_id, comment)
-    since = postmortem.reopenings.order_by("-created_at").values_list("created_at", flat=True)
-    since = since.first()
+    if comments is None:
+        changes = postmortem.comments.filter(kind=ReviewComment.Kind.CHANGES_REQUESTED)
+        comments = changes.order_by("-created_at", "-pk")
+    else:
+        comments = sorted(comments, key=lambda c: (c.created_at, c.pk), reverse=True)
+    for comment in comments:
+        if comment.kind == ReviewComment.Kind.CHANGES_REQUESTED:
+            requests.setdefault(comment.author_id, comment)
+    if reopenings is None:
+        newest = postmortem.reopenings.order_by("-created_at").values_list("created_at")
+        since = newest.first()
+        since = since[0] if since else None
+    else:
+        since = reopenings[0].created_at if reopenings else None
+    if reviewers is None:
+        reviewers = postmortem.reviewers.order_by("username")
     states = []
-    for user in postmortem.reviewers.order_by("username"):
+    for user in reviewers:
         if user.pk in authors:
             continue  # an author never reviews their own work, even if named before
         approval = latest.get(user.pk)

@@ -3,6 +3,7 @@ from django.contrib.auth import get_user_model
 
 from incidents.bounds import BoundedForm, control_character
 from incidents.forms import UserChoiceField, UserMultipleChoiceField
+from incidents.widgets import FormSelect
 
 from .checks import parse_whys, whys_outline
 from .models import ContributingFactor, Postmortem, ReviewComment
@@ -33,7 +34,7 @@ class FactorForm(BoundedForm, forms.ModelForm):
     class Meta:
         model = ContributingFactor
         fields = ["category", "description"]
-        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+        widgets = {"description": forms.Textarea(attrs={"rows": 2}), "category": FormSelect}
         labels = {"description": "Factor"}
         help_texts = {"description": "A condition that was necessary for the incident."}
         error_messages = {"description": {"required": "Describe the factor."}}

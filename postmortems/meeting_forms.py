@@ -4,6 +4,7 @@ from django.utils import timezone
 
 from incidents.bounds import BoundedForm
 from incidents.forms import DateTimeLocalInput, UserChoiceField, UserMultipleChoiceField
+from incidents.widgets import FormSelect
 
 from .models import Postmortem
 
@@ -48,7 +49,9 @@ class MeetingForm(BoundedForm, forms.Form):
 class NoteForm(BoundedForm, forms.Form):
     KINDS = [("decision", "Decision"), ("note", "Note")]
 
-    kind = forms.ChoiceField(label="Record as", choices=KINDS, initial="decision")
+    kind = forms.ChoiceField(
+        label="Record as", choices=KINDS, initial="decision", widget=FormSelect
+    )
     text = forms.CharField(
         label="What was decided or said",
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -58,6 +61,7 @@ class NoteForm(BoundedForm, forms.Form):
         label="Also add a note to the section",
         required=False,
         choices=[("", "No section: meeting record only"), *Postmortem.SECTIONS],
+        widget=FormSelect,
         help_text="Appended as a new revision, kept in the section's history.",
     )
 

@@ -485,7 +485,7 @@ def step_data(meeting: ReviewMeeting) -> dict:
     postmortem = meeting.postmortem
     key = AGENDA[meeting.step][0]
     if key == "timeline":
-        return {"events": list(postmortem.incident.timeline.all())}
+        return {"events": list(postmortem.incident.timeline.for_table())}
     if key == "factors":
         factors = list(postmortem.factors.all())
         groups: dict[str, list] = {}
@@ -564,12 +564,15 @@ def correction_changes(before: dict, after: dict) -> list[tuple[str, str, str]]:
     ]
 
 
-def meeting_summary(meeting: ReviewMeeting) -> MeetingSummary:
-    """What the meeting changed, who was there and how long each step took (two queries)."""
+def meeting_summary(meeting: ReviewMeeting, *, rows: bool = True) -> MeetingSummary:
+    """What the meeting changed, who was there and how long each step took (two queries).
+
+    `rows=False` leaves out the rows the captures point at (items, events, factors, authors):
+    the document's record shows only the captures' counts and texts."""
     summary = MeetingSummary(meeting=meeting)
-    captures = meeting.captures.select_related(
-        "author", "event", "factor", "item", "item__owner"
-    ).order_by("version")
+    captures = meeting.captures.order_by("version")
+    if rows:
+        captures = captures.select_related("author", "event", "factor", "item", "item__owner")
     for capture in captures:
         if capture.kind == Kind.ITEM_ADDED:
             summary.items.append(capture)

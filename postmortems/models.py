@@ -122,6 +122,10 @@ class Postmortem(models.Model):
     def is_published(self) -> bool:
         return self.status == self.Status.PUBLISHED
 
+    def knowing_co_authors(self, co_authors) -> None:
+        """Keep the co-authors a page has read, so author_ids() does not read them again."""
+        self._author_ids = {u.pk for u in co_authors} | ({self.author_id} - {None})
+
     def author_ids(self) -> set[int]:
         """The lead author and the co-authors (reads the co-authors once per object)."""
         cached = getattr(self, "_author_ids", None)

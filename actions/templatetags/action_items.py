@@ -33,7 +33,14 @@ def postmortem_items_panel(context) -> dict:
 def earlier_open_items(context) -> dict:
     """Open items from earlier incidents on the same services or factor categories."""
     user = context["request"].user
-    return {"earlier_items": earlier_items_for(context["incident"], user)}
+    known = {}
+    if context.get("services") is not None and context.get("factors") is not None:
+        # The editor's document context read them already.
+        known = {
+            "service_ids": [s.pk for s in context["services"]],
+            "categories": [f.category for f in context["factors"]],
+        }
+    return {"earlier_items": earlier_items_for(context["incident"], user, **known)}
 
 
 @register.simple_tag

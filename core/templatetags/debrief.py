@@ -4,15 +4,13 @@ A builtin (settings.TEMPLATES), so templates need no `{% load debrief %}`; the f
 still work. Helpers that Python code needs too live in the domain (incidents/formatting.py).
 """
 
-from datetime import UTC
-
 from django import template
 from django.conf import settings
-from django.utils import timezone
+from django.template.defaulttags import CsrfTokenNode
 from django.utils.html import format_html
 
-from incidents import permissions
-from incidents.formatting import duration
+from incidents import permissions, timeline_rows
+from incidents.formatting import duration, utc_html, when_html
 
 register = template.Library()
 
@@ -29,31 +27,13 @@ def upload_limit() -> int:
 @register.simple_tag
 def when(value, fmt: str = "%Y-%m-%d %H:%M"):
     """A time in the viewer's timezone, with UTC on hover and a machine-readable value."""
-    if value is None:
-        return "—"
-    utc = value.astimezone(UTC)
-    try:
-        local = timezone.localtime(value)
-    except OverflowError:  # a time at the very edge of the calendar: show it in UTC
-        local = utc
-    return format_html(
-        '<time class="ts" datetime="{}" title="{} UTC">{}</time>',
-        utc.isoformat(),
-        utc.strftime("%Y-%m-%d %H:%M"),
-        local.strftime(fmt),
-    )
+    return when_html(value, fmt)
 
 
 @register.simple_tag
 def utc(value, fmt: str = "%Y-%m-%d %H:%M"):
     """A time in UTC, as documents expect."""
-    if value is None:
-        return "—"
-    return format_html(
-        '<time class="ts" datetime="{}">{} UTC</time>',
-        value.astimezone(UTC).isoformat(),
-        value.astimezone(UTC).strftime(fmt),
-    )
+    return utc_html(value, fmt)
 
 
 @register.simple_tag
@@ -85,3 +65,20 @@ def can(context, action: str, obj=None) -> bool:
     request = context.get("request")
     user = getattr(request, "user", None) or context.get("user")
     return permissions.can(user, action, obj)
+
+
+# Long timeline tables: rows written in Python (incidents/timeline_rows.py says why).
+@register.simple_tag(takes_context=True)
+def incident_timeline_rows(context, events, may_edit: bool):
+    csrf_input = CsrfTokenNode().render(context) if may_edit else ""
+    return timeline_rows.editable_rows(events, may_edit=may_edit, csrf_input=csrf_input)
+
+
+@register.simple_tag
+def document_timeline_rows(events, phase_rows: bool = True):
+    return timeline_rows.document_rows(events, phase_rows=phase_rows)
+
+
+@register.simple_tag
+def presenter_timeline_rows(events, fresh):
+    return timeline_rows.presenter_rows(events, fresh=fresh)

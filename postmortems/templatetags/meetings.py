@@ -14,12 +14,9 @@ register = template.Library()
 def meeting_links(context, postmortem):
     """ "Schedule the review", or "Present"/"Follow" for the next meeting not yet ended."""
     request = context.get("request")
-    meeting = (
-        ReviewMeeting.objects.filter(postmortem=postmortem)
-        .upcoming_or_live()
-        .select_related("postmortem__incident")
-        .first()
-    )
+    meeting = ReviewMeeting.objects.filter(postmortem=postmortem).upcoming_or_live().first()
+    if meeting is not None:
+        meeting.postmortem = postmortem  # as the page read it, incident included
     user = getattr(request, "user", None)
     return {
         "postmortem": postmortem,
@@ -34,14 +31,14 @@ def meeting_record(postmortem):
     """The record of each review meeting held: when, who, how long, what it decided."""
     held = (
         ReviewMeeting.objects.filter(postmortem=postmortem, started_at__isnull=False)
-        .select_related("postmortem__incident", "facilitator")
+        .select_related("facilitator")
         .order_by("started_at")
     )
-    return {
-        "postmortem": postmortem,
-        "incident": postmortem.incident,
-        "records": [meeting_summary(m) for m in held],
-    }
+    records = []
+    for meeting in held:
+        meeting.postmortem = postmortem  # as the page read it, incident included
+        records.append(meeting_summary(meeting, rows=False))
+    return {"postmortem": postmortem, "incident": postmortem.incident, "records": records}
 
 
 @register.filter

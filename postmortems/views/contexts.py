@@ -58,15 +58,17 @@ def document_context(postmortem: Postmortem, user) -> dict:
     grouped: dict[str, list] = {}
     for factor in factors:
         grouped.setdefault(factor.get_category_display(), []).append(factor)
+    co_authors = list(postmortem.co_authors.order_by("username"))
+    postmortem.knowing_co_authors(co_authors)  # the review box asks who the authors are
     return {
         "postmortem": postmortem,
         "incident": incident,
         "reviewers": list(postmortem.reviewers.order_by("username")),
-        "co_authors": list(postmortem.co_authors.order_by("username")),
+        "co_authors": co_authors,
         "sections": [
             (field, label, getattr(postmortem, field)) for field, label in Postmortem.SECTIONS
         ],
-        "events": list(incident.timeline.all()),
+        "events": list(incident.timeline.for_table()),
         "factors": factors,
         "factor_groups": sorted(grouped.items()),
         # The reverse relation of actions.ActionItem: read here without importing actions.
@@ -134,15 +136,27 @@ def factors_context(
     }
 
 
-def review_context(request, postmortem: Postmortem, **forms) -> dict:
+def review_context(
+    request, postmortem: Postmortem, document: dict, numbers: dict | None = None, **forms
+) -> dict:
     """The review box of the document page and the editor: approvals, who may do what next.
 
+    `document`: the page's document context, whose reviewers and co-authors are reused;
+    `numbers`: the sections' latest revision numbers when the page has read them.
     `forms` are bound forms that failed, shown again with their errors and typed text.
     """
     user = request.user
-    state = approval_state(postmortem)
+    all_comments = list(postmortem.comments.select_related("author"))
+    reopenings = list(postmortem.reopenings.select_related("by")[:5])
+    state = approval_state(
+        postmortem,
+        numbers=numbers,
+        reviewers=document["reviewers"],
+        comments=all_comments,
+        reopenings=reopenings,
+    )
     comments: dict[str, list] = {}
-    for comment in postmortem.comments.select_related("author"):
+    for comment in all_comments:
         comments.setdefault(comment.section, []).append(comment)
     can_override = permissions.can(user, "publish_override", postmortem)
     problems = publish_problems(postmortem) if postmortem.status == "in_review" else []
@@ -163,14 +177,15 @@ def review_context(request, postmortem: Postmortem, **forms) -> dict:
         "publish_form": forms.get("publish_form") or PublishForm(),
         "reopen_form": forms.get("reopen_form") or ReopenForm(),
         "changes_form": forms.get("changes_form") or RequestChangesForm(),
+        # People as read (no query for their usernames); co-authors in id order, as before.
         "authors_form": forms.get("authors_form")
         or AuthorsForm(
             initial={
-                "author": postmortem.author_id,
-                "co_authors": list(postmortem.co_authors.values_list("pk", flat=True)),
+                "author": postmortem.author,
+                "co_authors": sorted(document["co_authors"], key=lambda u: u.pk),
             }
         ),
-        "reopenings": list(postmortem.reopenings.select_related("by")[:5]),
+        "reopenings": reopenings,
         "comments": comments,
     }
 
@@ -183,7 +198,7 @@ def detail_context(request, postmortem: Postmortem, **forms) -> dict:
     document["sections"] = [
         (*section, html) for section, html in zip(document["sections"], htmls, strict=True)
     ]
-    return {**document, **review_context(request, postmortem, **forms)}
+    return {**document, **review_context(request, postmortem, document, **forms)}
 
 
 def _related(incident, user) -> list:
@@ -226,7 +241,8 @@ def edit_context(request, postmortem: Postmortem, **forms) -> dict:
         {**section_context(postmortem, field, states[field], names, found)["s"], "preview": html}
         for field, found, html in zip(Postmortem.SECTION_FIELDS, findings, previews, strict=True)
     ]
-    review = review_context(request, postmortem, **forms)
+    numbers = {field: state.number if state else 0 for field, state in states.items()}
+    review = review_context(request, postmortem, document, numbers, **forms)
     for section in sections:
         section["comments"] = review["comments"].get(section["field"], [])
     return {

@@ -4,7 +4,7 @@ Anyone who can see the incident can open, follow and capture in a meeting (as in
 only the facilitator, the postmortem's author or an admin drives the steps and the timer.
 """
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -251,16 +251,14 @@ def _live_context(request, meeting: ReviewMeeting, *, since: int | None) -> dict
 
 
 def _with_row_urls(data: dict, meeting: ReviewMeeting) -> dict:
-    """Each timeline row's "Correct" link and UTC time, without reversing a URL or running
-    Django's date formatting per row (both showed in every poll of a long timeline)."""
+    """Each timeline row's "Correct" link, without reversing a URL per row (it showed in every
+    poll of a long timeline)."""
     if data.get("events"):
         correct = row_url(
             "postmortems:meeting-correct-event", meeting.postmortem.incident.number, meeting.pk
         )
         for event in data["events"]:
             event.correct_url = correct(event.pk)
-            utc = event.occurred_at.astimezone(UTC)
-            event.utc_iso, event.utc_clock = utc.isoformat(), utc.strftime("%H:%M")
     return data
 
 

@@ -6,7 +6,11 @@ import pytest
 from django import forms
 from django.urls import reverse
 
-from incidents.widgets import QuickCheckboxes, QuickSelect
+from actions.forms import ActionItemForm
+from incidents.forms import TimelineEventForm
+from incidents.widgets import FormSelect, QuickCheckboxes, QuickSelect
+from postmortems.forms import FactorForm
+from postmortems.meeting_forms import NoteForm
 
 from ..factories import ServiceFactory, TeamFactory
 
@@ -62,3 +66,50 @@ def test_filter_selects_list_teams_and_services_as_they_are_now(client, user):
     body = client.get(reverse("actions:list")).content.decode()
     assert '<option value="ledger">Ledger</option>' in body
     assert '<option value="payments">Payments</option>' in body
+
+
+@pytest.mark.parametrize(
+    "data", [{"pick": "a"}, {"pick": "2"}, {}, {"pick": "nonsense"}, {"pick": ""}]
+)
+@pytest.mark.parametrize("required", [True, False])
+def test_a_form_select_writes_byte_for_byte_what_django_writes(data, required):
+    choices = [("", "---------"), ("a", 'Alpha & <Beta> "quoted"'), (2, "Two"), ("a", "Again")]
+
+    def form(widget):
+        class Picker(forms.Form):
+            pick = forms.ChoiceField(
+                choices=choices, required=required, help_text="Which one", widget=widget
+            )
+
+        return Picker(data or None, initial={"pick": 2})
+
+    plain = form(forms.Select(attrs={"class": "wide", "data-x": None, "disabled": False}))
+    quick = form(FormSelect(attrs={"class": "wide", "data-x": None, "disabled": False}))
+    assert str(quick["pick"]) == str(plain["pick"])
+
+
+def test_a_form_select_with_option_groups_is_written_by_django():
+    choices = [("Fruit", [("a", "Apple")]), ("b", "Bean")]
+
+    class Plain(forms.Form):
+        pick = forms.ChoiceField(choices=choices)
+
+    class Quick(forms.Form):
+        pick = forms.ChoiceField(choices=choices, widget=FormSelect)
+
+    assert str(Quick({"pick": "a"})["pick"]) == str(Plain({"pick": "a"})["pick"])
+
+
+def test_the_capture_and_add_forms_use_form_selects():
+    for form, names in [
+        (TimelineEventForm(), ["phase", "source"]),
+        (FactorForm(), ["category"]),
+        (NoteForm(), ["kind", "section"]),
+        (ActionItemForm(), ["priority", "leverage"]),
+    ]:
+        for name in names:
+            assert isinstance(form.fields[name].widget, FormSelect), name
+            django_select = forms.Select(choices=form.fields[name].choices)
+            django_select.attrs = form.fields[name].widget.attrs
+            bound = form[name]
+            assert str(bound) == bound.as_widget(widget=django_select), name

@@ -339,6 +339,15 @@ def test_the_document_shows_the_meeting_record(client, user, other_user, meeting
         meetings.capture_decision(
             meeting=fresh(meeting), by=user, text="Adopt staged config rollout"
         )
+        event = TimelineEventFactory(incident=meeting.postmortem.incident, text="Alert fired")
+        meetings.correct_event(meeting=fresh(meeting), event=event, by=user, text="Paged")
+        meetings.capture_event(
+            meeting=fresh(meeting), by=user, occurred_at=NOW, text="Rolled back", phase="other"
+        )
+        meetings.capture_event(
+            meeting=fresh(meeting), by=user, occurred_at=NOW, text="Healthy", phase="other"
+        )
+        meetings.capture_note(meeting=fresh(meeting), by=user, text="Ask the DBAs", section="")
         clock.shift(timedelta(minutes=52))
         drive(client, meeting, "end")
     page = client.get(
@@ -347,8 +356,10 @@ def test_the_document_shows_the_meeting_record(client, user, other_user, meeting
     assert "Review meeting" in page
     assert "2026-03-03 10:00 UTC" in page and "52 m" in page
     assert "Alice Ng, Bob Reyes" in page
-    assert "Adopt staged config rollout" in page
+    assert "Adopt staged config rollout" in page and "Ask the DBAs" in page
     assert meeting.get_absolute_url() in page
+    # The record counts what the meeting page lists in full.
+    assert "(0 new items, 1 correction, 2 new events, 0 new factors)" in page
 
 
 def test_summary_email_times_are_utc_whatever_timezone_is_active(user, meeting, mailoutbox):

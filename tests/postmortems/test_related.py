@@ -78,6 +78,29 @@ def test_earlier_open_items_on_the_same_service_are_pointed_out(client, user):
     assert "Alert on certificate age" in body and "Secret item" not in body
 
 
+def test_the_editor_finds_earlier_items_by_the_services_and_factors_it_read(client, user):
+    checkout = ServiceFactory(name="checkout-api")
+    pm = PostmortemFactory(incident=on_team(IncidentFactory(), user))
+    pm.incident.services.add(checkout)
+    ContributingFactorFactory(postmortem=pm, category="alerting")
+    by_service = PostmortemFactory(incident=_earlier(pm.incident))
+    by_service.incident.services.add(checkout)
+    by_category = PostmortemFactory(incident=_earlier(pm.incident))
+    ContributingFactorFactory(postmortem=by_category, category="alerting")
+    neither = PostmortemFactory(incident=_earlier(pm.incident))
+    ContributingFactorFactory(postmortem=neither, category="testing")
+    items = [
+        ActionItemFactory(postmortem=p, title=f"Fix from {p.incident.reference}")
+        for p in (by_service, by_category, neither)
+    ]
+    client.force_login(user)
+    response = client.get(reverse("postmortems:edit", args=[pm.incident.number]))
+    body = response.content.decode()
+    assert items[0].title in body and items[1].title in body and items[2].title not in body
+    shown = [i.pk for i in response.context["earlier_items"]]
+    assert shown == [i.pk for i in earlier_open_items(pm.incident, user)]
+
+
 def test_linking_and_unlinking_by_reference(client, user):
     pm = PostmortemFactory(incident=on_team(IncidentFactory(), user))
     other = IncidentFactory()

@@ -537,3 +537,51 @@ def test_an_imported_published_document_waits_for_review_unless_a_manager_import
     managed.team.managers.add(manager)
     _import(managed, text, manager, force=False)
     assert Postmortem.objects.get(incident=managed).is_published
+
+
+# --- The review box reuses what the page read ----------------------------------------------
+
+
+def _standing(state):
+    return [
+        (r.user.pk, r.approval and r.approval.pk, r.changes_requested and r.changes_requested.pk)
+        + (r.changed, r.before_reopening, r.counts)
+        for r in state.reviewers
+    ] + [state.count, state.required, state.met]
+
+
+@pytest.mark.parametrize("name", ["postmortems:detail", "postmortems:edit"])
+def test_the_pages_review_box_is_the_approval_state_read_on_its_own(client, user, name):
+    pm = _complete(PostmortemFactory(author=user))
+    co_author = UserFactory()
+    pm.co_authors.add(co_author)
+    first, second, third = _in_review(pm, 3)
+    pm.reviewers.add(co_author)  # named before becoming an author: never counts
+    services.approve_postmortem(postmortem=pm, by=first)
+    services.approve_postmortem(postmortem=pm, by=second)
+    services.publish_postmortem(postmortem=pm, by=user)
+    services.reopen_postmortem(postmortem=pm, by=user, reason="One more look.")
+    pm.refresh_from_db()
+    services.approve_postmortem(postmortem=pm, by=second)  # after the reopening: counts
+    services.request_changes(postmortem=pm, by=third, text="Earlier ask.")
+    services.request_changes(postmortem=pm, by=third, text="The newest ask.")
+    services.save_section(
+        postmortem=pm, section="impact", text="Impact, rewritten.", base=0, by=user
+    )
+    client.force_login(user)
+    response = client.get(reverse(name, args=[pm.incident.number]))
+    assert response.status_code == 200
+    shown = response.context["approvals"]
+    alone = approval_state(Postmortem.objects.get(pk=pm.pk))
+    assert _standing(shown) == _standing(alone)
+    standing = {r.user.pk: r for r in shown.reviewers}
+    assert co_author.pk not in standing
+    assert standing[first.pk].before_reopening and not standing[second.pk].before_reopening
+    assert standing[third.pk].changes_requested.text == "The newest ask."
+    assert standing[second.pk].changed == ["Impact"]
+    if name == "postmortems:edit":  # the authors box, filled from the people read
+        form = response.context["authors_form"]
+        assert form["author"].value() == user.username
+        assert form["co_authors"].value() == [co_author.username]
+        body = response.content.decode()
+        assert f'value="{user.username}"' in body and f'value="{co_author.username}"' in body
