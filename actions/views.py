@@ -106,7 +106,7 @@ def _visible(request):
 
 @require_GET
 def my_actions(request):
-    items = ActionItem.objects.filter(owner=request.user).for_list()
+    items = ActionItem.objects.filter(owner=request.user).for_list_rows()
     data = None
     if not set(request.GET) - {"sort", "page"}:
         # A fresh visit (or a re-sort of one) shows what is still to do; the ticked status
@@ -119,13 +119,13 @@ def my_actions(request):
 @require_GET
 def team_actions(request):
     teams = permissions.team_ids(request.user)
-    items = ActionItem.objects.for_list()
+    items = ActionItem.objects.for_list_rows()
     return _render_list(request, items, "My teams' action items", view="team", teams=teams)
 
 
 @require_GET
 def action_list(request):
-    return _render_list(request, ActionItem.objects.for_list(), "All action items", view="all")
+    return _render_list(request, ActionItem.objects.for_list_rows(), "All action items", view="all")
 
 
 def _item(request, pk: int) -> ActionItem:
