@@ -1,9 +1,15 @@
-"""Plain-text renderings of incident figures, shared by pages, charts and exports.
+"""Renderings of incident figures, shared by pages, charts and exports: plain text, and the
+small pieces of HTML (times, badges, pills) that templates and rows written in Python share.
 
 Templates reach these through the `debrief` tag library (core/templatetags/debrief.py).
 """
 
-from datetime import timedelta
+from datetime import UTC, timedelta
+
+from django.utils import timezone
+from django.utils.html import format_html
+
+from .models import SEVERITY_ALIASES
 
 
 def duration(value: timedelta | None) -> str:
@@ -23,3 +29,33 @@ def duration(value: timedelta | None) -> str:
     if mins and not days:
         parts.append(f"{mins} m")
     return " ".join(parts)
+
+
+def when(value, fmt: str = "%Y-%m-%d %H:%M"):
+    """A time in the viewer's timezone, with UTC on hover and a machine-readable value."""
+    if value is None:
+        return "—"
+    utc = value.astimezone(UTC)
+    try:
+        local = timezone.localtime(value)
+    except OverflowError:  # a time at the very edge of the calendar: show it in UTC
+        local = utc
+    return format_html(
+        '<time class="ts" datetime="{}" title="{} UTC">{}</time>',
+        utc.isoformat(),
+        utc.strftime("%Y-%m-%d %H:%M"),
+        local.strftime(fmt),
+    )
+
+
+def severity_badge(severity: int):
+    return format_html(
+        '<span class="badge sev sev{}" title="{}">SEV{}</span>',
+        severity,
+        SEVERITY_ALIASES.get(severity, ""),
+        severity,
+    )
+
+
+def status_pill(value: str, label: str):
+    return format_html('<span class="pill pill-{}">{}</span>', value, label)

@@ -8,16 +8,14 @@ from datetime import UTC
 
 from django import template
 from django.conf import settings
-from django.utils import timezone
 from django.utils.html import format_html
 
-from incidents import permissions
-from incidents.formatting import duration
+from incidents import formatting, permissions
 
 register = template.Library()
 
 
-register.filter("duration", duration)
+register.filter("duration", formatting.duration)
 
 
 @register.simple_tag
@@ -26,22 +24,7 @@ def upload_limit() -> int:
     return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 
 
-@register.simple_tag
-def when(value, fmt: str = "%Y-%m-%d %H:%M"):
-    """A time in the viewer's timezone, with UTC on hover and a machine-readable value."""
-    if value is None:
-        return "—"
-    utc = value.astimezone(UTC)
-    try:
-        local = timezone.localtime(value)
-    except OverflowError:  # a time at the very edge of the calendar: show it in UTC
-        local = utc
-    return format_html(
-        '<time class="ts" datetime="{}" title="{} UTC">{}</time>',
-        utc.isoformat(),
-        utc.strftime("%Y-%m-%d %H:%M"),
-        local.strftime(fmt),
-    )
+register.simple_tag(formatting.when, name="when")
 
 
 @register.simple_tag
@@ -56,20 +39,8 @@ def utc(value, fmt: str = "%Y-%m-%d %H:%M"):
     )
 
 
-@register.simple_tag
-def severity_badge(severity: int):
-    aliases = {1: "P0", 2: "P1", 3: "P2"}
-    return format_html(
-        '<span class="badge sev sev{}" title="{}">SEV{}</span>',
-        severity,
-        aliases.get(severity, ""),
-        severity,
-    )
-
-
-@register.simple_tag
-def status_pill(value: str, label: str):
-    return format_html('<span class="pill pill-{}">{}</span>', value, label)
+register.simple_tag(formatting.severity_badge, name="severity_badge")
+register.simple_tag(formatting.status_pill, name="status_pill")
 
 
 @register.simple_tag(takes_context=True)
