@@ -4,9 +4,9 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.http import QueryDict
+from django.http import HttpResponse, QueryDict
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from incidents import permissions
@@ -21,6 +21,7 @@ from postmortems.models import Postmortem
 from . import services
 from .filters import ActionItemFilter
 from .forms import ActionItemForm, BulkForm, DueDateForm, StatusForm, hints_for
+from .list_rows import item_row, item_rows
 from .models import ActionItem, Tracker, ticket_link
 from .postmortem_items import added_member_notice, membership_offered
 from .quality import action_item_hints
@@ -80,9 +81,18 @@ def _render_list(request, items, title: str, *, view: str, data=None, teams=None
         template += "#results"
     can_bulk = permissions.can(request.user, "bulk_change_action_items")
     draft_form, ticked = _bulk_draft(request) if can_bulk else (None, set())
+    # The token only where a row has a status form, as {% csrf_token %} asked for it.
+    changeable = any(item.changeable for item in page.object_list)
+    rows = item_rows(
+        page.object_list,
+        csrf_token=get_token(request) if changeable else "",
+        can_bulk=can_bulk,
+        ticked=ticked,
+    )
     context = {
         "filters": filters,
         "page": page,
+        "rows": rows,
         "query": query_without_page(request),
         "sorting": sorting,
         "heads": sorting.headers(),
@@ -92,8 +102,6 @@ def _render_list(request, items, title: str, *, view: str, data=None, teams=None
         "can_bulk": can_bulk,
         "bulk_form": (draft_form or BulkForm()) if can_bulk else None,
         "ticked": ticked,
-        "statuses": ActionItem.Status.choices,
-        "today": timezone.localdate(),
         "finished_hidden": data is not None,
         "every_status": urlencode([("status", value) for value in ActionItem.Status.values]),
     }
@@ -106,7 +114,7 @@ def _visible(request):
 
 @require_GET
 def my_actions(request):
-    items = ActionItem.objects.filter(owner=request.user).for_list()
+    items = ActionItem.objects.filter(owner=request.user).for_list_rows()
     data = None
     if not set(request.GET) - {"sort", "page"}:
         # A fresh visit (or a re-sort of one) shows what is still to do; the ticked status
@@ -119,13 +127,13 @@ def my_actions(request):
 @require_GET
 def team_actions(request):
     teams = permissions.team_ids(request.user)
-    items = ActionItem.objects.for_list()
+    items = ActionItem.objects.for_list_rows()
     return _render_list(request, items, "My teams' action items", view="team", teams=teams)
 
 
 @require_GET
 def action_list(request):
-    return _render_list(request, ActionItem.objects.for_list(), "All action items", view="all")
+    return _render_list(request, ActionItem.objects.for_list_rows(), "All action items", view="all")
 
 
 def _item(request, pk: int) -> ActionItem:
@@ -174,9 +182,14 @@ def action_status(request, pk: int):
     if in_row:
         item = _item(request, pk)
         bound = form if form.errors else None
-        context = _row_context(request, item, status_form=bound)
-        status = 422 if form.errors else 200
-        return render(request, "actions/actionitem_list.html#row", context, status=status)
+        _decorate([item], request.user, list(Tracker.objects.all()))
+        row = item_row(
+            item,
+            csrf_token=get_token(request),
+            can_bulk=permissions.can(request.user, "bulk_change_action_items"),
+            status_form=bound,
+        )
+        return HttpResponse(row, status=422 if form.errors else 200)
     if form.errors:
         context = _detail_context(request, item, status_form=form)
         return render(request, "actions/actionitem_detail.html", context, status=422)

@@ -1,4 +1,5 @@
-"""Renderings of incident figures and times, shared by pages, charts and exports.
+"""Renderings of incident figures, shared by pages, charts and exports: plain text, and the
+small pieces of HTML (times, badges, pills) that templates and rows written in Python share.
 
 Templates reach these through the `debrief` tag library (core/templatetags/debrief.py); long
 tables (incidents/timeline_rows.py) call them directly.
@@ -8,7 +9,10 @@ from datetime import UTC, datetime, timedelta
 from html import escape
 
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+
+from .models import SEVERITY_ALIASES
 
 
 def duration(value: timedelta | None) -> str:
@@ -52,3 +56,16 @@ def utc_html(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     utc = value.astimezone(UTC)
     shown = escape(utc.strftime(fmt))
     return mark_safe(f'<time class="ts" datetime="{escape(utc.isoformat())}">{shown} UTC</time>')
+
+
+def severity_badge(severity: int):
+    return format_html(
+        '<span class="badge sev sev{}" title="{}">SEV{}</span>',
+        severity,
+        SEVERITY_ALIASES.get(severity, ""),
+        severity,
+    )
+
+
+def status_pill(value: str, label: str):
+    return format_html('<span class="pill pill-{}">{}</span>', value, label)

@@ -6,7 +6,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, Value
 from django.urls import reverse
 
 from .bounds import check_moment
@@ -103,28 +103,43 @@ def _cached(user, name: str, load):
     return value
 
 
+def _team_roles(user) -> dict[int, bool]:
+    """Team id -> whether the user manages it, for each team they belong to or manage: both
+    memberships in one query, read once per user object."""
+
+    def load():
+        managed = Value(True, output_field=models.BooleanField())
+        member = Value(False, output_field=models.BooleanField())
+        rows = (
+            Team.members.through.objects.filter(user_id=user.pk)
+            .values_list("team_id", member)
+            .union(
+                Team.managers.through.objects.filter(user_id=user.pk).values_list(
+                    "team_id", managed
+                ),
+                all=True,
+            )
+        )
+        roles: dict[int, bool] = {}
+        for team_id, manages in rows:
+            roles[team_id] = roles.get(team_id, False) or manages
+        return roles
+
+    return _cached(user, "_debrief_team_roles", load)
+
+
 def team_ids(user) -> set[int]:
     """Ids of the teams the user belongs to or manages."""
     if not user.is_authenticated:
         return set()
-    return _cached(
-        user,
-        "_debrief_team_ids",
-        lambda: set(
-            Team.objects.filter(Q(members=user) | Q(managers=user)).values_list("pk", flat=True)
-        ),
-    )
+    return set(_team_roles(user))
 
 
 def managed_team_ids(user) -> set[int]:
     """Ids of the teams the user manages."""
     if not user.is_authenticated:
         return set()
-    return _cached(
-        user,
-        "_debrief_managed_team_ids",
-        lambda: set(Team.objects.filter(managers=user).values_list("pk", flat=True)),
-    )
+    return {team_id for team_id, manages in _team_roles(user).items() if manages}
 
 
 def is_read_only(user) -> bool:
@@ -275,8 +290,20 @@ POSTMORTEM_SECTION_FIELDS = (
     "went_poorly",
     "lessons",
 )
-LIST_DEFERRED = ("summary", "slo_impact") + tuple(
-    f"postmortem__{name}" for name in POSTMORTEM_SECTION_FIELDS
+# What a row of the incident list shows (incident_list.html), plus the columns its sorts and
+# cursors read: nothing else is loaded, so 50 rows build no unused users or long text.
+LIST_COLUMNS = (
+    "number",
+    "title",
+    "severity",
+    "status",
+    "private",
+    "started_at",
+    "resolved_at",
+    "postmortem_requirement",
+    "postmortem_reason",
+    "team__name",
+    "postmortem__status",
 )
 
 
@@ -285,10 +312,9 @@ class IncidentQuerySet(models.QuerySet):
         return self.filter(visible_incident_q(user))
 
     def for_list(self):
-        # The list shows no long text: the incident's and its postmortem's stay in the database.
         return (
-            self.select_related("team", "commander", "postmortem")
-            .defer(*LIST_DEFERRED)
+            self.select_related("team", "postmortem")
+            .only(*LIST_COLUMNS)
             .order_by("-started_at", "-pk")
         )
 

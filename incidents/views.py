@@ -12,6 +12,7 @@ from django_htmx.http import reswap, retarget
 from . import permissions, services
 from .filters import IncidentFilter
 from .forms import IncidentForm, PreferencesForm, TimelineEventForm, show_conflict
+from .list_rows import incident_rows
 from .middleware import render_bad_request
 from .models import Incident, Profile, TimelineEvent
 from .paging import paginate_list, query_without_page
@@ -44,15 +45,13 @@ def incident_list(request):
     # Counted in the list's order: the order's index (and the visibility test on the row
     # itself) lets the database stop at the count's limit without reading the rest.
     page = paginate_list(request, rows, counted=rows)
-    detail, postmortem = row_url("incidents:detail"), row_url("postmortems:detail")
-    for incident in page.object_list:
-        incident.url, incident.postmortem_url = detail(incident.number), postmortem(incident.number)
     template = "incidents/incident_list.html"
     if request.htmx and not request.htmx.boosted:
         template += "#results"
     context = {
         "filters": filters,
         "page": page,
+        "rows": incident_rows(page.object_list),
         "query": query_without_page(request),
         "sorting": sorting,
         "heads": sorting.headers(),

@@ -2,21 +2,39 @@
 
 Django renders a <select> through a template per option: the service filter's 200 options cost
 about 25 ms a page at scale 1 and grow with the catalogue. These widgets write the same HTML
-with `format_html`, so a filter form costs what its options cost to read.
+in Python, and the team and service options are read and escaped once, then kept in the cache
+until a team or service changes (incidents/signals.py), so a filter form costs a cache read.
 """
 
 from django import forms
+from django.core.cache import cache
+from django.db import transaction
 from django.forms.utils import flatatt
-from django.utils.html import escape, format_html, format_html_join
+from django.utils.html import conditional_escape, escape, format_html
 from django.utils.safestring import mark_safe
+
+# A backstop for writes that send no save signal (raw SQL, bulk loads): options are read again
+# at least this often. Saves and deletes through Django forget them at once.
+OPTIONS_TIMEOUT = 600
+# Cache keys of model options, by model label, so a change to a row can forget them.
+_OPTION_KEYS: dict[str, set[str]] = {}
+
+
+def escaped_options(choices) -> list[tuple[str, str, str]]:
+    """(value, escaped value, escaped label) for each (value, label) choice."""
+    return [
+        (str(key), str(conditional_escape(str(key))), str(conditional_escape(label)))
+        for key, label in choices
+    ]
 
 
 class QuickSelect(forms.Select):
     """A single-choice <select> (no option groups), as Django writes it.
 
-    `options`, when given, is called for the (value, label) pairs instead of iterating the
-    field's choices: for a model choice that reads two columns rather than building a model
-    object per option (the field's queryset still validates what is sent).
+    `options`, when given, is called for the options, as `escaped_options` gives them, instead
+    of iterating the field's choices: for a model choice that reads two columns (or the cache)
+    rather than building a model object per option (the field's queryset still validates what
+    is sent).
     """
 
     def __init__(self, attrs=None, choices=(), options=None):
@@ -25,17 +43,13 @@ class QuickSelect(forms.Select):
 
     def render(self, name, value, attrs=None, renderer=None):
         chosen = set(self.format_value(value))
-        choices = self.options() if self.options else self.choices
-        options = format_html_join(
-            "\n",
-            '  <option value="{}"{}>{}</option>',
-            (
-                (str(key), mark_safe(" selected") if str(key) in chosen else "", label)
-                for key, label in choices
-            ),
+        options = self.options() if self.options else escaped_options(self.choices)
+        html = "\n".join(
+            f'  <option value="{safe_key}"{" selected" if key in chosen else ""}>{label}</option>'
+            for key, safe_key, label in options
         )
         final = flatatt(self.build_attrs(self.attrs, attrs))
-        return format_html('<select name="{}"{}>\n{}\n</select>', name, final, options)
+        return format_html('<select name="{}"{}>\n{}\n</select>', name, final, mark_safe(html))
 
 
 class QuickCheckboxes(forms.CheckboxSelectMultiple):
@@ -59,10 +73,19 @@ class QuickCheckboxes(forms.CheckboxSelectMultiple):
 
 
 def model_options(queryset, value: str, empty_label: str):
-    """`options` for a QuickSelect of model rows: the empty choice, then (value, name) pairs."""
+    """`options` for a QuickSelect of model rows: the empty choice, then (value, name) pairs,
+    read once and kept in the cache until a row of the model changes (`forget_options`)."""
+    label = queryset.model._meta.label_lower
+    key = f"filter-options:{label}:{value}:{','.join(queryset.query.order_by)}"
+    _OPTION_KEYS.setdefault(label, set()).add(key)
+    empty = escaped_options([("", empty_label)])
 
     def options():
-        return [("", empty_label), *queryset.values_list(value, "name")]
+        rows = cache.get(key)
+        if rows is None:
+            rows = escaped_options(queryset.values_list(value, "name"))
+            cache.set(key, rows, OPTIONS_TIMEOUT)
+        return empty + rows
 
     return options
 
@@ -101,3 +124,12 @@ class FormSelect(forms.Select):
             )
         final = _attrs_html(self.build_attrs(self.attrs, attrs))
         return mark_safe(f'<select name="{escape(name)}"{final}>{"".join(options)}\n</select>')
+
+
+def forget_options(model) -> None:
+    """Drop the cached options of `model` now and again at commit, so a page that read the old
+    rows while the change was uncommitted cannot keep them."""
+    keys = _OPTION_KEYS.get(model._meta.label_lower)
+    if keys:
+        cache.delete_many(list(keys))
+        transaction.on_commit(lambda: cache.delete_many(list(keys)))

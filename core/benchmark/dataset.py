@@ -38,6 +38,7 @@ from actions.rollups import rebuild_dashboard_rollups
 from incidents.models import Incident, Profile, Requirement, Service, Team, TimelineEvent
 from incidents.policy import PATTERN_WINDOW, decide_postmortem
 from incidents.services import FIRST_NUMBER
+from incidents.widgets import forget_options
 from postmortems.models import ContributingFactor, Postmortem
 
 from .loading import insert
@@ -153,7 +154,14 @@ def ensure_dataset(scale: float, *, rebuild: bool = False, log=print) -> dict[st
 # Rebuilders of stored, derived data (rollups, search columns) that bulk loading bypasses. Each
 # takes no argument and returns a short description of what it did; run in order after every
 # build and on reuse (a migration may have added a column since the data was loaded).
-AFTER_LOAD: list = [rebuild_repeat_flags, rebuild_dashboard_rollups]
+def forget_filter_options() -> str:
+    """Teams and services loaded without save signals: the filter selects read them again."""
+    for model in (Team, Service):
+        forget_options(model)
+    return "filter options forgotten"
+
+
+AFTER_LOAD: list = [rebuild_repeat_flags, rebuild_dashboard_rollups, forget_filter_options]
 
 
 def refresh_stored(log=print) -> None:

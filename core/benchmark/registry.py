@@ -55,7 +55,7 @@ def action_rows(bench: Bench, params: dict, *, mine: bool = False) -> list:
     queryset = ActionItem.objects.all()
     if mine:
         queryset = queryset.filter(owner=user)
-    filtered = ActionItemFilter(params, queryset=queryset.for_list()).qs
+    filtered = ActionItemFilter(params, queryset=queryset.for_list_rows()).qs
     rows = filtered.visible_to(user).order_by("due_on", "priority", "pk")
     return first_page(rows, counted=filtered.listed_for(user))
 

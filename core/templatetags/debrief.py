@@ -7,15 +7,14 @@ still work. Helpers that Python code needs too live in the domain (incidents/for
 from django import template
 from django.conf import settings
 from django.template.defaulttags import CsrfTokenNode
-from django.utils.html import format_html
 
-from incidents import permissions, timeline_rows
-from incidents.formatting import duration, utc_html, when_html
+from incidents import formatting, permissions, timeline_rows
+from incidents.formatting import utc_html, when_html
 
 register = template.Library()
 
 
-register.filter("duration", duration)
+register.filter("duration", formatting.duration)
 
 
 @register.simple_tag
@@ -36,20 +35,8 @@ def utc(value, fmt: str = "%Y-%m-%d %H:%M"):
     return utc_html(value, fmt)
 
 
-@register.simple_tag
-def severity_badge(severity: int):
-    aliases = {1: "P0", 2: "P1", 3: "P2"}
-    return format_html(
-        '<span class="badge sev sev{}" title="{}">SEV{}</span>',
-        severity,
-        aliases.get(severity, ""),
-        severity,
-    )
-
-
-@register.simple_tag
-def status_pill(value: str, label: str):
-    return format_html('<span class="pill pill-{}">{}</span>', value, label)
+register.simple_tag(formatting.severity_badge, name="severity_badge")
+register.simple_tag(formatting.status_pill, name="status_pill")
 
 
 @register.simple_tag(takes_context=True)

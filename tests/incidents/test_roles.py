@@ -287,3 +287,21 @@ def test_a_manager_who_owns_an_item_of_their_teams_private_incident_is_reminded(
     assert visible_to_each_owner(ActionItem.objects.filter(pk=item.pk)).exists()
     ActionItem.objects.filter(pk=item.pk).update(owner=org["outsider"])
     assert not visible_to_each_owner(ActionItem.objects.filter(pk=item.pk)).exists()
+
+
+def test_a_persons_teams_and_managed_teams_are_read_in_one_query(
+    django_assert_num_queries,
+):
+    person = UserFactory()
+    member_only, managed_only, both, other = TeamFactory.create_batch(4)
+    member_only.members.add(person)
+    managed_only.managers.add(person)
+    both.members.add(person)
+    both.managers.add(person)
+    other.members.add(UserFactory())
+    with django_assert_num_queries(1):
+        teams = permissions.team_ids(person)
+        managed = permissions.managed_team_ids(person)
+    assert teams == {member_only.pk, managed_only.pk, both.pk}
+    assert managed == {managed_only.pk, both.pk}
+    assert permissions.team_ids(UserFactory()) == set()

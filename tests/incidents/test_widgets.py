@@ -4,6 +4,7 @@ import re
 
 import pytest
 from django import forms
+from django.core.cache import cache
 from django.urls import reverse
 
 from actions.forms import ActionItemForm
@@ -113,3 +114,52 @@ def test_the_capture_and_add_forms_use_form_selects():
             django_select.attrs = form.fields[name].widget.attrs
             bound = form[name]
             assert str(bound) == bound.as_widget(widget=django_select), name
+
+
+def _filter_option_queries(captured) -> list[str]:
+    """The queries listing teams or services as (slug, name) options."""
+    return [q["sql"] for q in captured.captured_queries if '"slug" AS "slug"' in q["sql"]]
+
+
+def test_filter_options_are_read_once_then_come_from_the_cache(
+    client, user, django_assert_max_num_queries
+):
+    TeamFactory(name="Payments", slug="payments")
+    client.force_login(user)
+    with django_assert_max_num_queries(50) as first:
+        client.get(reverse("incidents:list"))
+    assert len(_filter_option_queries(first)) == 2
+    with django_assert_max_num_queries(50) as second:
+        body = client.get(reverse("actions:list")).content.decode()
+    assert '<option value="payments">Payments</option>' in body
+    assert _filter_option_queries(second) == []
+
+
+def test_a_renamed_or_deleted_team_or_service_shows_on_the_next_page(client, user):
+    team = TeamFactory(name="Payments", slug="payments")
+    service = ServiceFactory(name="Ledger", slug="ledger", team=team)
+    client.force_login(user)
+    assert "Ledger" in client.get(reverse("incidents:list")).content.decode()
+    team.name = "Billing & Payments"
+    team.save()
+    service.delete()
+    body = client.get(reverse("incidents:list")).content.decode()
+    assert '<option value="payments">Billing &amp; Payments</option>' in body
+    assert "Ledger" not in body
+
+
+def test_options_cached_while_a_change_was_uncommitted_are_forgotten_at_commit(
+    client, user, django_capture_on_commit_callbacks
+):
+    team = TeamFactory(name="Payments", slug="payments")
+    client.force_login(user)
+    with django_capture_on_commit_callbacks() as callbacks:
+        team.name = "Billing"
+        team.save()
+        # A page in another transaction still reads the old name and caches it.
+        cache.set("filter-options:incidents.team:slug:name", [("payments", "payments", "Payments")])
+    assert "Payments</option>" in client.get(reverse("incidents:list")).content.decode()
+    for callback in callbacks:
+        callback()
+    body = client.get(reverse("incidents:list")).content.decode()
+    assert '<option value="payments">Billing</option>' in body
