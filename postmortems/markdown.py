@@ -13,6 +13,7 @@ import threading
 
 import markdown as md
 import nh3
+from django.core.cache import cache
 from django.utils.safestring import SafeString, mark_safe
 
 from .models import RenderedMarkdown
@@ -55,7 +56,7 @@ def render_markdown(text: str | None) -> SafeString:
     if not text:
         return mark_safe("")
     if len(text) < STORE_FROM_CHARS:
-        return mark_safe(_render(text))
+        return mark_safe(_cached_renders([text])[text])
     digest = hashlib.sha256(f"{RENDER_VERSION}\x1d{text}".encode()).hexdigest()
     html = RenderedMarkdown.objects.filter(digest=digest).values_list("html", flat=True).first()
     if html is None:
@@ -68,7 +69,8 @@ def render_markdown(text: str | None) -> SafeString:
 
 def render_markdown_many(texts: list[str | None]) -> list[SafeString]:
     """`render_markdown` for each text, with one query for all the stored ones (a page of
-    sections reads them together, not one query per long section)."""
+    sections reads them together, not one query per long section) and one cache read for the
+    shorter ones."""
     digests = [
         hashlib.sha256(f"{RENDER_VERSION}\x1d{text}".encode()).hexdigest()
         if text and len(text) >= STORE_FROM_CHARS
@@ -81,11 +83,12 @@ def render_markdown_many(texts: list[str | None]) -> list[SafeString]:
         if wanted
         else {}
     )
+    cached = _cached_renders([t for t, d in zip(texts, digests, strict=True) if t and not d])
     new = {}
     result = []
     for text, digest in zip(texts, digests, strict=True):
         if not digest:
-            result.append(mark_safe(_render(text)) if text else mark_safe(""))
+            result.append(mark_safe(cached[text]) if text else mark_safe(""))
             continue
         if digest not in stored:
             stored[digest] = new[digest] = _render(text)
@@ -96,6 +99,34 @@ def render_markdown_many(texts: list[str | None]) -> list[SafeString]:
             ignore_conflicts=True,
         )
     return result
+
+
+# Shorter texts are rendered once and kept in Django's cache (in memory, or Redis shared by
+# every process): the document and the editor render seven sections on every request, and
+# sections change far less often than they are read. The key is the text's digest, so an
+# edited text is simply a new key.
+CACHE_SECONDS = 24 * 3600
+
+
+def _cache_key(text: str) -> str:
+    return "md:" + hashlib.sha256(f"{RENDER_VERSION}\x1d{text}".encode()).hexdigest()
+
+
+def _cached_renders(texts: list[str]) -> dict[str, str]:
+    """Each text's sanitised HTML: from the cache, or rendered now and cached."""
+    if not texts:
+        return {}
+    keys = {text: _cache_key(text) for text in texts}
+    found = cache.get_many(set(keys.values()))
+    html, missing = {}, {}
+    for text, key in keys.items():
+        if key in found:
+            html[text] = found[key]
+        else:
+            html[text] = missing[key] = _render(text)
+    if missing:
+        cache.set_many(missing, CACHE_SECONDS)
+    return html
 
 
 _converters = threading.local()

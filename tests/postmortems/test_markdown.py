@@ -2,10 +2,12 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+from django.core.cache import cache
 from django.template import Context, Template
 from django.utils.safestring import SafeString
 
-from postmortems.markdown import render_markdown
+from postmortems import markdown
+from postmortems.markdown import render_markdown, render_markdown_many
 
 from .xss_corpus import PAYLOADS
 
@@ -180,3 +182,20 @@ def test_template_filter_renders_sanitised_html():
 def test_template_filter_accepts_none():
     template = Template("{% load debrief_markdown %}[{{ text|markdown }}]")
     assert template.render(Context({"text": None})) == "[]"
+
+
+def test_short_texts_are_rendered_once_then_read_from_the_cache(monkeypatch):
+    cache.clear()
+    calls = []
+    real = markdown._render
+    monkeypatch.setattr(markdown, "_render", lambda text: calls.append(text) or real(text))
+    texts = ["**First** section", "Second <script>x</script>", "", None, "**First** section"]
+    first = render_markdown_many(texts)
+    assert calls == ["**First** section", "Second <script>x</script>"]
+    again = render_markdown_many(texts)
+    assert again == first and calls == ["**First** section", "Second <script>x</script>"]
+    assert render_markdown("Second <script>x</script>") == first[1]
+    assert first[0] == "<p><strong>First</strong> section</p>" and "script" not in first[1]
+    assert first[2] == first[3] == ""
+    edited = render_markdown_many(["**First** section, edited"])
+    assert edited == ["<p><strong>First</strong> section, edited</p>"] and len(calls) == 3
