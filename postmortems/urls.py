@@ -41,6 +41,11 @@ urlpatterns = [
     path("<int:number>/reopen/", review.reopen, name="reopen"),
     path("<int:number>/comments/", review.comment_add, name="comment"),
     path("<int:number>/related/", related.related_add, name="related-add"),
+    path(
+        "<int:number>/related/suggestions/",
+        related.related_suggestions,
+        name="related-suggestions",
+    ),
     path("<int:number>/related/<int:other>/remove/", related.related_remove, name="related-remove"),
     # Review meetings: schedule, present, follow, capture in the room.
     path("<int:number>/meetings/new/", meetings.meeting_schedule, name="meeting-schedule"),

@@ -201,6 +201,7 @@ ROUTES: dict[str, Entry] = {
     "postmortems:detail": Entry(_n, {"GET": ALL}, variants=BOTH),
     # Assigned reviewers open the editor too: the approve button and comments are there.
     "postmortems:edit": Entry(_n, {"GET": EDITORS | {"reviewer"}}, variants=BOTH),
+    "postmortems:related-suggestions": Entry(_n, {"GET": EDITORS | {"reviewer"}}, variants=BOTH),
     "postmortems:section": Entry(
         lambda w, v: [getattr(w, v).number, "summary"], {"POST": EDITORS}, variants=BOTH
     ),

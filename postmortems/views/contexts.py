@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 
 from incidents import permissions
 
@@ -45,6 +46,15 @@ def editable_postmortem_for(request, number: int) -> Postmortem:
     but not edit it (before any form is read, so a refused person never sees form errors)."""
     postmortem = postmortem_for(request, number)
     permissions.require(request.user, "edit", postmortem)
+    return postmortem
+
+
+def editor_postmortem_for(request, number: int) -> Postmortem:
+    """The postmortem, for the editor and what it loads: who may save it, and its assigned
+    reviewers (their approve button and comments live there; the review email links there)."""
+    postmortem = postmortem_for(request, number)
+    if not postmortem.reviewers.filter(pk=request.user.pk).exists():
+        permissions.require(request.user, "edit", postmortem)
     return postmortem
 
 
@@ -208,9 +218,24 @@ def _related(incident, user) -> list:
 def related_context(
     request, postmortem: Postmortem, related: list | None = None, document: dict | None = None
 ) -> dict:
-    """`document`: the editor's document context, whose services and factors the
+    """The related-incidents panel. Its suggestions (look-alike incidents and earlier
+    unfinished fixes) are asked for by the page once it has loaded (`suggestions_context`),
+    unless the URL asks for them at once (`?suggestions=1`, the link shown without
+    JavaScript). `document`: the editor's document context, whose services and factors the
     suggestions reuse instead of reading them again."""
     incident = postmortem.incident
+    context = {
+        "postmortem": postmortem,
+        "incident": incident,
+        "related": _related(incident, request.user) if related is None else related,
+    }
+    if request.method == "GET" and request.GET.get("suggestions"):
+        return context | suggestions_context(request, postmortem, document)
+    url = reverse("postmortems:related-suggestions", args=[incident.number])
+    return context | {"suggestions_url": url}
+
+
+def suggestions_context(request, postmortem: Postmortem, document: dict | None = None) -> dict:
     known = {}
     if document is not None:
         known = {
@@ -219,9 +244,8 @@ def related_context(
         }
     return {
         "postmortem": postmortem,
-        "incident": incident,
-        "related": _related(incident, request.user) if related is None else related,
-        "suggestions": suggest_related(incident, request.user, **known),
+        "incident": postmortem.incident,
+        "suggestions": suggest_related(postmortem.incident, request.user, **known),
     }
 
 

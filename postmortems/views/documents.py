@@ -19,6 +19,7 @@ from .contexts import (
     detail_context,
     edit_context,
     editable_postmortem_for,
+    editor_postmortem_for,
     postmortem_for,
     section_context,
     system_names,
@@ -106,11 +107,7 @@ def postmortem_detail(request, number: int):
 
 @require_GET
 def postmortem_edit(request, number: int):
-    postmortem = postmortem_for(request, number)
-    # The editor is for who may save, and for assigned reviewers: their approve button and
-    # comments live on it (the review email links here).
-    if not postmortem.reviewers.filter(pk=request.user.pk).exists():
-        permissions.require(request.user, "edit", postmortem)
+    postmortem = editor_postmortem_for(request, number)
     return render(request, "postmortems/postmortem_edit.html", edit_context(request, postmortem))
 
 

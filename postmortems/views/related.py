@@ -6,12 +6,17 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from incidents.models import Incident
 
 from .. import services
-from .contexts import editable_postmortem_for, related_context
+from .contexts import (
+    editable_postmortem_for,
+    editor_postmortem_for,
+    related_context,
+    suggestions_context,
+)
 
 _REFERENCE = re.compile(r"^\s*(?:INC-?)?(\d+)\s*$", re.IGNORECASE)
 
@@ -51,3 +56,15 @@ def related_remove(request, number: int, other: int):
     services.unlink_related(incident=postmortem.incident, other=linked, by=request.user)
     messages.success(request, f"Unlinked {linked.reference}.")
     return _related_response(request, postmortem)
+
+
+@require_GET
+def related_suggestions(request, number: int):
+    """The editor's suggestions, asked for once it has loaded; without htmx, the editor with
+    them shown in place."""
+    postmortem = editor_postmortem_for(request, number)
+    if not request.htmx:
+        url = reverse("postmortems:edit", args=[postmortem.incident.number])
+        return redirect(f"{url}?suggestions=1#related")
+    context = suggestions_context(request, postmortem)
+    return render(request, "postmortems/postmortem_edit.html#suggestions", context)

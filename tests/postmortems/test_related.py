@@ -73,9 +73,39 @@ def test_earlier_open_items_on_the_same_service_are_pointed_out(client, user):
     ActionItemFactory(postmortem=hidden, title="Secret item")
     assert [i.pk for i in earlier_open_items(pm.incident, user)] == [open_item.pk]
     client.force_login(user)
-    body = client.get(reverse("postmortems:edit", args=[pm.incident.number])).content.decode()
+    body = _suggestions(client, pm).content.decode()
     assert "Unfinished fixes from earlier postmortems" in body
     assert "Alert on certificate age" in body and "Secret item" not in body
+
+
+def _suggestions(client, pm):
+    """What the editor asks for once it has loaded (htmx)."""
+    url = reverse("postmortems:related-suggestions", args=[pm.incident.number])
+    return client.get(url, headers={"HX-Request": "true"})
+
+
+def test_the_editor_asks_for_its_suggestions_after_loading(client, user):
+    checkout = ServiceFactory(name="checkout-api")
+    pm = PostmortemFactory(incident=on_team(IncidentFactory(), user))
+    pm.incident.services.add(checkout)
+    old = PostmortemFactory(incident=_earlier(pm.incident, title="Checkout slow"))
+    old.incident.services.add(checkout)
+    ActionItemFactory(postmortem=old, title="Alert on certificate age")
+    client.force_login(user)
+    editor = reverse("postmortems:edit", args=[pm.incident.number])
+    url = reverse("postmortems:related-suggestions", args=[pm.incident.number])
+
+    body = client.get(editor).content.decode()
+    assert f'hx-get="{url}"' in body and 'hx-trigger="load"' in body
+    assert "Checkout slow" not in body and "Alert on certificate age" not in body
+    fragment = _suggestions(client, pm).content.decode()
+    assert "Might be related" in fragment and "Checkout slow" in fragment
+    assert "Alert on certificate age" in fragment and "<html" not in fragment
+    # Without JavaScript the placeholder's link shows the editor with them in place.
+    assert client.get(url).url == f"{editor}?suggestions=1#related"
+    in_place = client.get(f"{editor}?suggestions=1").content.decode()
+    assert "Checkout slow" in in_place and "Alert on certificate age" in in_place
+    assert f'hx-get="{url}"' not in in_place
 
 
 def test_the_editor_finds_earlier_items_by_the_services_and_factors_it_read(client, user):
@@ -94,7 +124,8 @@ def test_the_editor_finds_earlier_items_by_the_services_and_factors_it_read(clie
         for p in (by_service, by_category, neither)
     ]
     client.force_login(user)
-    response = client.get(reverse("postmortems:edit", args=[pm.incident.number]))
+    editor = reverse("postmortems:edit", args=[pm.incident.number])
+    response = client.get(f"{editor}?suggestions=1")
     body = response.content.decode()
     assert items[0].title in body and items[1].title in body and items[2].title not in body
     shown = [i.pk for i in response.context["earlier_items"]]

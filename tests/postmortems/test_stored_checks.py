@@ -147,11 +147,12 @@ def test_seven_large_sections_open_the_editor_without_checking_again(
         client.get(baseline)
     assert response.status_code == 200
     # The large sections' stored previews are read together, in one query; the rest of the
-    # page costs what an editor of short sections costs (suggestions vary with the data).
+    # page costs what an editor of empty sections costs, plus their stored checks and latest
+    # revisions (the empty editor has neither).
     previews = [q for q in large.captured_queries if "renderedmarkdown" in q["sql"]]
     assert len(previews) == 1
     assert not [q for q in small.captured_queries if "renderedmarkdown" in q["sql"]]
-    assert len(large) <= len(small) + 2
+    assert len(large) <= len(small) + 3
     assert len(counted) == len(Postmortem.SECTION_FIELDS)  # no check on any render
     # Reported, not asserted: timing on a shared machine is not a test.
     print(
