@@ -438,6 +438,28 @@ class ItemsDueDay(models.Model):
         return f"{self.team_id} {self.due_on}"
 
 
+class ItemsDueMonth(models.Model):
+    """ItemsDueDay summed per team and calendar month (`month`: its first day), so a year's
+    completion grid reads a row per team and month instead of one per team and day; the
+    days of the months a period cuts are still read from ItemsDueDay. Written with the day
+    rows by actions.rollups, from them."""
+
+    team = models.ForeignKey("incidents.Team", on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()
+    due = models.PositiveIntegerField(default=0)
+    on_time = models.PositiveIntegerField(default=0)
+    due_moved = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["team", "month"], name="items_due_month_key"),
+        ]
+        indexes = [models.Index(fields=["month"], name="items_due_month_on")]
+
+    def __str__(self):
+        return f"{self.team_id} {self.month:%Y-%m}"
+
+
 class OpenItemsDue(models.Model):
     """Open items now per team, owner and due day: open_items_grid's counts ("overdue as of
     today" is the sum over the days before today)."""

@@ -25,7 +25,13 @@ from django.db.models import Max
 from django.db.models.signals import m2m_changed, post_delete, pre_delete
 from django.utils import timezone
 
-from actions.models import ActionItem, ItemsCreatedDay, ItemsDueDay, OpenItemsDue
+from actions.models import (
+    ActionItem,
+    ItemsCreatedDay,
+    ItemsDueDay,
+    ItemsDueMonth,
+    OpenItemsDue,
+)
 from actions.repeats import rebuild_repeat_flags
 from actions.rollups import rebuild_dashboard_rollups
 from incidents.models import Incident, Profile, Requirement, Service, Team, TimelineEvent
@@ -165,7 +171,7 @@ def analyze() -> None:
     models = [User, Profile, Team, Service, Incident, TimelineEvent, Postmortem]
     models += [ContributingFactor, ActionItem]
     # The stored rollups too: refresh_stored() has just rewritten every row of them.
-    models += [ItemsDueDay, OpenItemsDue, ItemsCreatedDay]
+    models += [ItemsDueDay, ItemsDueMonth, OpenItemsDue, ItemsCreatedDay]
     tables = {m._meta.db_table for m in models}
     for m2m in (Team.members, Team.managers, Incident.services, Incident.members):
         tables.add(m2m.through._meta.db_table)
