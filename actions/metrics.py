@@ -64,6 +64,7 @@ from .models import (
     ItemsDueDay,
     ItemsDueMonth,
     OpenItemsDue,
+    OpenItemsMonth,
 )
 
 PUBLIC_ONLY = None
@@ -982,6 +983,8 @@ def open_items_grid(scope: Scope, viewer, today: date, owners: bool = True) -> l
     who = OWNER if owners else {}
     if not _rollups_apply(scope, viewer):
         return _open_items_live(items(scope, viewer), today, who)
+    if not owners:
+        return _open_by_team_rollups(scope, viewer, today)
     summed = (
         _team_rows(OpenItemsDue.objects.all(), scope)
         .values(**ROLLUP_TEAM, **who)
@@ -995,6 +998,39 @@ def open_items_grid(scope: Scope, viewer, today: date, owners: bool = True) -> l
     keys = ("team_pk", "owner_pk") if owners else ("team_pk",)
     rows = _renamed(summed, ("open", "overdue")) + live
     return _merged(rows, keys, ("open", "overdue"), least=("oldest_due",))
+
+
+def _open_by_team_rollups(scope: Scope, viewer, today: date) -> list[dict]:
+    """open_items_grid per team from the rollups: the months before today's from
+    OpenItemsMonth (every item of them is overdue), the later ones likewise (none is), the
+    days of today's month from OpenItemsDue, plus the viewer's private incidents live."""
+    this_month = Period.month(f"{today:%Y-%m}")
+    rows = []
+    months = _team_rows(OpenItemsMonth.objects.all(), scope).exclude(month=this_month.start)
+    for r in months.values("month", "open", "first_due", **ROLLUP_TEAM):
+        overdue = r["month"] < this_month.start
+        rows.append(
+            {key: r[key] for key in ROLLUP_TEAM}
+            | {
+                "open": r["open"],
+                "overdue": r["open"] if overdue else 0,
+                "oldest_due": r["first_due"] if overdue else None,
+            }
+        )
+    late = Q(due_on__lt=today)
+    days = (
+        _team_rows(OpenItemsDue.objects.all(), scope)
+        .filter(due_on__gte=this_month.start, due_on__lte=this_month.end)
+        .values(**ROLLUP_TEAM)
+        .annotate(
+            sum_open=Sum("open"),
+            sum_overdue=Coalesce(Sum("open", filter=late), 0),
+            oldest_due=Min("due_on", filter=late),
+        )
+    )
+    live = _open_items_live(_private_items(scope, viewer), today, {})
+    rows += _renamed(days, ("open", "overdue")) + live
+    return _merged(rows, ("team_pk",), ("open", "overdue"), least=("oldest_due",))
 
 
 def _open_items_live(qs: QuerySet[ActionItem], today: date, who: dict = OWNER) -> list[dict]:

@@ -31,6 +31,7 @@ from actions.models import (
     ItemsDueDay,
     ItemsDueMonth,
     OpenItemsDue,
+    OpenItemsMonth,
 )
 from actions.repeats import rebuild_repeat_flags
 from actions.rollups import rebuild_dashboard_rollups
@@ -171,7 +172,7 @@ def analyze() -> None:
     models = [User, Profile, Team, Service, Incident, TimelineEvent, Postmortem]
     models += [ContributingFactor, ActionItem]
     # The stored rollups too: refresh_stored() has just rewritten every row of them.
-    models += [ItemsDueDay, ItemsDueMonth, OpenItemsDue, ItemsCreatedDay]
+    models += [ItemsDueDay, ItemsDueMonth, OpenItemsDue, OpenItemsMonth, ItemsCreatedDay]
     tables = {m._meta.db_table for m in models}
     for m2m in (Team.members, Team.managers, Incident.services, Incident.members):
         tables.add(m2m.through._meta.db_table)

@@ -20,6 +20,7 @@ from actions.models import (
     ItemsDueDay,
     ItemsDueMonth,
     OpenItemsDue,
+    OpenItemsMonth,
 )
 from incidents.services import update_incident
 
@@ -84,6 +85,21 @@ def reference_open_items_grid(scope, viewer, today):
     )
 
 
+def reference_open_by_team(scope, viewer, today):
+    late = Q(due_on__lt=today)
+    return list(
+        metrics.items(scope, viewer)
+        .open()
+        .order_by()
+        .values(**ITEM_TEAM)
+        .annotate(
+            open=Count("pk"),
+            overdue=Count("pk", filter=late),
+            oldest_due=Min("due_on", filter=late),
+        )
+    )
+
+
 def reference_item_mix(period, scope, viewer):
     return list(
         metrics.items_created(period, scope, viewer)
@@ -116,6 +132,9 @@ def assert_same_figures(viewer, scope):
     for day in (today, today + timedelta(days=20)):
         assert _rows(metrics.open_items_grid(scope, viewer, day)) == _rows(
             reference_open_items_grid(scope, viewer, day)
+        )
+        assert _rows(metrics.open_items_grid(scope, viewer, day, owners=False)) == _rows(
+            reference_open_by_team(scope, viewer, day)
         )
 
 
@@ -370,3 +389,22 @@ def test_the_month_rows_sum_the_day_rows_and_serve_a_year(org):
     ItemsDueMonth.objects.filter(pk=row.pk).update(due=row.due + 100)
     after = sum(r["due"] for r in metrics.completion_grid(period, ORG, PUBLIC_ONLY))
     assert after == before + 100
+
+
+def test_open_items_per_team_read_months_before_and_after_this_one(org):
+    today = timezone.localdate()
+    this_month = today.replace(day=1)
+    months = set(OpenItemsMonth.objects.values_list("month", flat=True))
+    # The fixture's items fall due from 40 days ago to 20 days ahead.
+    assert any(m < this_month for m in months)
+    # A stale row of an earlier month shows (so it is read): as open and overdue.
+    row = OpenItemsMonth.objects.filter(month__lt=this_month).first()
+    before = metrics.open_by_team(
+        ORG, PUBLIC_ONLY, today, metrics.open_items_grid(ORG, PUBLIC_ONLY, today, owners=False)
+    )
+    OpenItemsMonth.objects.filter(pk=row.pk).update(open=row.open + 5)
+    after = metrics.open_by_team(
+        ORG, PUBLIC_ONLY, today, metrics.open_items_grid(ORG, PUBLIC_ONLY, today, owners=False)
+    )
+    assert sum(r["open"] for r in after) == sum(r["open"] for r in before) + 5
+    assert sum(r["overdue"] for r in after) == sum(r["overdue"] for r in before) + 5
