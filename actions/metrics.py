@@ -63,7 +63,9 @@ from .models import (
     ActionItemEvent,
     ItemsCreatedDay,
     ItemsDueDay,
+    ItemsDueMonth,
     OpenItemsDue,
+    OpenItemsMonth,
     RepeatsDay,
 )
 
@@ -806,25 +808,54 @@ def completion_grid(
     reads the items due once.
 
     Where the rollups apply (`_rollups_apply`), public incidents' items are summed from
-    ItemsDueDay (a row per team and day) and only the private incidents' items the viewer may
-    see are counted live; the rows are the same as `_completion_grid_live` over all."""
+    ItemsDueMonth (a row per team and month) for whole months and ItemsDueDay (per team and
+    day) for the months the periods cut, and only the private incidents' items the viewer
+    may see are counted live; the rows are the same as `_completion_grid_live` over all."""
     previous = previous or period.before()
     if not _rollups_apply(scope, viewer):
         return _completion_grid_live(items(scope, viewer), period, previous)
+    sums = {f"sum_{name}": Sum(name) for name in GRID_COUNTS}
+    whole, cut = _whole_months(Period(previous.start, period.end), period.start)
+    # Months wholly on one side of the period's start: a row per team and month.
+    by_month = (
+        _team_rows(ItemsDueMonth.objects.all(), scope)
+        .filter(month__in=whole)
+        .values(
+            "month",
+            **ROLLUP_TEAM,
+            current=ExpressionWrapper(Q(month__gte=period.start), output_field=BooleanField()),
+        )
+        .annotate(**sums)
+    )
+    # The days of the months cut by either period's bounds: a row per team and day.
     now = Q(due_on__gte=period.start, due_on__lte=period.end)
-    summed = (
+    by_day = (
         _team_rows(ItemsDueDay.objects.all(), scope)
-        .filter(due_on__gte=previous.start, due_on__lte=period.end)
+        .filter(cut)
         .values(
             **ROLLUP_TEAM,
             month=TruncMonth("due_on"),
             current=ExpressionWrapper(now, output_field=BooleanField()),
         )
-        .annotate(**{f"sum_{name}": Sum(name) for name in GRID_COUNTS})
+        .annotate(**sums)
     )
     live = _completion_grid_live(_private_items(scope, viewer), period, previous)
-    rows = _renamed(summed, GRID_COUNTS) + live
+    rows = _renamed(by_month, GRID_COUNTS) + _renamed(by_day, GRID_COUNTS) + live
     return _merged(rows, ("team_pk", "month", "current"), GRID_COUNTS)
+
+
+def _whole_months(span: Period, split: date) -> tuple[list[date], Q]:
+    """The months (first days) wholly inside `span` and not cut by `split` (a day inside
+    a month other than its first), and a filter on `due_on` for the days of the others."""
+    whole, cut = [], Q(pk__in=[])
+    for month in span.months():
+        days = Period.month(f"{month:%Y-%m}")
+        if span.start <= days.start and days.end <= span.end and not days.start < split <= days.end:
+            whole.append(month)
+        else:
+            first, last = max(days.start, span.start), min(days.end, span.end)
+            cut |= Q(due_on__gte=first, due_on__lte=last)
+    return whole, cut
 
 
 GRID_COUNTS = ("due", "on_time", "due_moved")
@@ -1001,6 +1032,8 @@ def open_items_grid(scope: Scope, viewer, today: date, owners: bool = True) -> l
     who = OWNER if owners else {}
     if not _rollups_apply(scope, viewer):
         return _open_items_live(items(scope, viewer), today, who)
+    if not owners:
+        return _open_by_team_rollups(scope, viewer, today)
     summed = (
         _team_rows(OpenItemsDue.objects.all(), scope)
         .values(**ROLLUP_TEAM, **who)
@@ -1014,6 +1047,39 @@ def open_items_grid(scope: Scope, viewer, today: date, owners: bool = True) -> l
     keys = ("team_pk", "owner_pk") if owners else ("team_pk",)
     rows = _renamed(summed, ("open", "overdue")) + live
     return _merged(rows, keys, ("open", "overdue"), least=("oldest_due",))
+
+
+def _open_by_team_rollups(scope: Scope, viewer, today: date) -> list[dict]:
+    """open_items_grid per team from the rollups: the months before today's from
+    OpenItemsMonth (every item of them is overdue), the later ones likewise (none is), the
+    days of today's month from OpenItemsDue, plus the viewer's private incidents live."""
+    this_month = Period.month(f"{today:%Y-%m}")
+    rows = []
+    months = _team_rows(OpenItemsMonth.objects.all(), scope).exclude(month=this_month.start)
+    for r in months.values("month", "open", "first_due", **ROLLUP_TEAM):
+        overdue = r["month"] < this_month.start
+        rows.append(
+            {key: r[key] for key in ROLLUP_TEAM}
+            | {
+                "open": r["open"],
+                "overdue": r["open"] if overdue else 0,
+                "oldest_due": r["first_due"] if overdue else None,
+            }
+        )
+    late = Q(due_on__lt=today)
+    days = (
+        _team_rows(OpenItemsDue.objects.all(), scope)
+        .filter(due_on__gte=this_month.start, due_on__lte=this_month.end)
+        .values(**ROLLUP_TEAM)
+        .annotate(
+            sum_open=Sum("open"),
+            sum_overdue=Coalesce(Sum("open", filter=late), 0),
+            oldest_due=Min("due_on", filter=late),
+        )
+    )
+    live = _open_items_live(_private_items(scope, viewer), today, {})
+    rows += _renamed(days, ("open", "overdue")) + live
+    return _merged(rows, ("team_pk",), ("open", "overdue"), least=("oldest_due",))
 
 
 def _open_items_live(qs: QuerySet[ActionItem], today: date, who: dict = OWNER) -> list[dict]:

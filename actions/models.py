@@ -162,6 +162,13 @@ class ActionItem(models.Model):
             # The lists' column sorts (actions/views.py ITEM_COLUMNS).
             models.Index(fields=["priority", "due_on", "id"], name="actionitem_sort_priority"),
             models.Index(fields=["title", "id"], name="actionitem_sort_title"),
+            # "Which postmortems have a prevention item?" (the dashboard's coverage), read
+            # from the index alone instead of every prevention item's row.
+            models.Index(
+                fields=["postmortem"],
+                condition=Q(leverage="prevention") & ~Q(status="wont_do"),
+                name="actionitem_prevention",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -469,6 +476,28 @@ class ItemsDueDay(models.Model):
         return f"{self.team_id} {self.due_on}"
 
 
+class ItemsDueMonth(models.Model):
+    """ItemsDueDay summed per team and calendar month (`month`: its first day), so a year's
+    completion grid reads a row per team and month instead of one per team and day; the
+    days of the months a period cuts are still read from ItemsDueDay. Written with the day
+    rows by actions.rollups, from them."""
+
+    team = models.ForeignKey("incidents.Team", on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()
+    due = models.PositiveIntegerField(default=0)
+    on_time = models.PositiveIntegerField(default=0)
+    due_moved = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["team", "month"], name="items_due_month_key"),
+        ]
+        indexes = [models.Index(fields=["month"], name="items_due_month_on")]
+
+    def __str__(self):
+        return f"{self.team_id} {self.month:%Y-%m}"
+
+
 class OpenItemsDue(models.Model):
     """Open items now per team, owner and due day: open_items_grid's counts ("overdue as of
     today" is the sum over the days before today)."""
@@ -485,6 +514,26 @@ class OpenItemsDue(models.Model):
 
     def __str__(self):
         return f"{self.team_id} {self.owner_id} {self.due_on}"
+
+
+class OpenItemsMonth(models.Model):
+    """OpenItemsDue summed per team and calendar month of the due day (`month`: its first
+    day), with the month's earliest due day: the open items per team read a row per team
+    and month, and only the days of the current month (cut by "overdue before today") from
+    OpenItemsDue. Written with the day rows by actions.rollups, from them."""
+
+    team = models.ForeignKey("incidents.Team", on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()
+    open = models.PositiveIntegerField(default=0)
+    first_due = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["team", "month"], name="open_items_month_key"),
+        ]
+
+    def __str__(self):
+        return f"{self.team_id} {self.month:%Y-%m}"
 
 
 class ItemsCreatedDay(models.Model):

@@ -1,4 +1,5 @@
-"""The dashboard's per-day rollups (ItemsDueDay, OpenItemsDue, ItemsCreatedDay), kept in step.
+"""The dashboard's per-day rollups (ItemsDueDay, OpenItemsDue, ItemsCreatedDay; ItemsDueMonth
+and OpenItemsMonth sum the first two per month), kept in step.
 
 They count the action items of PUBLIC incidents per team and day (due day; created day for
 the mix). A change to an item touches its team's rows of its due days (before and after) and
@@ -16,8 +17,8 @@ import threading
 from datetime import UTC
 
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
-from django.db.models.functions import TruncDate
+from django.db.models import F, Min, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate, TruncMonth
 from django.db.models.signals import post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
@@ -27,9 +28,17 @@ from postmortems.models import Postmortem
 
 from . import metrics
 from .metrics import completion_counts, item_mix_counts, judged_items
-from .models import ActionItem, ItemsCreatedDay, ItemsDueDay, OpenItemsDue
+from .models import (
+    ActionItem,
+    ItemsCreatedDay,
+    ItemsDueDay,
+    ItemsDueMonth,
+    OpenItemsDue,
+    OpenItemsMonth,
+)
 
-ROLLUPS = (ItemsDueDay, OpenItemsDue, ItemsCreatedDay)
+DAY_ROLLUPS = (ItemsDueDay, OpenItemsDue, ItemsCreatedDay)
+ROLLUPS = (*DAY_ROLLUPS, ItemsDueMonth, OpenItemsMonth)  # months: sums of the day rows
 # Incident fields whose change moves items in or out of a team's public counts.
 INCIDENT_FIELDS = {"private", "team", "team_id"}
 BATCH = 1000
@@ -79,9 +88,35 @@ def _write(due: QuerySet, opened: QuerySet, created: QuerySet) -> int:
             )
         ],
     )
-    for model, rows in zip(ROLLUPS, objects, strict=True):
+    for model, rows in zip(DAY_ROLLUPS, objects, strict=True):
         model.objects.bulk_create(rows, batch_size=BATCH)
     return sum(len(rows) for rows in objects)
+
+
+def _write_months(months: Q) -> int:
+    """Insert the ItemsDueMonth and OpenItemsMonth rows summing the day rows `months` (a
+    filter on `team_id` and `due_on` covering whole months) selects."""
+    by_month = {"month": TruncMonth("due_on")}
+    due = [
+        ItemsDueMonth(team_id=r["team_id"], month=r["month"], **{n: r[f"sum_{n}"] for n in DUE})
+        for r in ItemsDueDay.objects.filter(months)
+        .order_by()
+        .values("team_id", **by_month)
+        .annotate(**{f"sum_{n}": Sum(n) for n in DUE})
+    ]
+    opened = [
+        OpenItemsMonth(team_id=r["team_id"], month=r["month"], open=r["n"], first_due=r["first"])
+        for r in OpenItemsDue.objects.filter(months)
+        .order_by()
+        .values("team_id", **by_month)
+        .annotate(n=Sum("open"), first=Min("due_on"))
+    ]
+    ItemsDueMonth.objects.bulk_create(due, batch_size=BATCH)
+    OpenItemsMonth.objects.bulk_create(opened, batch_size=BATCH)
+    return len(due) + len(opened)
+
+
+DUE = ("due", "on_time", "due_moved")
 
 
 @transaction.atomic
@@ -97,7 +132,8 @@ def rebuild(team_ids=None) -> int:
     for model in ROLLUPS:
         rows = model.objects.all()
         (rows.filter(team_id__in=team_ids) if team_ids is not None else rows).delete()
-    return _write(judged_items(items), items, _created_day(items))
+    written = _write(judged_items(items), items, _created_day(items))
+    return written + _write_months(Q(team_id__in=team_ids) if team_ids is not None else Q())
 
 
 @transaction.atomic
@@ -114,7 +150,15 @@ def recount(team_id: int, due_days: set, created_days: set) -> int:
     for day in created_days:
         spans |= metrics.Period(day, day).span("created_at")
     created = _created_day(items.filter(spans))
-    return _write(judged_items(due), due, created)
+    written = _write(judged_items(due), due, created)
+    # The months of those days, summed again from their day rows.
+    months = {day.replace(day=1) for day in due_days}
+    for model in (ItemsDueMonth, OpenItemsMonth):
+        model.objects.filter(team_id=team_id, month__in=months).delete()
+    month_days = Q(pk__in=[])
+    for month in months:
+        month_days |= Q(due_on__gte=month, due_on__lte=metrics.Period.month(f"{month:%Y-%m}").end)
+    return written + _write_months(month_days & Q(team_id=team_id))
 
 
 def rebuild_dashboard_rollups() -> str:

@@ -104,6 +104,13 @@ class Postmortem(models.Model):
             models.Index(fields=["status", "published_at"]),
             # The list's "Published" column sort (postmortems/views/documents.py).
             models.Index(fields=["published_at", "id"], name="postmortem_sort_published"),
+            # "Is it published?" per incident, from the index alone: the dashboard's count of
+            # postmortems owed tests every required incident.
+            models.Index(
+                fields=["incident"],
+                condition=models.Q(status="published"),
+                name="postmortem_published",
+            ),
         ]
 
     def __str__(self) -> str:

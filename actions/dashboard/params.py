@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from urllib.parse import urlencode
 
 from django import forms
@@ -110,7 +111,15 @@ class Selection:
         return pairs
 
     def query(self, **extra) -> str:
-        return urlencode(self.params(**extra))
+        # The selection's own part is encoded once: a page links hundreds of counts.
+        pairs, encoded = self._encoded
+        more = self.params(**extra)[len(pairs) :]
+        return f"{encoded}&{urlencode(more)}" if more else encoded
+
+    @cached_property
+    def _encoded(self) -> tuple[list, str]:
+        pairs = self.params()
+        return pairs, urlencode(pairs)
 
     def list_filter(self) -> list[tuple[str, str]]:
         """The action item list's own filter for this scope (its `team` or `service`)."""

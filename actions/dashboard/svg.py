@@ -7,15 +7,23 @@ compares the two on a full dashboard)."""
 
 from __future__ import annotations
 
-from django.utils.html import conditional_escape
+import html
+
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 
 from .charts import Chart
 
 
-def _e(value) -> str:
-    return conditional_escape(value)
+def escaped(value) -> str:
+    """Escaped as a template escapes a value: conditional_escape's rule without its
+    lazy-string wrapper (a third of the drawing time)."""
+    if hasattr(value, "__html__"):
+        return value.__html__()
+    return html.escape(str(value))
+
+
+_e = escaped
 
 
 def chart_svg(c: Chart, chart_id: str, title: str) -> SafeString:

@@ -30,7 +30,9 @@ from actions.models import (
     ActionItemEvent,
     ItemsCreatedDay,
     ItemsDueDay,
+    ItemsDueMonth,
     OpenItemsDue,
+    OpenItemsMonth,
     RepeatsDay,
 )
 from actions.repeats import rebuild_repeat_flags
@@ -183,7 +185,8 @@ def analyze() -> None:
     models = [User, Profile, Team, Service, Incident, TimelineEvent, Postmortem]
     models += [ContributingFactor, ActionItem, ActionItemEvent]
     # The stored rollups too: refresh_stored() has just rewritten every row of them.
-    models += [ItemsDueDay, OpenItemsDue, ItemsCreatedDay, RepeatsDay]
+    models += [ItemsDueDay, ItemsDueMonth, OpenItemsDue, OpenItemsMonth, ItemsCreatedDay]
+    models += [RepeatsDay]
     tables = {m._meta.db_table for m in models}
     for m2m in (Team.members, Team.managers, Incident.services, Incident.members):
         tables.add(m2m.through._meta.db_table)

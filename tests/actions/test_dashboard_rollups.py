@@ -2,7 +2,7 @@
 count over the viewer's private incidents) equal the live queries they replace, for every
 kind of viewer, after changes made through the services, and their rows stay in step."""
 
-from datetime import UTC, timedelta
+from datetime import UTC, date, timedelta
 
 import pytest
 from django.db import connection
@@ -13,7 +13,15 @@ from django.utils import timezone
 
 from actions import metrics, rollups, services
 from actions.metrics import ITEM_TEAM, ORG, OWNER, PUBLIC_ONLY, Period, Scope
-from actions.models import ActionItem, ActionItemEvent, ItemsCreatedDay, ItemsDueDay, OpenItemsDue
+from actions.models import (
+    ActionItem,
+    ActionItemEvent,
+    ItemsCreatedDay,
+    ItemsDueDay,
+    ItemsDueMonth,
+    OpenItemsDue,
+    OpenItemsMonth,
+)
 from incidents.services import update_incident
 
 from ..factories import (
@@ -77,6 +85,21 @@ def reference_open_items_grid(scope, viewer, today):
     )
 
 
+def reference_open_by_team(scope, viewer, today):
+    late = Q(due_on__lt=today)
+    return list(
+        metrics.items(scope, viewer)
+        .open()
+        .order_by()
+        .values(**ITEM_TEAM)
+        .annotate(
+            open=Count("pk"),
+            overdue=Count("pk", filter=late),
+            oldest_due=Min("due_on", filter=late),
+        )
+    )
+
+
 def reference_item_mix(period, scope, viewer):
     return list(
         metrics.items_created(period, scope, viewer)
@@ -109,6 +132,9 @@ def assert_same_figures(viewer, scope):
     for day in (today, today + timedelta(days=20)):
         assert _rows(metrics.open_items_grid(scope, viewer, day)) == _rows(
             reference_open_items_grid(scope, viewer, day)
+        )
+        assert _rows(metrics.open_items_grid(scope, viewer, day, owners=False)) == _rows(
+            reference_open_by_team(scope, viewer, day)
         )
 
 
@@ -328,3 +354,57 @@ def test_a_change_recounts_just_the_keys_it_touched(
     team = item.postmortem.incident.team_id
     assert recounted == [(team, {old_due, old_due + timedelta(days=3)})]
     assert_in_step()
+
+
+def test_whole_months_are_read_by_month_and_cut_months_by_day():
+    span = Period(date(2026, 1, 15), date(2026, 6, 30))
+    whole, cut = metrics._whole_months(span, split=date(2026, 4, 10))
+    # January starts before the span, April holds the split: both by day; June ends with it.
+    assert whole == [date(2026, 2, 1), date(2026, 3, 1), date(2026, 5, 1), date(2026, 6, 1)]
+    team = TeamFactory()
+    days = [date(2026, 1, 14), date(2026, 1, 15), date(2026, 1, 31), date(2026, 2, 1)]
+    days += [date(2026, 4, 1), date(2026, 4, 30), date(2026, 5, 1), date(2026, 7, 1)]
+    for day in days:
+        ItemsDueDay.objects.create(team=team, due_on=day)
+    found = ItemsDueDay.objects.filter(cut, team=team).values_list("due_on", flat=True)
+    assert set(found) == {date(2026, 1, 15), date(2026, 1, 31), date(2026, 4, 1), date(2026, 4, 30)}
+
+
+def test_the_month_rows_sum_the_day_rows_and_serve_a_year(org):
+    assert ItemsDueMonth.objects.exists()
+    months = {
+        (r.team_id, r.month): (r.due, r.on_time, r.due_moved) for r in ItemsDueMonth.objects.all()
+    }
+    summed = {}
+    for r in ItemsDueDay.objects.all():
+        key = (r.team_id, r.due_on.replace(day=1))
+        due, on_time, moved = summed.get(key, (0, 0, 0))
+        summed[key] = (due + r.due, on_time + r.on_time, moved + r.due_moved)
+    assert months == summed
+    # A stale month row shows in a year's figures (so they are read), and only there.
+    period = Period.last(365, timezone.localdate())
+    whole, _ = metrics._whole_months(Period(period.before().start, period.end), period.start)
+    row = ItemsDueMonth.objects.filter(month__in=whole).first()
+    before = sum(r["due"] for r in metrics.completion_grid(period, ORG, PUBLIC_ONLY))
+    ItemsDueMonth.objects.filter(pk=row.pk).update(due=row.due + 100)
+    after = sum(r["due"] for r in metrics.completion_grid(period, ORG, PUBLIC_ONLY))
+    assert after == before + 100
+
+
+def test_open_items_per_team_read_months_before_and_after_this_one(org):
+    today = timezone.localdate()
+    this_month = today.replace(day=1)
+    months = set(OpenItemsMonth.objects.values_list("month", flat=True))
+    # The fixture's items fall due from 40 days ago to 20 days ahead.
+    assert any(m < this_month for m in months)
+    # A stale row of an earlier month shows (so it is read): as open and overdue.
+    row = OpenItemsMonth.objects.filter(month__lt=this_month).first()
+    before = metrics.open_by_team(
+        ORG, PUBLIC_ONLY, today, metrics.open_items_grid(ORG, PUBLIC_ONLY, today, owners=False)
+    )
+    OpenItemsMonth.objects.filter(pk=row.pk).update(open=row.open + 5)
+    after = metrics.open_by_team(
+        ORG, PUBLIC_ONLY, today, metrics.open_items_grid(ORG, PUBLIC_ONLY, today, owners=False)
+    )
+    assert sum(r["open"] for r in after) == sum(r["open"] for r in before) + 5
+    assert sum(r["overdue"] for r in after) == sum(r["overdue"] for r in before) + 5

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
 from ...metrics import HEALTHY_RATE, THEATRE_RATE
@@ -110,10 +109,10 @@ class Figure:
 
 
 def _cell_html(cell: Cell, first: bool) -> str:
-    text = conditional_escape(str(cell))
+    text = svg.escaped(str(cell))
     href = cell.href
     if href:
-        text = f'<a href="{conditional_escape(href)}">{text}</a>'
+        text = f'<a href="{svg.escaped(href)}">{text}</a>'
     if first:
         return f'<th scope="row">{text}</th>'
     kind = ' class="num mono"' if cell.num else ' class="mono nowrap"' if cell.mono else ""
