@@ -51,6 +51,7 @@ WATCHED = {
 
 # Incident fields that move an incident's counts to another team (without changing a flag).
 COUNTED_ONLY = {"team", "team_id"}
+RECOUNT_LOCK = 0x52455045  # pg_advisory_xact_lock key of the day recounts ("REPE")
 
 
 @transaction.atomic
@@ -106,6 +107,12 @@ def _runs(days) -> list[tuple[date, date]]:
 def recount_days(days=None) -> int:
     """Recount the RepeatsDay rows of these UTC days (every day when None) from the stored
     flags; returns how many rows were written."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            # One recount at a time: two commits recounting the same day at once would each
+            # delete what the other had not yet written, then both insert (double counts).
+            # Waiting here, the later one sees the earlier one's rows and changes.
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RECOUNT_LOCK])
     rows, flagged = RepeatsDay.objects.all(), Incident.objects.filter(repeats__gt=0)
     if days is not None:
         runs = _runs(days)

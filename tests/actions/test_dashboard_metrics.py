@@ -673,6 +673,23 @@ def test_stored_repeat_flags_follow_changes_made_through_the_services(
     assert len(steps) > 12
 
 
+def test_the_day_counts_follow_saves_outside_the_services(django_capture_on_commit_callbacks):
+    """As the admin saves: the audit trail records the change, and the counts follow it."""
+    IncidentFactory(pattern="dns", started_at=_at(1, 3))
+    again = IncidentFactory(pattern="dns", started_at=_at(10))
+    refresh_pending()  # as the commit would
+    for name, value in (("team", TeamFactory()), ("private", True), ("started_at", _at(9))):
+        with django_capture_on_commit_callbacks(execute=True):
+            setattr(again, name, value)
+            again.save()
+        stored, fresh = _day_counts()
+        assert stored == fresh, name
+    assert RepeatsDay.objects.get(team=again.team).day == date(2026, 10, 9)
+    with django_capture_on_commit_callbacks(execute=True):
+        again.delete()
+    assert _day_counts() == (Counter(), Counter())
+
+
 def test_the_day_counts_are_rebuilt_after_writes_that_bypass_the_trail():
     IncidentFactory(pattern="dns", started_at=_at(1, 3))
     again = IncidentFactory(pattern="dns", started_at=_at(10), private=True)
