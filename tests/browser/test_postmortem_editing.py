@@ -155,3 +155,21 @@ def test_a_section_over_the_size_limit_says_so_keeps_the_text_and_saves_once_sho
     assert pm.impact == "" and not pm.revisions.exists()
     box.fill("Checkout failed for forty minutes.")
     expect(page.locator("#state-impact")).to_contain_text("Saved at", timeout=8000)
+
+
+def test_suggestions_arrive_after_the_editor_and_link_in_one_click(logged_in_page, user):
+    pm = PostmortemFactory(incident=on_team(IncidentFactory(pattern="cert-expiry"), user))
+    earlier = IncidentFactory(
+        title="Mail relay certificate expired",
+        pattern="cert-expiry",
+        started_at=pm.incident.started_at - timedelta(days=30),
+    )
+    page = logged_in_page
+    page.goto(f"/postmortems/{pm.incident.number}/edit/")
+    suggestions = page.locator("#related-suggestions")
+    expect(suggestions).to_contain_text("Might be related")
+    expect(suggestions).to_contain_text("Mail relay certificate expired")
+    suggestions.get_by_role("button", name="Link").click()
+    linked = page.locator("#related li").filter(has=page.get_by_role("button", name="Unlink"))
+    expect(linked).to_contain_text(earlier.reference)
+    assert list(pm.incident.related.all()) == [earlier]
