@@ -22,7 +22,7 @@ from . import services
 from .filters import ActionItemFilter
 from .forms import ActionItemForm, BulkForm, DueDateForm, StatusForm, hints_for
 from .list_rows import item_row, item_rows
-from .models import ActionItem, Tracker, ticket_link
+from .models import ActionItem, Tracker, team_postmortem_ids, ticket_link
 from .postmortem_items import added_member_notice, membership_offered
 from .quality import action_item_hints
 
@@ -73,7 +73,8 @@ def _render_list(request, items, title: str, *, view: str, data=None, teams=None
     rows = filters.qs.visible_to(request.user)
     counted = filters.qs.listed_for(request.user)
     if teams is not None:
-        rows, counted = rows.of_teams(teams), counted.of_teams(teams)
+        postmortems = team_postmortem_ids(teams)  # read once for the rows and the count
+        rows, counted = rows.of_teams(teams, postmortems), counted.of_teams(teams, postmortems)
     page = paginate_list(request, sorting.order(rows), counted=counted)
     _decorate(page.object_list, request.user, list(Tracker.objects.all()))
     template = "actions/actionitem_list.html"
