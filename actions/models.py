@@ -165,6 +165,13 @@ class ActionItem(models.Model):
             models.Index(fields=["owner", "status", "due_on"]),
             # The lists' default order, so a page of 50 never sorts every item.
             models.Index(fields=["due_on", "priority", "id"], name="actionitem_list_order"),
+            # The same order over unfinished items only: "my items", "overdue" and the nav's
+            # overdue count walk it without stepping over the finished ones.
+            models.Index(
+                fields=["due_on", "priority", "id"],
+                name="actionitem_open_order",
+                condition=Q(status__in=["open", "in_progress", "blocked"]),
+            ),
             models.Index(fields=["status", "due_on"]),
             models.Index(fields=["postmortem", "status"]),
             # The lists' column sorts (actions/views.py ITEM_COLUMNS).
