@@ -13,9 +13,10 @@ from django.forms.utils import flatatt
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 
-# A backstop for writes that send no save signal (raw SQL, bulk loads): options are read again
-# at least this often. Saves and deletes through Django forget them at once.
-OPTIONS_TIMEOUT = 600
+# Saves and deletes through Django forget the options at once in a shared cache (Redis). The
+# timeout bounds the rest: writes that send no signal (raw SQL, bulk loads), and the other
+# processes' own in-memory caches when there is no REDIS_URL. Re-reading costs one query.
+OPTIONS_TIMEOUT = 60
 # Cache keys of model options, by model label, so a change to a row can forget them.
 _OPTION_KEYS: dict[str, set[str]] = {}
 
