@@ -1,4 +1,5 @@
 from datetime import date
+from functools import partial
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -10,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from incidents import permissions
+from incidents.filter_panel import filter_fields
 from incidents.forms import show_conflict
 from incidents.models import Team
 from incidents.paging import paginate_list, query_without_page
@@ -92,6 +94,8 @@ def _render_list(request, items, title: str, *, view: str, data=None, teams=None
     )
     context = {
         "filters": filters,
+        # Called by the full page only; "mine" has no owner filter (the owner is the viewer).
+        "filter_fields": partial(filter_fields, filters, skip=("owner",) if view == "mine" else ()),
         "page": page,
         "rows": rows,
         "query": query_without_page(request),
