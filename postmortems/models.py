@@ -120,6 +120,13 @@ class Postmortem(models.Model):
             models.Index(fields=["status", "published_at"]),
             # The list's "Published" column sort (postmortems/views/documents.py).
             models.Index(fields=["published_at", "id"], name="postmortem_sort_published"),
+            # "Postmortems owed" asks each candidate incident whether its postmortem is
+            # published: answered from this small index alone, not from the wide document rows.
+            models.Index(
+                fields=["incident"],
+                condition=models.Q(status="published"),
+                name="postmortem_published_incident",
+            ),
         ]
 
     def __str__(self) -> str:
