@@ -20,6 +20,12 @@ from . import destinations
 User = settings.AUTH_USER_MODEL
 
 
+def team_postmortem_ids(team_ids) -> list[int]:
+    """Ids of the postmortems of the incidents these teams own."""
+    postmortems = Postmortem.objects.filter(incident__team_id__in=team_ids).order_by()
+    return list(postmortems.values_list("pk", flat=True))
+
+
 LIST_ROW_COLUMNS = (
     "title",
     "reason",
@@ -66,16 +72,18 @@ class ActionItemQuerySet(models.QuerySet):
         today = today or timezone.localdate()
         return self.open().filter(due_on__gte=today, due_on__lte=today + timedelta(days=days))
 
-    def of_teams(self, team_ids):
+    def of_teams(self, team_ids, postmortem_ids: list[int] | None = None):
         """Items from incidents owned by these teams.
 
-        The teams' postmortems are read first (one indexed query): given them as a list, the
-        database looks their items up by postmortem, a cost that follows the teams' size. As a
-        join or subquery it misjudged how few rows match and scanned every item or postmortem
-        of the organisation instead.
+        The teams' postmortems are read first (one indexed query; a caller that filters two
+        querysets passes `team_postmortem_ids` read once): given them as a list, the database
+        looks their items up by postmortem, a cost that follows the teams' size. As a join or
+        subquery it misjudged how few rows match and scanned every item or postmortem of the
+        organisation instead.
         """
-        postmortems = Postmortem.objects.filter(incident__team_id__in=team_ids).order_by()
-        return self.filter(postmortem_id__in=list(postmortems.values_list("pk", flat=True)))
+        if postmortem_ids is None:
+            postmortem_ids = team_postmortem_ids(team_ids)
+        return self.filter(postmortem_id__in=postmortem_ids)
 
     def for_list_rows(self):
         """The rows of the item lists: what a row shows (actionitem_list.html), what the policy
@@ -157,6 +165,13 @@ class ActionItem(models.Model):
             models.Index(fields=["owner", "status", "due_on"]),
             # The lists' default order, so a page of 50 never sorts every item.
             models.Index(fields=["due_on", "priority", "id"], name="actionitem_list_order"),
+            # The same order over unfinished items only: "my items", "overdue" and the nav's
+            # overdue count walk it without stepping over the finished ones.
+            models.Index(
+                fields=["due_on", "priority", "id"],
+                name="actionitem_open_order",
+                condition=Q(status__in=["open", "in_progress", "blocked"]),
+            ),
             models.Index(fields=["status", "due_on"]),
             models.Index(fields=["postmortem", "status"]),
             # The lists' column sorts (actions/views.py ITEM_COLUMNS).

@@ -1,4 +1,5 @@
 from datetime import date
+from functools import partial
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -10,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from incidents import permissions
+from incidents.filter_panel import filter_fields
 from incidents.forms import show_conflict
 from incidents.models import Team
 from incidents.paging import paginate_list, query_without_page
@@ -22,7 +24,7 @@ from . import services
 from .filters import ActionItemFilter
 from .forms import ActionItemForm, BulkForm, DueDateForm, StatusForm, hints_for
 from .list_rows import item_row, item_rows
-from .models import ActionItem, Tracker, ticket_link
+from .models import ActionItem, Tracker, team_postmortem_ids, ticket_link
 from .postmortem_items import added_member_notice, membership_offered
 from .quality import action_item_hints
 
@@ -73,7 +75,8 @@ def _render_list(request, items, title: str, *, view: str, data=None, teams=None
     rows = filters.qs.visible_to(request.user)
     counted = filters.qs.listed_for(request.user)
     if teams is not None:
-        rows, counted = rows.of_teams(teams), counted.of_teams(teams)
+        postmortems = team_postmortem_ids(teams)  # read once for the rows and the count
+        rows, counted = rows.of_teams(teams, postmortems), counted.of_teams(teams, postmortems)
     page = paginate_list(request, sorting.order(rows), counted=counted)
     _decorate(page.object_list, request.user, list(Tracker.objects.all()))
     template = "actions/actionitem_list.html"
@@ -91,6 +94,8 @@ def _render_list(request, items, title: str, *, view: str, data=None, teams=None
     )
     context = {
         "filters": filters,
+        # Called by the full page only; "mine" has no owner filter (the owner is the viewer).
+        "filter_fields": partial(filter_fields, filters, skip=("owner",) if view == "mine" else ()),
         "page": page,
         "rows": rows,
         "query": query_without_page(request),

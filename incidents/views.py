@@ -1,4 +1,5 @@
 from copy import copy
+from functools import partial
 
 from django.conf import settings
 from django.contrib import messages
@@ -10,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import reswap, retarget
 
 from . import permissions, services
+from .filter_panel import filter_fields
 from .filters import IncidentFilter
 from .forms import IncidentForm, PreferencesForm, TimelineEventForm, show_conflict
 from .list_rows import incident_rows
@@ -50,6 +52,7 @@ def incident_list(request):
         template += "#results"
     context = {
         "filters": filters,
+        "filter_fields": partial(filter_fields, filters),  # called by the full page only
         "page": page,
         "rows": incident_rows(page.object_list),
         "query": query_without_page(request),

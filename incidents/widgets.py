@@ -6,6 +6,8 @@ in Python, and the team and service options are read and escaped once, then kept
 until a team or service changes (incidents/signals.py), so a filter form costs a cache read.
 """
 
+import uuid
+
 from django import forms
 from django.core.cache import cache
 from django.db import transaction
@@ -13,9 +15,11 @@ from django.forms.utils import flatatt
 from django.utils.html import conditional_escape, escape, format_html
 from django.utils.safestring import mark_safe
 
-# A backstop for writes that send no save signal (raw SQL, bulk loads): options are read again
-# at least this often. Saves and deletes through Django forget them at once.
-OPTIONS_TIMEOUT = 600
+# Saves and deletes through Django forget the options at once in a shared cache (Redis). The
+# timeout bounds the rest: writes that send no signal (raw SQL, bulk loads), and the other
+# processes' own in-memory caches when there is no REDIS_URL. Re-reading costs one query.
+OPTIONS_TIMEOUT = 60
+OPTIONS_VERSION = "filter-options:version"
 # Cache keys of model options, by model label, so a change to a row can forget them.
 _OPTION_KEYS: dict[str, set[str]] = {}
 
@@ -131,5 +135,11 @@ def forget_options(model) -> None:
     rows while the change was uncommitted cannot keep them."""
     keys = _OPTION_KEYS.get(model._meta.label_lower)
     if keys:
-        cache.delete_many(list(keys))
-        transaction.on_commit(lambda: cache.delete_many(list(keys)))
+        cache.delete_many([*keys, OPTIONS_VERSION])
+        transaction.on_commit(lambda: cache.delete_many([*keys, OPTIONS_VERSION]))
+
+
+def options_version() -> str:
+    """A token that changes whenever cached options are forgotten: what is rendered from the
+    options (incidents/filter_panel.py) is cached under it."""
+    return cache.get_or_set(OPTIONS_VERSION, lambda: uuid.uuid4().hex, OPTIONS_TIMEOUT)

@@ -28,6 +28,22 @@ class PostmortemQuerySet(models.QuerySet):
             return self.visible_to(user)
         return self.exclude(incident__in=hidden)
 
+    def for_list(self):
+        """What a row of the postmortem list shows, and the sorts' columns; no Markdown, no
+        unused dates or people's other fields."""
+        return self.select_related("incident__team", "author").only(
+            "status",
+            "published_at",
+            "incident__number",
+            "incident__severity",
+            "incident__title",
+            "incident__started_at",
+            "incident__team__name",
+            "author__username",
+            "author__first_name",
+            "author__last_name",
+        )
+
 
 class Postmortem(models.Model):
     """The review document of one incident. Sections are Markdown."""

@@ -71,11 +71,9 @@ def incident_detail_rows(bench: Bench) -> list:
 
 
 def postmortem_rows(bench: Bench) -> list:
-    postmortems = Postmortem.objects.select_related("incident", "incident__team", "author").defer(
-        *Postmortem.SECTION_FIELDS, "incident__summary", "incident__slo_impact"
-    )
+    postmortems = Postmortem.objects.for_list()
     rows = postmortems.visible_to(bench.engineer).order_by("-incident__started_at", "-pk")
-    return first_page(rows, counted=postmortems.listed_for(bench.engineer))
+    return first_page(rows, counted=postmortems.listed_for(bench.engineer).order_by())
 
 
 def postmortem_detail_rows(bench: Bench) -> list:

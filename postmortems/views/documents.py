@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from incidents import permissions
 from incidents.models import Incident
 from incidents.paging import paginate, paginate_list, query_without_page
+from incidents.row_urls import row_url
 from incidents.sorting import Column, Sorting
 
 from .. import services
@@ -36,17 +37,18 @@ POSTMORTEM_COLUMNS = [
 
 @require_GET
 def postmortem_list(request):
-    # The list shows no Markdown: the sections and the incident's long text stay unread.
-    postmortems = Postmortem.objects.select_related("incident", "incident__team", "author").defer(
-        *Postmortem.SECTION_FIELDS, "incident__summary", "incident__slo_impact"
-    )
+    postmortems = Postmortem.objects.for_list()
     status = request.GET.get("status")
     if status in Postmortem.Status.values:
         postmortems = postmortems.filter(status=status)
     sorting = Sorting(request, POSTMORTEM_COLUMNS, default="-started")
-    # The same rows twice: read through visible_to, counted through listed_for (no join).
+    # The same rows twice: read through visible_to, counted through listed_for (no join), and
+    # unordered, so the count stops at its limit instead of sorting every postmortem first.
     rows = sorting.order(postmortems.visible_to(request.user))
-    page = paginate_list(request, rows, counted=postmortems.listed_for(request.user))
+    page = paginate_list(request, rows, counted=postmortems.listed_for(request.user).order_by())
+    detail = row_url("postmortems:detail")
+    for postmortem in page.object_list:
+        postmortem.url = detail(postmortem.incident.number)
     template = "postmortems/postmortem_list.html"
     if request.htmx and not request.htmx.boosted:
         template += "#results"

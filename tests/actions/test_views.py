@@ -306,7 +306,7 @@ def test_list_query_count_does_not_grow(client, user, django_assert_max_num_quer
         )
         client.force_login(user)
         client.get(reverse(view))
-        with django_assert_max_num_queries(14) as captured:
+        with django_assert_max_num_queries(10) as captured:
             response = client.get(reverse(view))
         assert len(response.context["page"].object_list) == rows
         counts.append(len(captured))

@@ -134,7 +134,7 @@ def test_incident_list_query_count_does_not_grow(client, user, django_assert_max
         PostmortemFactory(incident=incident)
     client.force_login(user)
     client.get(reverse("incidents:list"))  # warm the session
-    with django_assert_max_num_queries(8) as captured:
+    with django_assert_max_num_queries(6) as captured:
         response = client.get(reverse("incidents:list"))
     assert response.status_code == 200
     assert len(response.context["page"].object_list) == min(rows, 50)

@@ -7,6 +7,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from postmortems.models import Postmortem
+
 from ..factories import IncidentFactory, PostmortemFactory
 
 pytestmark = pytest.mark.django_db
@@ -47,3 +49,21 @@ def test_postmortem_list_pages_swap_only_the_results(client, user, settings):
     fragment = client.get(url, {"page": 2}, headers={"HX-Request": "true"}).content.decode()
     assert fragment.lstrip().startswith('<section id="results"')
     assert "<html" not in fragment
+
+
+def test_the_list_counts_unordered_and_reads_no_text_per_row(
+    client, user, django_assert_max_num_queries
+):
+    """The capped count needs no order (ordered, it sorted every postmortem first), and 50
+    rows cost no query each: links, authors and teams come with the page's one row query."""
+    for _ in range(3):
+        PostmortemFactory(incident=IncidentFactory(title="Cache stampede <b>"))
+    client.force_login(user)
+    client.get(reverse("postmortems:list"))
+    with django_assert_max_num_queries(6) as captured:
+        body = client.get(reverse("postmortems:list")).content.decode()
+    counts = [q["sql"] for q in captured.captured_queries if "COUNT(*)" in q["sql"]]
+    counted = [sql for sql in counts if '"postmortems_postmortem"' in sql]
+    assert counted and all("ORDER BY" not in sql for sql in counted)
+    number = Postmortem.objects.first().incident.number
+    assert f'<a href="/postmortems/{number}/">Cache stampede &lt;b&gt;</a>' in body
