@@ -66,6 +66,23 @@ def test_throughput_is_held_to_20_requests_a_second_per_core_without_errors():
     assert [v.met for v in targets.throughput_verdicts(loads)] == [True, False, False]
 
 
+def test_server_cpu_per_request_is_held_to_the_same_rate_per_core():
+    # 20 requests a second per core is 50 ms of server CPU each, whoever else uses the cores.
+    loads = [
+        {"name": "incident list", "requests_per_s_per_core": 12.0, "errors": 0, **cpu}
+        for cpu in ({"cpu_ms_per_request": 35.9}, {"cpu_ms_per_request": 50.1}, {})
+    ]
+    verdicts = targets.throughput_verdicts(loads)
+    assert [(v.name, v.met) for v in verdicts] == [
+        ("incident list throughput", False),
+        ("incident list server CPU", True),
+        ("incident list throughput", False),
+        ("incident list server CPU", False),
+        ("incident list throughput", False),
+    ]
+    assert verdicts[1].measured == "35.9 ms (27.9 req/s per core)"
+
+
 def test_the_table_ends_with_totals_for_pages_and_jobs():
     def result(name, kind, p50, queries, **extra):
         return Result(name, 1.0, queries, p50, p50 * 2, None, {}, extra, kind)
