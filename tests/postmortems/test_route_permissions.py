@@ -196,6 +196,7 @@ READ_ONLY = {
     "postmortems:list",
     "postmortems:detail",
     "postmortems:edit",
+    "postmortems:related-suggestions",
     "postmortems:history",
     "postmortems:section-fresh",
     "postmortems:meeting",
@@ -258,6 +259,7 @@ def test_a_non_member_of_a_private_incident_gets_404_on_every_route_and_changes_
     for url in [
         reverse("postmortems:detail", args=[n]),
         reverse("postmortems:edit", args=[n]),
+        reverse("postmortems:related-suggestions", args=[n]),
         reverse("postmortems:history", args=[n]),
         reverse("postmortems:section-fresh", args=[n, "summary"]) + "?since=0",
         reverse("postmortems:meeting", args=[n, m]),
@@ -266,6 +268,7 @@ def test_a_non_member_of_a_private_incident_gets_404_on_every_route_and_changes_
         reverse("actions:postmortem-import", args=[n]),
     ]:
         assert client.get(url).status_code == 404, url
+        assert client.get(url, headers={"HX-Request": "true"}).status_code == 404, url
     assert _fingerprint(w) == before
 
 
