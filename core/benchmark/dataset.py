@@ -29,6 +29,7 @@ from actions.models import (
     ActionItem,
     ActionItemEvent,
     ItemsCreatedDay,
+    ItemsCreatedMonth,
     ItemsDueDay,
     ItemsDueMonth,
     OpenItemsDue,
@@ -186,7 +187,7 @@ def analyze() -> None:
     models += [ContributingFactor, ActionItem, ActionItemEvent]
     # The stored rollups too: refresh_stored() has just rewritten every row of them.
     models += [ItemsDueDay, ItemsDueMonth, OpenItemsDue, OpenItemsMonth, ItemsCreatedDay]
-    models += [RepeatsDay]
+    models += [ItemsCreatedMonth, RepeatsDay]
     tables = {m._meta.db_table for m in models}
     for m2m in (Team.members, Team.managers, Incident.services, Incident.members):
         tables.add(m2m.through._meta.db_table)
