@@ -1066,18 +1066,20 @@ def _open_by_team_rollups(scope: Scope, viewer, today: date) -> list[dict]:
     OpenItemsMonth (every item of them is overdue), the later ones likewise (none is), the
     days of today's month from OpenItemsDue, plus the viewer's private incidents live."""
     this_month = Period.month(f"{today:%Y-%m}")
-    rows = []
-    months = _team_rows(OpenItemsMonth.objects.all(), scope).exclude(month=this_month.start)
-    for r in months.values("month", "open", "first_due", **ROLLUP_TEAM):
-        overdue = r["month"] < this_month.start
-        rows.append(
-            {key: r[key] for key in ROLLUP_TEAM}
-            | {
-                "open": r["open"],
-                "overdue": r["open"] if overdue else 0,
-                "oldest_due": r["first_due"] if overdue else None,
-            }
+    # Summed per team in the query: a row per team, not one per team and month (~1,000
+    # org-wide, each a dict merged in Python).
+    before = Q(month__lt=this_month.start)
+    months = (
+        _team_rows(OpenItemsMonth.objects.all(), scope)
+        .exclude(month=this_month.start)
+        .values(**ROLLUP_TEAM)
+        .annotate(
+            sum_open=Sum("open"),
+            sum_overdue=Coalesce(Sum("open", filter=before), 0),
+            oldest_due=Min("first_due", filter=before),
         )
+    )
+    rows = _renamed(months, ("open", "overdue"))
     late = Q(due_on__lt=today)
     days = (
         _team_rows(OpenItemsDue.objects.all(), scope)
