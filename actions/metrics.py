@@ -62,6 +62,7 @@ from .models import (
     ActionItem,
     ActionItemEvent,
     ItemsCreatedDay,
+    ItemsCreatedMonth,
     ItemsDueDay,
     ItemsDueMonth,
     OpenItemsDue,
@@ -854,9 +855,10 @@ def completion_grid(
     return _merged(rows, ("team_pk", "month", "current"), GRID_COUNTS)
 
 
-def _whole_months(span: Period, split: date) -> tuple[list[date], Q]:
+def _whole_months(span: Period, split: date, field: str = "due_on") -> tuple[list[date], Q]:
     """The months (first days) wholly inside `span` and not cut by `split` (a day inside
-    a month other than its first), and a filter on `due_on` for the days of the others."""
+    a month other than its first), and a filter on the date `field` for the days of the
+    others."""
     whole, cut = [], Q(pk__in=[])
     for month in span.months():
         days = Period.month(f"{month:%Y-%m}")
@@ -864,7 +866,7 @@ def _whole_months(span: Period, split: date) -> tuple[list[date], Q]:
             whole.append(month)
         else:
             first, last = max(days.start, span.start), min(days.end, span.end)
-            cut |= Q(due_on__gte=first, due_on__lte=last)
+            cut |= Q(**{f"{field}__gte": first, f"{field}__lte": last})
     return whole, cut
 
 
@@ -1064,18 +1066,20 @@ def _open_by_team_rollups(scope: Scope, viewer, today: date) -> list[dict]:
     OpenItemsMonth (every item of them is overdue), the later ones likewise (none is), the
     days of today's month from OpenItemsDue, plus the viewer's private incidents live."""
     this_month = Period.month(f"{today:%Y-%m}")
-    rows = []
-    months = _team_rows(OpenItemsMonth.objects.all(), scope).exclude(month=this_month.start)
-    for r in months.values("month", "open", "first_due", **ROLLUP_TEAM):
-        overdue = r["month"] < this_month.start
-        rows.append(
-            {key: r[key] for key in ROLLUP_TEAM}
-            | {
-                "open": r["open"],
-                "overdue": r["open"] if overdue else 0,
-                "oldest_due": r["first_due"] if overdue else None,
-            }
+    # Summed per team in the query: a row per team, not one per team and month (~1,000
+    # org-wide, each a dict merged in Python).
+    before = Q(month__lt=this_month.start)
+    months = (
+        _team_rows(OpenItemsMonth.objects.all(), scope)
+        .exclude(month=this_month.start)
+        .values(**ROLLUP_TEAM)
+        .annotate(
+            sum_open=Sum("open"),
+            sum_overdue=Coalesce(Sum("open", filter=before), 0),
+            oldest_due=Min("first_due", filter=before),
         )
+    )
+    rows = _renamed(months, ("open", "overdue"))
     late = Q(due_on__lt=today)
     days = (
         _team_rows(OpenItemsDue.objects.all(), scope)
@@ -1150,18 +1154,28 @@ def items_by_priority_and_leverage(period: Period, scope: Scope, viewer) -> list
     """Items created in the period per (priority, leverage), with where they stand now:
     [{"priority", "leverage", "created", "open", "done", "dropped"}].
 
-    Where the rollups apply, public incidents' items are summed from ItemsCreatedDay, plus a
-    live count over the private incidents the viewer may see."""
+    Where the rollups apply, public incidents' items are summed from ItemsCreatedMonth for
+    the months wholly in the period and from ItemsCreatedDay for the days of the months it
+    cuts, plus a live count over the private incidents the viewer may see."""
     if not _rollups_apply(scope, viewer):
         return _item_mix_live(items_created(period, scope, viewer))
-    summed = (
-        _team_rows(ItemsCreatedDay.objects.all(), scope)
-        .filter(created_on__gte=period.start, created_on__lte=period.end)
+    sums = {f"sum_{name}": Sum(name) for name in MIX_COUNTS}
+    whole, cut = _whole_months(period, period.start, field="created_on")
+    by_month = (
+        _team_rows(ItemsCreatedMonth.objects.all(), scope)
+        .filter(month__in=whole)
         .values("priority", "leverage")
-        .annotate(**{f"sum_{name}": Sum(name) for name in MIX_COUNTS})
+        .annotate(**sums)
+    )
+    by_day = (
+        _team_rows(ItemsCreatedDay.objects.all(), scope)
+        .filter(cut)
+        .values("priority", "leverage")
+        .annotate(**sums)
     )
     live = _item_mix_live(_private_items(scope, viewer).filter(period.span("created_at")))
-    rows = _merged(_renamed(summed, MIX_COUNTS) + live, ("priority", "leverage"), MIX_COUNTS)
+    summed = _renamed(by_month, MIX_COUNTS) + _renamed(by_day, MIX_COUNTS)
+    rows = _merged(summed + live, ("priority", "leverage"), MIX_COUNTS)
     return sorted(rows, key=lambda row: (row["priority"], row["leverage"]))
 
 

@@ -577,6 +577,34 @@ class ItemsCreatedDay(models.Model):
         return f"{self.team_id} {self.created_on} P{self.priority} {self.leverage}"
 
 
+class ItemsCreatedMonth(models.Model):
+    """ItemsCreatedDay summed per team, calendar month (`month`: its first day), priority
+    and leverage, so a year's item mix reads a row per team, month and kind instead of one
+    per day; the days of the months a period cuts are still read from ItemsCreatedDay.
+    Written with the day rows by actions.rollups, from them."""
+
+    team = models.ForeignKey("incidents.Team", on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()
+    priority = models.PositiveSmallIntegerField()
+    leverage = models.CharField(max_length=12)
+    created = models.PositiveIntegerField(default=0)
+    open = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    dropped = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "month", "priority", "leverage"],
+                name="items_created_month_key",
+            ),
+        ]
+        indexes = [models.Index(fields=["month"], name="items_created_month_on")]
+
+    def __str__(self):
+        return f"{self.team_id} {self.month:%Y-%m} P{self.priority} {self.leverage}"
+
+
 class RepeatsDay(models.Model):
     """Repeat incidents (Incident.repeats > 0) started on a (UTC) day, per team, privacy and
     stored flags: the recurrence figure's and the repeat list's counts (actions.repeats keeps

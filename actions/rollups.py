@@ -1,5 +1,5 @@
-"""The dashboard's per-day rollups (ItemsDueDay, OpenItemsDue, ItemsCreatedDay; ItemsDueMonth
-and OpenItemsMonth sum the first two per month), kept in step.
+"""The dashboard's per-day rollups (ItemsDueDay, OpenItemsDue, ItemsCreatedDay; ItemsDueMonth,
+OpenItemsMonth and ItemsCreatedMonth sum them per month), kept in step.
 
 They count the action items of PUBLIC incidents per team and day (due day; created day for
 the mix). A change to an item touches its team's rows of its due days (before and after) and
@@ -31,6 +31,7 @@ from .metrics import completion_counts, item_mix_counts, judged_items
 from .models import (
     ActionItem,
     ItemsCreatedDay,
+    ItemsCreatedMonth,
     ItemsDueDay,
     ItemsDueMonth,
     OpenItemsDue,
@@ -38,7 +39,8 @@ from .models import (
 )
 
 DAY_ROLLUPS = (ItemsDueDay, OpenItemsDue, ItemsCreatedDay)
-ROLLUPS = (*DAY_ROLLUPS, ItemsDueMonth, OpenItemsMonth)  # months: sums of the day rows
+MONTH_ROLLUPS = (ItemsDueMonth, OpenItemsMonth, ItemsCreatedMonth)  # sums of the day rows
+ROLLUPS = (*DAY_ROLLUPS, *MONTH_ROLLUPS)
 # Incident fields whose change moves items in or out of a team's public counts.
 INCIDENT_FIELDS = {"private", "team", "team_id"}
 BATCH = 1000
@@ -93,9 +95,11 @@ def _write(due: QuerySet, opened: QuerySet, created: QuerySet) -> int:
     return sum(len(rows) for rows in objects)
 
 
-def _write_months(months: Q) -> int:
+def _write_months(months: Q, created_months: Q) -> int:
     """Insert the ItemsDueMonth and OpenItemsMonth rows summing the day rows `months` (a
-    filter on `team_id` and `due_on` covering whole months) selects."""
+    filter on `team_id` and `due_on` covering whole months) selects, and the
+    ItemsCreatedMonth rows summing those `created_months` (on `team_id` and `created_on`)
+    selects."""
     by_month = {"month": TruncMonth("due_on")}
     due = [
         ItemsDueMonth(team_id=r["team_id"], month=r["month"], **{n: r[f"sum_{n}"] for n in DUE})
@@ -111,9 +115,23 @@ def _write_months(months: Q) -> int:
         .values("team_id", **by_month)
         .annotate(n=Sum("open"), first=Min("due_on"))
     ]
+    created = [
+        ItemsCreatedMonth(
+            team_id=r["team_id"],
+            month=r["month"],
+            priority=r["priority"],
+            leverage=r["leverage"],
+            **{n: r[f"sum_{n}"] for n in metrics.MIX_COUNTS},
+        )
+        for r in ItemsCreatedDay.objects.filter(created_months)
+        .order_by()
+        .values("team_id", "priority", "leverage", month=TruncMonth("created_on"))
+        .annotate(**{f"sum_{n}": Sum(n) for n in metrics.MIX_COUNTS})
+    ]
     ItemsDueMonth.objects.bulk_create(due, batch_size=BATCH)
     OpenItemsMonth.objects.bulk_create(opened, batch_size=BATCH)
-    return len(due) + len(opened)
+    ItemsCreatedMonth.objects.bulk_create(created, batch_size=BATCH)
+    return len(due) + len(opened) + len(created)
 
 
 DUE = ("due", "on_time", "due_moved")
@@ -133,7 +151,8 @@ def rebuild(team_ids=None) -> int:
         rows = model.objects.all()
         (rows.filter(team_id__in=team_ids) if team_ids is not None else rows).delete()
     written = _write(judged_items(items), items, _created_day(items))
-    return written + _write_months(Q(team_id__in=team_ids) if team_ids is not None else Q())
+    teams = Q(team_id__in=team_ids) if team_ids is not None else Q()
+    return written + _write_months(teams, teams)
 
 
 @transaction.atomic
@@ -153,12 +172,21 @@ def recount(team_id: int, due_days: set, created_days: set) -> int:
     written = _write(judged_items(due), due, created)
     # The months of those days, summed again from their day rows.
     months = {day.replace(day=1) for day in due_days}
+    created_months = {day.replace(day=1) for day in created_days}
     for model in (ItemsDueMonth, OpenItemsMonth):
         model.objects.filter(team_id=team_id, month__in=months).delete()
-    month_days = Q(pk__in=[])
+    ItemsCreatedMonth.objects.filter(team_id=team_id, month__in=created_months).delete()
+    due_in, created_in = _month_days(months, "due_on"), _month_days(created_months, "created_on")
+    return written + _write_months(due_in & Q(team_id=team_id), created_in & Q(team_id=team_id))
+
+
+def _month_days(months: set, field: str) -> Q:
+    """A filter on the date `field` for the days of these months (first days)."""
+    days = Q(pk__in=[])
     for month in months:
-        month_days |= Q(due_on__gte=month, due_on__lte=metrics.Period.month(f"{month:%Y-%m}").end)
-    return written + _write_months(month_days & Q(team_id=team_id))
+        end = metrics.Period.month(f"{month:%Y-%m}").end
+        days |= Q(**{f"{field}__gte": month, f"{field}__lte": end})
+    return days
 
 
 def rebuild_dashboard_rollups() -> str:

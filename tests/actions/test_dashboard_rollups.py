@@ -17,6 +17,7 @@ from actions.models import (
     ActionItem,
     ActionItemEvent,
     ItemsCreatedDay,
+    ItemsCreatedMonth,
     ItemsDueDay,
     ItemsDueMonth,
     OpenItemsDue,
@@ -408,3 +409,45 @@ def test_open_items_per_team_read_months_before_and_after_this_one(org):
     )
     assert sum(r["open"] for r in after) == sum(r["open"] for r in before) + 5
     assert sum(r["overdue"] for r in after) == sum(r["overdue"] for r in before) + 5
+
+
+def test_the_item_mix_reads_whole_months_from_their_rows_and_stays_in_step(
+    org, django_capture_on_commit_callbacks
+):
+    # Items created months ago (the fixture's are all created today, in a month the period
+    # cuts): some in whole months of a year, one in the month a year ago cuts.
+    items = org["items"]
+    now = timezone.now()
+    for k, item in enumerate(items[:20]):
+        ActionItem.objects.filter(pk=item.pk).update(created_at=now - timedelta(days=40 + 16 * k))
+    rollups.rebuild()  # rows written with update(): as after a bulk load
+    summed = {}
+    for r in ItemsCreatedDay.objects.all():
+        key = (r.team_id, r.created_on.replace(day=1), r.priority, r.leverage)
+        counts = summed.get(key, (0, 0, 0, 0))
+        summed[key] = tuple(
+            a + b for a, b in zip(counts, (r.created, r.open, r.done, r.dropped), strict=True)
+        )
+    months = {
+        (r.team_id, r.month, r.priority, r.leverage): (r.created, r.open, r.done, r.dropped)
+        for r in ItemsCreatedMonth.objects.all()
+    }
+    assert len(months) > 2 and months == summed
+    _check_everyone(org)
+    # A change to an item created months ago recounts its month row.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.change_status(item=items[7], status=DONE, by=org["admin"])
+    assert_in_step()
+    _check_everyone(org)
+    # A stale month row shows in a year's figures (so it is read).
+    period = Period.last(365, timezone.localdate())
+    whole, _ = metrics._whole_months(period, period.start, field="created_on")
+    row = ItemsCreatedMonth.objects.filter(month__in=whole).first()
+    assert row is not None
+
+    def created():
+        return sum(r["created"] for r in metrics.items_by_priority_and_leverage(period, ORG, None))
+
+    before = created()
+    ItemsCreatedMonth.objects.filter(pk=row.pk).update(created=row.created + 100)
+    assert created() == before + 100

@@ -58,13 +58,21 @@ class Dashboard:
 
     def list_url(self, *, team: str | None = None, **params) -> str:
         """The action item list with exactly the filters it understands."""
-        pairs = self.s.list_filter()
-        if team and not any(name == "team" for name, _ in pairs):
-            pairs.append(("team", team))
+        base, encoded = self._list_filter
+        more = []
+        if team and not any(name == "team" for name, _ in base):
+            more.append(("team", team))
         for name, value in params.items():
             values = value if isinstance(value, list) else [value]
-            pairs += [(name, str(v)) for v in values]
-        return f"{self.list_path}?{urlencode(pairs)}"
+            more += [(name, str(v)) for v in values]
+        # The filter's own part is encoded once: an owners table links hundreds of counts.
+        query = "&".join(part for part in (encoded, urlencode(more)) if part)
+        return f"{self.list_path}?{query}"
+
+    @cached_property
+    def _list_filter(self) -> tuple[list, str]:
+        pairs = self.s.list_filter()
+        return pairs, urlencode(pairs)
 
     @cached_property
     def list_path(self) -> str:
