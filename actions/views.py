@@ -76,7 +76,10 @@ def _render_list(request, items, title: str, *, view: str, data=None, teams=None
     counted = filters.qs.listed_for(request.user)
     if teams is not None:
         postmortems = team_postmortem_ids(teams)  # read once for the rows and the count
-        rows, counted = rows.of_teams(teams, postmortems), counted.of_teams(teams, postmortems)
+        # Counted unordered: the teams' items are found by postmortem, so no index gives the
+        # list's order and an ordered count would sort them all before its limit.
+        rows = rows.of_teams(teams, postmortems)
+        counted = counted.of_teams(teams, postmortems).order_by()
     page = paginate_list(request, sorting.order(rows), counted=counted)
     _decorate(page.object_list, request.user, list(Tracker.objects.all()))
     template = "actions/actionitem_list.html"

@@ -218,6 +218,14 @@ def read_access() -> str:
 # --- The privacy rule, as a query and for one loaded incident -------------------------------
 
 
+def _private_reader_qs(user, p: str = "") -> tuple[Q, Q]:
+    """Who reads a private incident besides admins: (its members, its team's managers)."""
+    membership = Incident.members.through.objects.filter(
+        incident_id=OuterRef(f"{p}pk" if p else "pk"), user_id=user.pk
+    )
+    return Q(Exists(membership)), Q(**{f"{p}team__in": Team.objects.filter(managers=user)})
+
+
 def visible_incident_q(user, prefix: str = "") -> Q:
     """The one read rule, as a filter: what `user` may read (docs/permissions.md).
 
@@ -232,11 +240,7 @@ def visible_incident_q(user, prefix: str = "") -> Q:
     if not user.is_authenticated:
         return Q(pk__in=[])
     p = prefix
-    membership = Incident.members.through.objects.filter(
-        incident_id=OuterRef(f"{p}pk" if p else "pk"), user_id=user.pk
-    )
-    member = Q(Exists(membership))
-    managed = Q(**{f"{p}team__in": Team.objects.filter(managers=user)})
+    member, managed = _private_reader_qs(user, p)
     private_readers = member | managed
     if read_access() != "team":
         return Q(**{f"{p}private": False}) | private_readers
@@ -259,7 +263,12 @@ def hidden_incidents(user):
     """
     if not user.is_authenticated or user.is_superuser or read_access() == "team":
         return None
-    return Incident.objects.filter(private=True).exclude(visible_incident_q(user)).values("pk")
+    # A private incident is read only by its private readers, so excluding those two is the
+    # rule for these rows. Written so (not as "exclude visible_incident_q") the planner counts
+    # the private rows right and reads them from incident_private_cover alone (incident pk and
+    # team, no heap): at scale 5 the heap reads of 3,000 scattered rows cost 20-60 ms a count.
+    member, managed = _private_reader_qs(user)
+    return Incident.objects.filter(private=True).exclude(member).exclude(managed).values("pk")
 
 
 class Severity(models.IntegerChoices):
@@ -443,6 +452,14 @@ class Incident(models.Model):
             # What a private incident adds to someone's repeat flags (actions.metrics).
             models.Index(
                 fields=["started_at"], condition=Q(private=True), name="incident_private_start"
+            ),
+            # The private incidents and what their read rule needs (hidden_incidents): a few of
+            # many, answered from the index alone on PostgreSQL.
+            models.Index(
+                fields=["id"],
+                include=["team"],
+                condition=Q(private=True),
+                name="incident_private_cover",
             ),
             # "Postmortems owed", newest first: only the resolved incidents that required one.
             models.Index(

@@ -181,7 +181,8 @@ def analyze(vacuum: bool = False) -> None:
     (every rollup row, on every run) are reclaimed and the visibility map is set, so
     index-only scans read the index alone, as they do where autovacuum runs (the bench
     server has it off: without this, each run left the rollup tables larger and every
-    index-only scan fetched each row from the table).
+    index-only scan fetched each row from the table; covering indexes such as
+    incident_private_cover and incident_owed_resolved were never read alone).
 
     Straight after a bulk load the planner still believes the tables are nearly empty and picks
     nested loops over thousands of rows; measuring that would mislead. (SQLite gathers no

@@ -53,6 +53,19 @@ def test_team_items_are_those_of_my_teams(client, user):
     assert _ids(client.get(reverse("actions:team"))) == [ours.pk]
 
 
+def test_team_items_count_the_rows_the_list_shows(client, user):
+    # The count is read unordered and without the join the rows use: the same rows all the same.
+    team = TeamFactory()
+    team.members.add(user)
+    shown = [ActionItemFactory(postmortem__incident__team=team) for _ in range(3)]
+    ActionItemFactory(postmortem__incident__team=team, postmortem__incident__private=True)
+    ActionItemFactory()
+    client.force_login(user)
+    response = client.get(reverse("actions:team"))
+    assert sorted(_ids(response)) == sorted(item.pk for item in shown)
+    assert response.context["page"].count == 3
+
+
 def test_filters_combine_and_urls_are_shareable(client, user):
     today = timezone.localdate()
     service = ServiceFactory(slug="checkout-api")

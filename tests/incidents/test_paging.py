@@ -178,3 +178,34 @@ def test_listed_for_gives_exactly_the_rows_visible_to_gives(settings, read_acces
     # The private incident's item is out of the outsider's count and in the member's.
     assert ActionItem.objects.listed_for(outsider).count() == (2 if read_access != "team" else 0)
     assert ActionItem.objects.listed_for(member).filter(postmortem__incident=secret).exists()
+
+
+def test_hidden_incidents_are_the_private_ones_the_viewer_may_not_read(settings):
+    from incidents.models import Incident, hidden_incidents
+
+    from ..factories import TeamFactory
+
+    settings.DEBRIEF_READ_ACCESS = "organisation"
+    team, other = TeamFactory(), TeamFactory()
+    member, manager, outsider, both = UserFactory.create_batch(4)
+    team.managers.add(manager, both)
+    mine = IncidentFactory(team=team, private=True)
+    mine.members.add(member, both)
+    theirs = IncidentFactory(team=other, private=True)
+    theirs.members.add(both)  # a manager elsewhere, a member here
+    unread = IncidentFactory(team=other, private=True)
+    IncidentFactory(team=team)
+    for viewer, hidden in [
+        (member, {theirs, unread}),
+        (manager, {theirs, unread}),
+        (outsider, {mine, theirs, unread}),
+        (both, {unread}),
+    ]:
+        got = set(hidden_incidents(viewer).values_list("pk", flat=True))
+        assert got == {i.pk for i in hidden}, viewer
+        readable = Incident.objects.visible_to(viewer).values_list("pk", flat=True)
+        assert got == set(
+            Incident.objects.filter(private=True)
+            .exclude(pk__in=readable)
+            .values_list("pk", flat=True)
+        )
