@@ -61,12 +61,16 @@ from postmortems.models import PUBLISH_WITHIN, ContributingFactor, Postmortem
 from .models import (
     ActionItem,
     ActionItemEvent,
+    IncidentsDay,
+    IncidentsMonth,
     ItemsCreatedDay,
     ItemsCreatedMonth,
     ItemsDueDay,
     ItemsDueMonth,
     OpenItemsDue,
     OpenItemsMonth,
+    PostmortemsDay,
+    PostmortemsMonth,
     RepeatsDay,
 )
 
@@ -944,10 +948,15 @@ def _private_items(scope: Scope, viewer) -> QuerySet[ActionItem]:
     rollups leave out. None for PUBLIC_ONLY."""
     if viewer is PUBLIC_ONLY:
         return ActionItem.objects.none()
-    # Named by id (one query on the private-incident index), so the items are reached
-    # through their few postmortems; the rule as a join scanned every postmortem (~25 ms).
+    return ActionItem.objects.filter(postmortem__incident_id__in=_private_ids(scope, viewer))
+
+
+def _private_ids(scope: Scope, viewer) -> list[int]:
+    """The private incidents in scope the viewer may see, by id (one query on the
+    private-incident index): rows of other tables are reached through them, where the rule
+    as a join scanned every row of the period (25-110 ms)."""
     private = incidents(scope, viewer).filter(private=True).order_by().values_list("pk", flat=True)
-    return ActionItem.objects.filter(postmortem__incident_id__in=list(private) or [0])
+    return list(private) or [0]
 
 
 def _renamed(rows, names: tuple) -> list[dict]:
@@ -1355,14 +1364,17 @@ def postmortem_figures(period: Period, scope: Scope, viewer) -> dict:
         "all_published": Count("pk"),
         "without_prevention": Count("pk", filter=~Exists(_prevention_items())),
     }
-    found = duration_percentiles(
-        published_postmortems(period, scope, viewer),
-        {"cycle": F("published_at") - F("incident__resolved_at")},
-        (0.5, 0.9),
-        by=_month("published_at"),
-        counts=counts,
-        total=True,
-    )
+    if _rollups_apply(scope, viewer):
+        found = _postmortem_figures_rolled_up(period, scope, viewer)
+    else:
+        found = duration_percentiles(
+            published_postmortems(period, scope, viewer),
+            {"cycle": F("published_at") - F("incident__resolved_at")},
+            CYCLE_SHARES,
+            by=_month("published_at"),
+            counts=counts,
+            total=True,
+        )
     total = found.get(None, {})
     summary = _cycle_rows(found)
     empty = {"published": 0, "within": 0, "share_within": None, "median": None, "p90": None}
@@ -1374,6 +1386,122 @@ def postmortem_figures(period: Period, scope: Scope, viewer) -> dict:
             "without_prevention": total.get("without_prevention") or 0,
         },
     }
+
+
+CYCLE_SHARES = (0.5, 0.9)
+
+
+def _postmortem_figures_rolled_up(period: Period, scope: Scope, viewer) -> dict:
+    """postmortem_figures' grouped figures (as duration_percentiles gives them): the public
+    incidents' postmortems from PostmortemsMonth (whole months) and PostmortemsDay (the days
+    of the months the period cuts), the private incidents' ones the viewer may see live."""
+    groups = _Groups(("cycle",), ("published", "all_published", "within", "without_prevention"))
+    columns = ("published", "within", "without_prevention", "cycle")
+    for month, published, within, without, cycle in _rollup_rows(
+        PostmortemsMonth, PostmortemsDay, period, scope, columns
+    ):
+        group = groups.add(month, all_published=published, within=within)
+        group.counts["without_prevention"] += without
+        group.counts["published"] += len(cycle)
+        group.values["cycle"] += cycle
+    private = [] if viewer is PUBLIC_ONLY else _private_ids(scope, viewer)
+    live = (
+        Postmortem.objects.filter(incident_id__in=private)
+        .filter(status=Postmortem.Status.PUBLISHED)
+        .filter(period.span("published_at"))
+        .order_by()
+        .annotate(
+            _group=_month("published_at"),
+            _cycle=F("published_at") - F("incident__resolved_at"),
+            _prevented=Exists(_prevention_items()),
+        )
+        .values_list("_group", "_cycle", "_prevented")
+    )
+    for month, cycle, prevented in live if private else ():
+        group = groups.add(month, all_published=1, without_prevention=int(not prevented))
+        if cycle is not None:
+            group.counts["published"] += 1
+            group.counts["within"] += cycle <= PUBLISH_WITHIN
+            group.values["cycle"].append(cycle // MICROSECOND)
+    return groups.figures(CYCLE_SHARES)
+
+
+def _rollup_rows(month_model, day_model, period: Period, scope: Scope, columns: tuple):
+    """(month, *columns) of the scope's rollup rows covering `period`: a month row for each
+    month wholly inside it, day rows for its days in the months it cuts."""
+    whole, days = [], Q(pk__in=[])
+    for month in period.months():
+        bounds = Period.month(f"{month:%Y-%m}")
+        if period.start <= bounds.start and bounds.end <= period.end:
+            whole.append(month)
+        else:
+            first, last = max(bounds.start, period.start), min(bounds.end, period.end)
+            days |= Q(day__gte=first, day__lte=last)
+    team = Q(team=scope.team) if scope.team else Q(team__isnull=True)
+    months = month_model.objects.filter(team, month__in=whole).order_by()
+    cut = day_model.objects.filter(team).filter(days).order_by()
+    yield from months.values_list("month", *columns)
+    for day, *values in cut.values_list("day", *columns):
+        yield (day.replace(day=1), *values)
+
+
+MICROSECOND = timedelta(microseconds=1)
+
+
+def percentile_of_sorted(micros: list[int], share: float) -> timedelta | None:
+    """percentile_cont of durations given as sorted whole microseconds (the monthly
+    rollups' lists): the same definition, only the two neighbours made timedeltas."""
+    if not micros:
+        return None
+    position = share * (len(micros) - 1)
+    low = int(position)
+    high = min(low + 1, len(micros) - 1)
+    first = timedelta(microseconds=micros[low])
+    return first + (timedelta(microseconds=micros[high]) - first) * (position - low)
+
+
+class _Groups:
+    """Counts and duration lists per month, plus their total (group None), merged from
+    rollup rows and live rows, turned into duration_percentiles' dicts."""
+
+    def __init__(self, durations: tuple, counts: tuple):
+        self.durations, self.count_names = durations, counts
+        self.groups: dict = {}
+
+    def add(self, month: date, **counts):
+        group = self.groups.get(month)
+        if group is None:
+            group = self.groups[month] = _Group(self.durations, self.count_names)
+        for name, value in counts.items():
+            group.counts[name] += value
+        return group
+
+    def figures(self, shares: tuple) -> dict:
+        if not self.groups:
+            return {}
+        total = _Group(self.durations, self.count_names)
+        for group in self.groups.values():
+            for name in self.count_names:
+                total.counts[name] += group.counts[name]
+            for name in self.durations:
+                group.values[name].sort()  # runs of sorted lists: a merge, in effect
+                total.values[name] += group.values[name]
+        found = {}
+        for key, group in [*self.groups.items(), (None, total)]:
+            if key is None:
+                for name in self.durations:
+                    group.values[name].sort()
+            found[key] = dict(group.counts) | {
+                name: {share: percentile_of_sorted(group.values[name], share) for share in shares}
+                for name in self.durations
+            }
+        return found
+
+
+class _Group:
+    def __init__(self, durations: tuple, counts: tuple):
+        self.counts = dict.fromkeys(counts, 0)
+        self.values: dict[str, list[int]] = {name: [] for name in durations}
 
 
 # Incidents: severity, response times, recurrence ---------------------------------------
@@ -1440,14 +1568,17 @@ def incident_figures(period: Period, scope: Scope, viewer) -> dict:
     them: {"severity": incidents_by_severity_by_month, "response": response_times,
     "response_months": response_times(by_month=True)} (tests hold them equal)."""
     counts = _severity_counts()
-    found = duration_percentiles(
-        incidents_started(period, scope, viewer),
-        response_durations(),
-        (0.5,),
-        by=_month("started_at"),
-        counts=counts,
-        total=True,
-    )
+    if _rollups_apply(scope, viewer):
+        found = _incident_figures_rolled_up(period, scope, viewer)
+    else:
+        found = duration_percentiles(
+            incidents_started(period, scope, viewer),
+            response_durations(),
+            (0.5,),
+            by=_month("started_at"),
+            counts=counts,
+            total=True,
+        )
     no_incidents = dict.fromkeys(counts, 0)
     no_times = dict.fromkeys(RESPONSE_PHASES)
     severity, times = {}, {}
@@ -1460,6 +1591,35 @@ def incident_figures(period: Period, scope: Scope, viewer) -> dict:
         "response": times.get(None, no_times),
         "response_months": [{"month": m} | times.get(m, no_times) for m in months],
     }
+
+
+def _incident_figures_rolled_up(period: Period, scope: Scope, viewer) -> dict:
+    """incident_figures' grouped figures (as duration_percentiles gives them): the public
+    incidents from IncidentsMonth (whole months) and IncidentsDay (the days of the months the
+    period cuts), the private ones the viewer may see live."""
+    severities = [f"SEV{sev}" for sev in Severity.values]
+    columns = [f"sev{sev}" for sev in Severity.values]
+    groups = _Groups(tuple(RESPONSE_PHASES), (*severities, "total"))
+    for month, *row in _rollup_rows(
+        IncidentsMonth, IncidentsDay, period, scope, (*columns, *RESPONSE_PHASES)
+    ):
+        counts = dict(zip(severities, row[: len(columns)], strict=True))
+        group = groups.add(month, total=sum(counts.values()), **counts)
+        for name, values in zip(RESPONSE_PHASES, row[len(columns) :], strict=True):
+            group.values[name] += values
+    live = (
+        incidents_started(period, scope, viewer)
+        .filter(private=True)
+        .order_by()
+        .annotate(_group=_month("started_at"), **response_durations())
+        .values_list("_group", "severity", *RESPONSE_PHASES)
+    )
+    for month, severity, *durations in live if viewer is not PUBLIC_ONLY else ():
+        group = groups.add(month, total=1, **{f"SEV{severity}": 1})
+        for name, duration in zip(RESPONSE_PHASES, durations, strict=True):
+            if duration is not None:
+                group.values[name].append(duration // MICROSECOND)
+    return groups.figures((0.5,))
 
 
 def recurrences(period: Period, scope: Scope, viewer) -> QuerySet[Incident]:

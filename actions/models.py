@@ -625,3 +625,103 @@ class RepeatsDay(models.Model):
 
     def __str__(self):
         return f"{self.team_id or 'org'} {self.day} {self.repeats}/{self.public_repeats}"
+
+
+def _org_wide_key(model: str, period: str) -> list:
+    """A row per team and day (or month), and one for the whole organisation (no team)."""
+    return [
+        models.UniqueConstraint(fields=["team", period], name=f"{model}_key"),
+        models.UniqueConstraint(
+            fields=[period], condition=models.Q(team=None), name=f"{model}_org_key"
+        ),
+    ]
+
+
+class IncidentFigures(models.Model):
+    """What the dashboard's incident figures need of the PUBLIC incidents started in a (UTC)
+    day or month, for a team or (no team) the whole organisation: how many of each severity,
+    and their response durations (start to detection, mitigation, resolution; whole
+    microseconds, sorted, unknown ones left out). A period's medians are exact, from the
+    merged lists, without reading the incidents or a timeline lookup per phase. Written by
+    actions.figure_rollups."""
+
+    team = models.ForeignKey(
+        "incidents.Team", null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    sev1 = models.PositiveIntegerField(default=0)
+    sev2 = models.PositiveIntegerField(default=0)
+    sev3 = models.PositiveIntegerField(default=0)
+    detect = models.JSONField(default=list)
+    mitigate = models.JSONField(default=list)
+    resolve = models.JSONField(default=list)
+
+    class Meta:
+        abstract = True
+
+
+class IncidentsDay(IncidentFigures):
+    day = models.DateField()
+
+    class Meta:
+        constraints = _org_wide_key("incidents_day", "day")
+        indexes = [models.Index(fields=["day"], name="incidents_day_on")]
+
+    def __str__(self):
+        return f"{self.team_id or 'org'} {self.day}"
+
+
+class IncidentsMonth(IncidentFigures):
+    """IncidentsDay summed per month (`month`: its first day)."""
+
+    month = models.DateField()
+
+    class Meta:
+        constraints = _org_wide_key("incidents_month", "month")
+        indexes = [models.Index(fields=["month"], name="incidents_month_on")]
+
+    def __str__(self):
+        return f"{self.team_id or 'org'} {self.month:%Y-%m}"
+
+
+class PostmortemFigures(models.Model):
+    """What the dashboard's postmortem figures need of the published postmortems of PUBLIC
+    incidents, per (UTC) day or month of publication, for a team or (no team) the whole
+    organisation: how many, how many have no prevention item, how many came within
+    PUBLISH_WITHIN of the resolution, and their cycle times (resolution to publication; whole
+    microseconds, sorted, those without a resolution time left out). Written by
+    actions.figure_rollups."""
+
+    team = models.ForeignKey(
+        "incidents.Team", null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    published = models.PositiveIntegerField(default=0)
+    without_prevention = models.PositiveIntegerField(default=0)
+    within = models.PositiveIntegerField(default=0)
+    cycle = models.JSONField(default=list)
+
+    class Meta:
+        abstract = True
+
+
+class PostmortemsDay(PostmortemFigures):
+    day = models.DateField()
+
+    class Meta:
+        constraints = _org_wide_key("postmortems_day", "day")
+        indexes = [models.Index(fields=["day"], name="postmortems_day_on")]
+
+    def __str__(self):
+        return f"{self.team_id or 'org'} {self.day}"
+
+
+class PostmortemsMonth(PostmortemFigures):
+    """PostmortemsDay summed per month (`month`: its first day)."""
+
+    month = models.DateField()
+
+    class Meta:
+        constraints = _org_wide_key("postmortems_month", "month")
+        indexes = [models.Index(fields=["month"], name="postmortems_month_on")]
+
+    def __str__(self):
+        return f"{self.team_id or 'org'} {self.month:%Y-%m}"

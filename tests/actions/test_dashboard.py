@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from actions import metrics, rollups
+from actions import figure_rollups, metrics, rollups
 from actions.dashboard.figures.shapes import OWNER_LIMIT
 from actions.filters import ActionItemFilter
 from actions.metrics import ORG, Period, Scope
@@ -644,6 +644,7 @@ def _organisation(size: int):
         )
     refresh_pending()  # the repeat flags, as the commit would
     rollups.refresh_pending(whole_teams=True)  # the dashboard's counts (created_at back-dated)
+    figure_rollups.refresh_pending()  # the incident and postmortem figures
 
 
 def _queries(client, url, params) -> int:
