@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from actions import figure_rollups, metrics, services
+from actions import figure_rollups, metrics, rollups, services
 from actions.metrics import ORG, PUBLIC_ONLY, Period, Scope
 from actions.models import ActionItem, IncidentsDay, IncidentsMonth, PostmortemsDay
 from incidents.models import TimelineEvent
@@ -109,6 +109,7 @@ def org():
         if n % 4 != 1:
             _published(incident, days_after=n % 12, prevention=n % 3 == 1)
     figure_rollups.refresh_pending()  # the factories' saves, as the commit would
+    rollups.refresh_pending()
     return {
         "teams": (team_a, team_b),
         "viewers": {
@@ -304,6 +305,7 @@ def test_reading_takes_the_same_queries_whatever_the_data(org):
         incident = _incident(org["teams"][n % 2], _at(8 + n % 4, 1 + n), detected=n)
         _published(incident, days_after=n, prevention=n % 2 == 0)
     figure_rollups.refresh_pending()
+    rollups.refresh_pending()
     assert queries() == few
     assert_same_figures(org)
 
@@ -330,3 +332,26 @@ def test_the_rebuild_command_fills_the_rows(org):
     assert IncidentsMonth.objects.filter(team=None).exists()
     assert_in_step()
     assert_same_figures(org)
+
+
+def test_a_page_reads_the_viewers_private_incidents_once(org, django_capture_on_commit_callbacks):
+    viewer, period = org["viewers"]["member"], PERIODS[0]
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            first = metrics.postmortem_figures(period, ORG, viewer)
+            assert metrics.postmortem_figures(period, ORG, viewer) == first
+        return len(captured), first
+
+    outside, before = queries()
+    with metrics.reading_once():
+        inside, same = queries()
+    assert inside == outside - 1 and same == before
+    # The next page (a new read) sees a private incident the member was just added to.
+    hidden = next(i for i in org["incidents"] if i.private and viewer not in i.members.all())
+    with django_capture_on_commit_callbacks(execute=True):
+        hidden.members.add(viewer)
+    with metrics.reading_once():
+        after = metrics.postmortem_figures(period, ORG, viewer)
+    assert after == _live(metrics.postmortem_figures, period, ORG, viewer)
+    assert after["coverage"]["published"] == before["coverage"]["published"] + 1
