@@ -60,9 +60,12 @@ def dashboard(request):
 @require_GET
 def dashboard_figure(request, key: str):
     """One figure: the htmx fragment that replaces its placeholder on the dashboard, or, for a
-    plain request (no JavaScript, a shared link), a page of its own."""
+    plain request (no JavaScript, a shared link, "See all" under a table), a page of its own,
+    with every row of its table (the dashboard shows the first few)."""
     selection = select(request)
     board = Dashboard(selection, request.user, timezone.localdate(), _sorts(request))
+    if not request.htmx:
+        board.whole()
     with analytics():
         figure = board.figure(key)
     if figure is None:
