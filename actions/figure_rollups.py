@@ -43,6 +43,8 @@ from .models import (
     IncidentsMonth,
     PostmortemsDay,
     PostmortemsMonth,
+    pack_durations,
+    unpack_durations,
 )
 
 BATCH = 1000
@@ -149,11 +151,19 @@ def _grouped(rows: dict[tuple, dict], key, kind: Kind) -> dict[tuple, dict]:
 
 
 def _insert(model, field: str, rows: dict[tuple, dict]) -> int:
+    kind = INCIDENTS if model in (IncidentsDay, IncidentsMonth) else POSTMORTEMS
     model.objects.bulk_create(
-        [model(team_id=team_id, **{field: when}, **row) for (team_id, when), row in rows.items()],
+        [
+            model(team_id=team_id, **{field: when}, **_packed(kind, row))
+            for (team_id, when), row in rows.items()
+        ],
         batch_size=BATCH,
     )
     return len(rows)
+
+
+def _packed(kind: Kind, row: dict) -> dict:
+    return row | {name: pack_durations(row[name]) for name in kind.lists}
 
 
 def _month_of(day: date) -> date:
@@ -265,9 +275,11 @@ def _read(kind: Kind, where: Q, org: bool = False) -> dict[tuple, dict]:
     rows = kind.day_model.objects.filter(where, team__isnull=org).values_list(
         "team_id", "day", *kind.values()
     )
-    return {
-        (team_id, day): dict(zip(kind.values(), rest, strict=True)) for team_id, day, *rest in rows
-    }
+    found = {}
+    for team_id, day, *values in rows:
+        row = dict(zip(kind.values(), values, strict=True))
+        found[(team_id, day)] = row | {name: unpack_durations(row[name]) for name in kind.lists}
+    return found
 
 
 # --- Keeping them in step --------------------------------------------------------------------
