@@ -73,13 +73,13 @@ def _render_list(request, items, title: str, *, view: str, data=None, teams=None
     filters = ActionItemFilter(data if data is not None else request.GET, queryset=items)
     sorting = Sorting(request, ITEM_COLUMNS, default="due")
     rows = filters.qs.visible_to(request.user)
-    counted = filters.qs.listed_for(request.user)
+    # Counted unordered: the database stops at the count's limit in whatever order it finds
+    # the rows cheapest, instead of following the list's order to get there.
+    counted = filters.qs.listed_for(request.user).order_by()
     if teams is not None:
         postmortems = team_postmortem_ids(teams)  # read once for the rows and the count
-        # Counted unordered: the teams' items are found by postmortem, so no index gives the
-        # list's order and an ordered count would sort them all before its limit.
         rows = rows.of_teams(teams, postmortems)
-        counted = counted.of_teams(teams, postmortems).order_by()
+        counted = counted.of_teams(teams, postmortems)
     page = paginate_list(request, sorting.order(rows), counted=counted)
     _decorate(page.object_list, request.user, list(Tracker.objects.all()))
     template = "actions/actionitem_list.html"
