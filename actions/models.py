@@ -84,18 +84,16 @@ class ActionItemQuerySet(models.QuerySet):
         today = today or timezone.localdate()
         return self.open().filter(due_on__gte=today, due_on__lte=today + timedelta(days=days))
 
-    def of_teams(self, team_ids, postmortem_ids: list[int] | None = None):
+    def of_teams(self, team_ids):
         """Items from incidents owned by these teams.
 
-        The teams' postmortems are read first (one indexed query; a caller that filters two
-        querysets passes `team_postmortem_ids` read once): given them as a list, the database
-        looks their items up by postmortem, a cost that follows the teams' size. As a join or
-        subquery it misjudged how few rows match and scanned every item or postmortem of the
-        organisation instead.
+        The teams' postmortems are read first (one indexed query): given them as a list, the
+        database looks their items up by postmortem, a cost that follows the teams' size. As a
+        join or subquery it misjudged how few rows match and scanned every item or postmortem
+        of the organisation instead. Filter once and derive the querysets that need it: each
+        filter and each query writes out the few hundred ids again.
         """
-        if postmortem_ids is None:
-            postmortem_ids = team_postmortem_ids(team_ids)
-        return self.filter(postmortem_id__in=postmortem_ids)
+        return self.filter(postmortem_id__in=team_postmortem_ids(team_ids))
 
     def for_list_rows(self):
         """The rows of the item lists: what a row shows (actionitem_list.html), what the policy

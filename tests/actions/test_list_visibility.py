@@ -9,7 +9,7 @@ hand, so a count or a page that lets a private incident's item through fails her
 import pytest
 from django.urls import reverse
 
-from actions.models import ActionItem, team_postmortem_ids
+from actions.models import ActionItem
 from incidents import paging
 
 from ..factories import (
@@ -142,13 +142,12 @@ def test_listed_for_matches_visible_to_under_the_lists_filters(org, settings, re
     settings.DEBRIEF_READ_ACCESS = read_access
     people, items = org
     ours = items["ours public"][0].postmortem.incident.team_id
-    postmortems = team_postmortem_ids([ours])
     for viewer in people.values():
         for narrow in (
             lambda qs: qs,
             lambda qs: qs.overdue(),
-            lambda qs: qs.of_teams([ours], postmortems),
-            lambda qs: qs.open().of_teams([ours], postmortems).order_by(),
+            lambda qs: qs.of_teams([ours]),
+            lambda qs: qs.open().of_teams([ours]).order_by(),
         ):
             visible = set(narrow(ActionItem.objects.visible_to(viewer)).values_list("pk"))
             listed = set(narrow(ActionItem.objects.listed_for(viewer)).values_list("pk"))
