@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from django.db import models, transaction
-from django.db.models import Exists, F, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.db.models.signals import post_save, pre_delete, pre_save
 from django.dispatch import receiver
@@ -50,6 +50,7 @@ from .models import (
 BATCH = 1000
 MICROSECOND = timedelta(microseconds=1)
 PHASES = tuple(metrics.RESPONSE_PHASES)  # detect, mitigate, resolve
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SEVERITIES = tuple(f"sev{sev}" for sev in Severity.values)
 
 
@@ -78,7 +79,7 @@ class Kind:
         return (*self.counts, *self.lists)
 
 
-INCIDENTS = Kind(IncidentsDay, IncidentsMonth, SEVERITIES, PHASES)
+INCIDENTS = Kind(IncidentsDay, IncidentsMonth, SEVERITIES, (*PHASES, "owed"))
 POSTMORTEMS = Kind(
     PostmortemsDay, PostmortemsMonth, ("published", "without_prevention", "within"), ("cycle",)
 )
@@ -96,19 +97,26 @@ def _day(moment: datetime) -> date:
 def _incident_days(incidents: QuerySet[Incident]) -> dict[tuple, dict]:
     """{(team id, day): figures} of the public incidents among `incidents`."""
     rows: dict[tuple, dict] = defaultdict(INCIDENTS.empty)
+    owing = Incident.objects.owing_postmortem().filter(pk=OuterRef("pk"))
     values = (
         incidents.filter(private=False)
         .order_by()
-        .annotate(_day=TruncDate("started_at", tzinfo=UTC), **metrics.response_durations())
-        .values_list("team_id", "_day", "severity", *PHASES)
+        .annotate(
+            _day=TruncDate("started_at", tzinfo=UTC),
+            _owing=Exists(owing),
+            **metrics.response_durations(),
+        )
+        .values_list("team_id", "_day", "severity", "_owing", "resolved_at", *PHASES)
     )
-    for team_id, day, severity, *durations in values:
+    for team_id, day, severity, owing, resolved_at, *durations in values:
         row = rows[(team_id, day)]
         if f"sev{severity}" in row:
             row[f"sev{severity}"] += 1
         for phase, duration in zip(PHASES, durations, strict=True):
             if duration is not None:
                 row[phase].append(_micros(duration))
+        if owing and resolved_at is not None:
+            row["owed"].append(_micros(resolved_at - EPOCH))
     return rows
 
 
@@ -296,6 +304,8 @@ WATCHED = {
         "team",
         "team_id",
         "timeline",
+        "status",
+        "postmortem_requirement",
     },
     "timelineevent": {"occurred_at", "phase"},
     "postmortem": {"status", "published_at"},

@@ -15,7 +15,7 @@ a number) are the very QuerySets the numbers are counted from.
 from __future__ import annotations
 
 import calendar
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -247,6 +247,25 @@ def postmortems_owed(as_of: date, scope: Scope, viewer) -> QuerySet[Incident]:
         .select_related("team")
         .order_by("resolved_at", "pk")
     )
+
+
+def postmortems_owed_count(as_of: date, scope: Scope, viewer) -> int:
+    """How many postmortems_owed. Organisation-wide, the public incidents' are counted from
+    the rollups (the owed incidents' resolution times, per month of the start: a count a
+    dozen rows long at any size), the private ones the viewer may see live."""
+    owed = postmortems_owed(as_of, scope, viewer)
+    if not _figure_rollups_apply(scope, viewer):
+        return owed.count()
+    cutoff = datetime.combine(as_of + timedelta(days=1), time.min, tzinfo=UTC) - OWED_AFTER
+    before = (cutoff - EPOCH) // MICROSECOND
+    stored = IncidentsMonth.objects.filter(team=None).values_list("owed", flat=True)
+    public = sum(bisect_left(unpack_durations(times), before) for times in stored)
+    if viewer is PUBLIC_ONLY:
+        return public
+    return public + owed.filter(pk__in=_private_ids(scope, viewer)).count()
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _on_time() -> Q:

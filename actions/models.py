@@ -685,6 +685,9 @@ class IncidentFigures(models.Model):
     detect = models.BinaryField(default=b"")
     mitigate = models.BinaryField(default=b"")
     resolve = models.BinaryField(default=b"")
+    # Of those that owe a postmortem now (IncidentQuerySet.owing_postmortem), when they were
+    # resolved (microseconds since 1970, sorted): "owed as of a day" counts those before it.
+    owed = models.BinaryField(default=b"")
 
     class Meta:
         abstract = True

@@ -152,6 +152,9 @@ def assert_same_figures(org, every: bool = False):
                 for fn in (metrics.incident_figures, metrics.postmortem_figures):
                     stored = fn(period, scope, viewer)
                     assert stored == _live(fn, period, scope, viewer), (fn, scope, period)
+            for day in (TODAY, date(2026, 9, 10)):
+                owed = metrics.postmortems_owed(day, scope, viewer).count()
+                assert metrics.postmortems_owed_count(day, scope, viewer) == owed, (scope, day)
 
 
 def stored_rows():
@@ -199,6 +202,8 @@ def test_the_rows_hold_public_incidents_only_and_the_figures_equal_the_live_ones
     assert total["outsider"] == total["public"] == len(public)
     assert total["outsider"] < total["member"] < total["admin"] == len(org["incidents"])
     assert_same_figures(org, every=True)
+    owed = metrics.postmortems_owed_count(TODAY, ORG, PUBLIC_ONLY)
+    assert 0 < owed < metrics.postmortems_owed_count(TODAY, ORG, org["admin"])
 
 
 def _edit(incident, admin, **fields):

@@ -163,7 +163,7 @@ class Dashboard:
 
     @cached_property
     def owed_count(self) -> int:
-        return self.owed.count()
+        return metrics.postmortems_owed_count(self.s.today, self.scope, self.viewer)
 
     @cached_property
     def owed_first(self) -> list:
