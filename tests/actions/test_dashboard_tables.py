@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.urls import reverse
 
-from actions import rollups
+from actions import figure_rollups, rollups
 from actions.dashboard.figures.shapes import TABLE_LIMIT
 from actions.models import ActionItemEvent
 
@@ -48,6 +48,7 @@ def _teams(numbers, owner) -> None:
                 to_due=TODAY - timedelta(days=4),
             )
     rollups.refresh_pending(whole_teams=True)
+    figure_rollups.refresh_pending()  # the incident and postmortem figures, as at commit
 
 
 @pytest.fixture
@@ -150,6 +151,7 @@ def test_rows_without_a_value_sort_last_either_way(client, user):
         created=NOW - timedelta(days=120),
     )
     rollups.refresh_pending(whole_teams=True)
+    figure_rollups.refresh_pending()  # the incident and postmortem figures, as at commit
     client.force_login(user)
     for sort in ("rate", "-rate"):
         response = client.get(DASHBOARD, {"scope": "org", "completion-team_sort": sort})
