@@ -26,10 +26,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from django.db import models, transaction
+from django.db import DEFAULT_DB_ALIAS, models, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncDate
-from django.db.models.signals import post_save, pre_delete, pre_save
+from django.db.models.signals import post_migrate, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
 from audit.models import Entry
@@ -202,6 +202,16 @@ def rebuild() -> int:
 
 def _all(kind: Kind) -> QuerySet:
     return Incident.objects.all() if kind is INCIDENTS else Postmortem.objects.all()
+
+
+@receiver(post_migrate)
+def _fill_after_upgrade(sender, app_config, using=DEFAULT_DB_ALIAS, **kwargs):
+    """The migration that adds these tables leaves them empty: fill them once, so an upgraded
+    dashboard never shows an organisation's incidents as none (a minute per 100,000)."""
+    if app_config.label != "actions" or using != DEFAULT_DB_ALIAS:
+        return
+    if not IncidentsMonth.objects.exists() and Incident.objects.exists():
+        rebuild()
 
 
 def rebuild_figure_rollups() -> str:

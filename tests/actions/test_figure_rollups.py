@@ -371,3 +371,25 @@ def test_a_page_reads_the_viewers_private_incidents_once(org, django_capture_on_
         after = metrics.postmortem_figures(period, ORG, viewer)
     assert after == _live(metrics.postmortem_figures, period, ORG, viewer)
     assert after["coverage"]["published"] == before["coverage"]["published"] + 1
+
+
+def test_migrating_fills_empty_rollups_once(org):
+    from django.apps import apps
+    from django.db.models.signals import post_migrate
+
+    for model in (IncidentsMonth, IncidentsDay, PostmortemsDay):
+        model.objects.all().delete()
+    post_migrate.send(
+        sender=apps.get_app_config("actions"),
+        app_config=apps.get_app_config("actions"),
+        using="default",
+    )
+    assert IncidentsMonth.objects.filter(team=None).exists()
+    assert_in_step()
+    kept = IncidentsMonth.objects.get(team=None, month=date(2026, 1, 1)).pk
+    post_migrate.send(
+        sender=apps.get_app_config("actions"),
+        app_config=apps.get_app_config("actions"),
+        using="default",
+    )
+    assert IncidentsMonth.objects.get(team=None, month=date(2026, 1, 1)).pk == kept  # not again
