@@ -24,7 +24,7 @@ from . import services
 from .filters import ActionItemFilter
 from .forms import ActionItemForm, BulkForm, DueDateForm, StatusForm, hints_for
 from .list_rows import item_row, item_rows
-from .models import ActionItem, Tracker, team_postmortem_ids, ticket_link
+from .models import ActionItem, Tracker, ticket_link
 from .postmortem_items import added_member_notice, membership_offered
 from .quality import action_item_hints
 
@@ -72,14 +72,13 @@ def _render_list(request, items, title: str, *, view: str, data=None, teams=None
     for the capped count (no join to incidents); both give the same rows."""
     filters = ActionItemFilter(data if data is not None else request.GET, queryset=items)
     sorting = Sorting(request, ITEM_COLUMNS, default="due")
-    rows = filters.qs.visible_to(request.user)
-    counted = filters.qs.listed_for(request.user)
+    items = filters.qs
     if teams is not None:
-        postmortems = team_postmortem_ids(teams)  # read once for the rows and the count
-        # Counted unordered: the teams' items are found by postmortem, so no index gives the
-        # list's order and an ordered count would sort them all before its limit.
-        rows = rows.of_teams(teams, postmortems)
-        counted = counted.of_teams(teams, postmortems).order_by()
+        items = items.of_teams(teams)  # once, for the rows and the count
+    rows = items.visible_to(request.user)
+    # Counted unordered: the database stops at the count's limit in whatever order it finds
+    # the rows cheapest, instead of following the list's order to get there.
+    counted = items.listed_for(request.user).order_by()
     page = paginate_list(request, sorting.order(rows), counted=counted)
     _decorate(page.object_list, request.user, list(Tracker.objects.all()))
     template = "actions/actionitem_list.html"

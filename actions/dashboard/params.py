@@ -10,14 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
+from html import escape
 from urllib.parse import urlencode
 
 from django import forms
 from django.db.models import Exists, OuterRef
+from django.utils.safestring import mark_safe
 
 from incidents import permissions
 from incidents.bounds import BoundedForm
 from incidents.models import Service, Team
+from incidents.widgets import FormSelect, _attrs_html
 
 from .. import metrics
 from ..metrics import Period, Scope
@@ -39,15 +42,45 @@ def utc_today() -> date:
     return datetime.now(UTC).date()
 
 
+class ScopeSelect(FormSelect):
+    """The scope <select>, with its teams and services in option groups, written byte for byte
+    as Django's widget templates write it, without a template per option: an admin's lists
+    every team and service (1,200 options at scale 5, ~150 ms a page through the templates).
+    html.escape is what Django's escape calls, without its lazy-string wrapper."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        chosen = set(self.format_value(value))
+        has_selected = False
+        out = []
+
+        def option(key, label) -> str:
+            nonlocal has_selected
+            key = "" if key is None else str(key)
+            selected = not has_selected and key in chosen  # the first match only, as Django
+            has_selected |= selected
+            mark = " selected" if selected else ""
+            return f'\n  <option value="{escape(key)}"{mark}>{escape(str(label))}</option>\n'
+
+        for key, label in self.choices:
+            if isinstance(label, list | tuple):
+                out.append(f'\n  <optgroup label="{escape(str(key))}">')
+                out += [option(k, text) for k, text in label]
+                out.append("\n  </optgroup>")
+            else:
+                out.append(option(key, label))
+        final = _attrs_html(self.build_attrs(self.attrs, attrs))
+        return mark_safe(f'<select name="{escape(name)}"{final}>{"".join(out)}\n</select>')  # noqa: S308
+
+
 class DashboardForm(BoundedForm, forms.Form):
-    range = forms.ChoiceField(choices=RANGES, required=False, label="Period")
+    range = forms.ChoiceField(choices=RANGES, required=False, label="Period", widget=FormSelect)
     start = forms.DateField(
         required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
     )
     end = forms.DateField(
         required=False, label="To (inclusive)", widget=forms.DateInput(attrs={"type": "date"})
     )
-    scope = forms.ChoiceField(required=False, label="Scope")
+    scope = forms.ChoiceField(required=False, label="Scope", widget=ScopeSelect)
 
     def __init__(self, data, *, scope_choices, **kwargs):
         super().__init__(data, **kwargs)

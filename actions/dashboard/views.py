@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 
 from incidents.paging import paginate, query_without_page
 
+from .. import metrics
 from . import rows as row_lists
 from .figures import Dashboard
 from .params import select
@@ -18,8 +19,9 @@ from .params import select
 def analytics():
     """One read transaction for the page's aggregates. On PostgreSQL, just-in-time
     compilation is switched off inside it: the planner's estimates for these joins trigger
-    JIT, whose compile time (0.1–3 s measured at scale 1) exceeds the queries' own run time."""
-    with transaction.atomic():
+    JIT, whose compile time (0.1–3 s measured at scale 1) exceeds the queries' own run time.
+    Facts the figures share (the viewer's private incidents) are read once inside it."""
+    with transaction.atomic(), metrics.reading_once():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL jit = off")
@@ -58,9 +60,12 @@ def dashboard(request):
 @require_GET
 def dashboard_figure(request, key: str):
     """One figure: the htmx fragment that replaces its placeholder on the dashboard, or, for a
-    plain request (no JavaScript, a shared link), a page of its own."""
+    plain request (no JavaScript, a shared link, "See all" under a table), a page of its own,
+    with every row of its table (the dashboard shows the first few)."""
     selection = select(request)
     board = Dashboard(selection, request.user, timezone.localdate(), _sorts(request))
+    if not request.htmx:
+        board.whole()
     with analytics():
         figure = board.figure(key)
     if figure is None:

@@ -25,6 +25,7 @@ from django.db.models import Max
 from django.db.models.signals import m2m_changed, post_delete, pre_delete
 from django.utils import timezone
 
+from actions.figure_rollups import rebuild_figure_rollups
 from actions.models import (
     ActionItem,
     ActionItemEvent,
@@ -164,7 +165,12 @@ def forget_filter_options() -> str:
     return "filter options forgotten"
 
 
-AFTER_LOAD: list = [rebuild_repeat_flags, rebuild_dashboard_rollups, forget_filter_options]
+AFTER_LOAD: list = [
+    rebuild_repeat_flags,
+    rebuild_dashboard_rollups,
+    rebuild_figure_rollups,
+    forget_filter_options,
+]
 
 
 def refresh_stored(log=print) -> None:

@@ -5,11 +5,13 @@ Figure.body_html) for speed; they must stay the markup the templates they replac
 from pathlib import Path
 
 import pytest
+from django import forms
 from django.template import engines
 from django.urls import reverse
 
 from actions.dashboard import charts
 from actions.dashboard.figures.shapes import Cell, Column, Figure
+from actions.dashboard.params import ScopeSelect
 from actions.dashboard.svg import chart_svg
 
 from ..factories import UserFactory
@@ -92,3 +94,19 @@ def test_the_dashboard_page_shows_the_charts(client):
     assert page.count('<div class="chart-box">') >= 8
     assert 'class="chart chart-columns"' in page and "<tbody>" in page
     assert reverse("actions:dashboard-rows", args=["items-due"]) in page
+
+
+@pytest.mark.parametrize("value", ["org", "team:b", "service:s&1", "", None, "nope"])
+def test_the_scope_select_is_the_markup_django_writes(value):
+    """Written in Python (an admin's lists every team and service); grouped, escaped and
+    selected as Django's widget templates do it."""
+    choices = [
+        ("org", "Organisation (every team)"),
+        ("Your teams", [("team:a", "A <&> team"), ("team:b", 'B "quoted"')]),
+        ("Other teams", [("team:c", "C"), ("team:b", "B again")]),
+        ("Services & more", [("service:s&1", "S1")]),
+    ]
+    fast, django = ScopeSelect(choices=choices), forms.Select(choices=choices)
+    attrs = {"id": "id_scope", "aria-describedby": "x"}
+    assert fast.render("scope", value, attrs) == django.render("scope", value, attrs)
+    assert 'value="team:b" selected' not in fast.render("scope", "team:c", attrs)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 from functools import cached_property
+from operator import itemgetter
 from urllib.parse import urlencode
 
 from django.urls import reverse
@@ -41,8 +42,11 @@ PER_PERSON = {"owners"}
 class Dashboard:
     """The figures of one period and scope for one viewer; each metric runs at most once."""
 
-    # The CSV of a list figure has every row; the page only the first few (see full()).
+    # How many rows a figure builds: the dashboard the first few of each table and list (see
+    # shown()), a figure's own page every row of its table (whole()), the CSV every row of
+    # every figure, lists included (full()).
     every_row = False
+    whole_tables = False
 
     def __init__(self, selection: Selection, viewer, local_today: date, sorts=None):
         self.s = selection
@@ -88,8 +92,17 @@ class Dashboard:
         return self._rows_paths[kind]
 
     def scoped_url(self, scope_key: str) -> str:
-        params = [(k, v) for k, v in self.s.params() if k != "scope"] + [("scope", scope_key)]
+        """The dashboard of the same period for another scope (a team's row links to its own)."""
+        return f"{self._unscoped_url}&{urlencode([('scope', scope_key)])}"
+
+    @cached_property
+    def _unscoped_url(self) -> str:
+        params = [(k, v) for k, v in self.s.params() if k != "scope"]
         return f"{reverse('actions:dashboard')}?{urlencode(params)}"
+
+    def figure_url(self, key: str, **extra) -> str:
+        """The figure's own URL: the htmx fragment, or for a plain request a page of its own."""
+        return f"{reverse('actions:dashboard-figure', args=[key])}?{self.s.query(**extra)}"
 
     # Metrics, each computed once ---------------------------------------------------------
 
@@ -150,7 +163,7 @@ class Dashboard:
 
     @cached_property
     def owed_count(self) -> int:
-        return self.owed.count()
+        return metrics.postmortems_owed_count(self.s.today, self.scope, self.viewer)
 
     @cached_property
     def owed_first(self) -> list:
@@ -212,8 +225,7 @@ class Dashboard:
     LATER = {"recurrence-month": "Recurring incidents, by month"}
 
     def later(self, key: str) -> Figure:
-        url = f"{reverse('actions:dashboard-figure', args=[key])}?{self.s.query()}"
-        return Figure(key, self.LATER[key], "", [], [], later_url=url)
+        return Figure(key, self.LATER[key], "", [], [], later_url=self.figure_url(key))
 
     @cached_property
     def shows_owners(self) -> bool:
@@ -226,16 +238,41 @@ class Dashboard:
         if not build or (key in PER_PERSON and not self.shows_owners):
             return None
         figure = build(self)
-        self._sort(figure)
+        if figure.hidden_count:
+            # Every row, in the order the table has here, on the figure's own page.
+            figure.all_url = self.figure_url(key, **{f"{key}_sort": figure.sort})
+            figure.more = (f"All {figure.total_text} {figure.noun}", figure.all_url)
         self._headers(figure)
         return figure
 
+    def shown(self, figure: Figure, rows: list[dict]) -> list[dict]:
+        """The metric rows a sortable table shows, in its sort (the `<figure>_sort` asked for,
+        else the figure's own): every row on the figure's own page and in the CSV, else the
+        first `figure.limit`. Sorting the rows before any cell is made means a table of 200
+        teams builds the cells, links and formatted values of the 15 it shows, and those are
+        the first 15 of the whole table (the worst teams, by default)."""
+        sorts = {c.key: c.by for c in figure.columns if c.key}
+        wanted = self.sorts.get(figure.key, "")
+        if wanted.lstrip("-") not in sorts:
+            wanted = figure.sort
+        figure.sort = wanted
+        figure.row_count = len(rows)
+        by = sorts[wanted.lstrip("-")]
+        keyed = [(by(r), r) for r in rows]
+        present = [pair for pair in keyed if pair[0] is not None]
+        present.sort(key=itemgetter(0), reverse=wanted.startswith("-"))  # stable: ties keep
+        missing = [r for key, r in keyed if key is None]  # rows without a value always last
+        ordered = [r for _, r in present] + missing
+        if self.whole_tables or figure.limit is None:
+            return ordered
+        return ordered[: figure.limit]
+
     def _headers(self, figure: Figure) -> None:
         """Column heads; a sortable one links to the page sorted by it (again: reversed)."""
-        others = [(f"{k}_sort", v) for k, v in self.sorts.items() if k != figure.key]
-        base = self.s.params() + others
-        current, descending = figure.sort.lstrip("-"), figure.sort.startswith("-")
         figure.table_open = figure.key in self.sorts
+        others = [(f"{k}_sort", v) for k, v in self.sorts.items() if k != figure.key]
+        base = urlencode(self.s.params() + others) if figure.sortable else ""  # once a table
+        current, descending = figure.sort.lstrip("-"), figure.sort.startswith("-")
         for column in figure.columns:
             head = {"label": column.label, "num": column.num, "href": "", "aria": ""}
             if column.key:
@@ -244,23 +281,16 @@ class Dashboard:
                     wanted = column.key if descending else f"-{column.key}"
                 else:  # numbers biggest first, names A to Z
                     wanted = f"-{column.key}" if column.num else column.key
-                query = urlencode([*base, (f"{figure.key}_sort", wanted)])
-                head["href"] = f"?{query}#fig-{figure.key}"
+                query = urlencode([(f"{figure.key}_sort", wanted)])
+                head["href"] = f"?{base}&{query}#fig-{figure.key}"
             figure.headers.append(head)
 
-    def _sort(self, figure: Figure) -> None:
-        wanted = self.sorts.get(figure.key) or figure.sort
-        keys = [c.key for c in figure.columns]
-        name = wanted.lstrip("-")
-        if not name or name not in keys:
-            return
-        index = keys.index(name)
-        figure.sort = wanted
-        present = [r for r in figure.rows if r[index].sort is not None]
-        missing = [r for r in figure.rows if r[index].sort is None]
-        present.sort(key=lambda r: r[index].sort, reverse=wanted.startswith("-"))
-        figure.rows = present + missing  # rows without a value always last
+    def whole(self) -> Dashboard:
+        """Every row of each table (a figure's own page)."""
+        self.whole_tables = True
+        return self
 
     def full(self) -> Dashboard:
-        self.every_row = True
+        """Every row of every figure, lists too (the CSV)."""
+        self.every_row = self.whole_tables = True
         return self

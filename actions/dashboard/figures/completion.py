@@ -9,6 +9,7 @@ from .shapes import (
     BAND_LABELS,
     CHART_ROWS,
     REFERENCES,
+    TABLE_LIMIT,
     Cell,
     Column,
     Figure,
@@ -73,15 +74,19 @@ def completion_month(board) -> Figure:
 
 def completion_team(board) -> Figure:
     overdue = {r["team_pk"]: r["overdue"] for r in board.open_teams}
+
+    def points(r: dict) -> int | None:
+        return None if r["change"] is None else round(r["change"] * 100)
+
     columns = [
-        Column("Team", "team"),
-        Column("Due", "due", num=True),
+        Column("Team", "team", by=lambda r: r["team_name"].lower()),
+        Column("Due", "due", num=True, by=lambda r: r["due"]),
         Column("Done on time", num=True),
-        Column("Rate", "rate", num=True, unit="share 0-1"),
+        Column("Rate", "rate", num=True, unit="share 0-1", by=lambda r: r["rate"]),
         Column("Health"),
         Column("Previous period", num=True, unit="share 0-1"),
-        Column("Change (points)", "change", num=True),
-        Column("Overdue now", "overdue", num=True),
+        Column("Change (points)", "change", num=True, by=points),
+        Column("Overdue now", "overdue", num=True, by=lambda r: overdue.get(r["team_pk"], 0)),
     ]
     figure = Figure(
         "completion-team",
@@ -91,26 +96,23 @@ def completion_team(board) -> Figure:
         [],
         empty="No action items came due in this period or the one before.",
         sort="change",
+        limit=TABLE_LIMIT,
+        noun="teams",
     )
     rows = board.completion_teams
     if not rows:
         figure.finding = "No items came due in this period or the one before"
         return figure
-    for r in rows:
-        change = None if r["change"] is None else round(r["change"] * 100)
+    for r in board.shown(figure, rows):
+        change = points(r)
         late = overdue.get(r["team_pk"], 0)
         figure.rows.append(
             [
-                Cell(
-                    r["team_name"],
-                    link=board.scoped_url(f"team:{r['team_slug']}"),
-                    sort=r["team_name"].lower(),
-                ),
+                Cell(r["team_name"], link=board.scoped_url(f"team:{r['team_slug']}")),
                 Cell(
                     r["due"],
                     link=board.rows_url("items-due", team=r["team_slug"]) if r["due"] else "",
                     num=True,
-                    sort=r["due"],
                 ),
                 Cell(
                     r["on_time"],
@@ -119,15 +121,14 @@ def completion_team(board) -> Figure:
                     else "",
                     num=True,
                 ),
-                Cell(as_share(r["rate"]), percent(r["rate"]), num=True, sort=r["rate"]),
+                Cell(as_share(r["rate"]), percent(r["rate"]), num=True),
                 Cell(r["band"] or "", BAND_LABELS[r["band"]]),
                 Cell(as_share(r["prev_rate"]), percent(r["prev_rate"]), num=True),
-                Cell(change, signed_points(change), num=True, sort=change),
+                Cell(change, signed_points(change), num=True),
                 Cell(
                     late,
                     link=board.list_url(team=r["team_slug"], overdue="on") if late else "",
                     num=True,
-                    sort=late,
                 ),
             ]
         )

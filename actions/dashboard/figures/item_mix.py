@@ -88,6 +88,13 @@ def no_prevention(board) -> Figure:
     queryset = (
         metrics.postmortems_without_prevention(board.period, board.scope, board.viewer)
         .select_related("incident", "incident__team")
+        # What the rows show, not the postmortems' Markdown (10 ms of 13 for 90 days).
+        .only(
+            "published_at",
+            "incident__number",
+            "incident__title",
+            "incident__team__name",
+        )
         .order_by("-published_at", "pk")
     )
     figure = Figure(

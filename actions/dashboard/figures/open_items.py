@@ -6,16 +6,16 @@ from functools import partial
 
 from .. import charts
 from ..charts import Series
-from .shapes import CHART_ROWS, OPEN_STATUSES, OWNER_LIMIT, Cell, Column, Figure, iso_day, person
+from .shapes import CHART_ROWS, OPEN_STATUSES, TABLE_LIMIT, Cell, Column, Figure, iso_day, person
 
 
 def overdue_team(board) -> Figure:
     rows = [r for r in board.open_teams if r["open"]]
     columns = [
-        Column("Team", "team"),
-        Column("Overdue", "overdue", num=True),
-        Column("Open", "open", num=True),
-        Column("Oldest overdue due date", "oldest", num=True),
+        Column("Team", "team", by=lambda r: r["team_name"].lower()),
+        Column("Overdue", "overdue", num=True, by=lambda r: r["overdue"]),
+        Column("Open", "open", num=True, by=lambda r: r["open"]),
+        Column("Oldest overdue due date", "oldest", num=True, by=lambda r: r["oldest_due"]),
     ]
     figure = Figure(
         "overdue-team",
@@ -25,32 +25,28 @@ def overdue_team(board) -> Figure:
         [],
         empty="No open action items. Items appear here while they are open.",
         sort="-overdue",
+        limit=TABLE_LIMIT,
+        noun="teams",
     )
     if not rows:
         figure.finding = "No open items"
         return figure
-    for r in rows:
+    for r in board.shown(figure, rows):
+        oldest = iso_day(r["oldest_due"])
         figure.rows.append(
             [
-                Cell(r["team_name"], sort=r["team_name"].lower()),
+                Cell(r["team_name"]),
                 Cell(
                     r["overdue"],
                     link=board.list_url(team=r["team_slug"], overdue="on") if r["overdue"] else "",
                     num=True,
-                    sort=r["overdue"],
                 ),
                 Cell(
                     r["open"],
                     link=board.list_url(team=r["team_slug"], status=OPEN_STATUSES),
                     num=True,
-                    sort=r["open"],
                 ),
-                Cell(
-                    iso_day(r["oldest_due"]),
-                    iso_day(r["oldest_due"]) or "—",
-                    num=True,
-                    sort=r["oldest_due"],
-                ),
+                Cell(oldest, oldest or "—", num=True),
             ]
         )
     total = sum(r["overdue"] for r in rows)
@@ -86,31 +82,17 @@ def overdue_team(board) -> Figure:
     return figure
 
 
-OWNER_SORTS = {
-    "owner": lambda r: person(r["first_name"], r["last_name"], r["username"]).lower(),
-    "overdue": lambda r: r["overdue"],
-    "open": lambda r: r["open"],
-    "oldest": lambda r: r["oldest_due"],
-}
-
-
-def _sorted_owners(rows: list[dict], wanted: str) -> list[dict]:
-    """The rows in the order Dashboard._sort gives their cells (rows without a value last)."""
-    key = OWNER_SORTS.get(wanted.lstrip("-"))
-    if key is None:
-        return rows
-    present = [r for r in rows if key(r) is not None]
-    present.sort(key=key, reverse=wanted.startswith("-"))
-    return present + [r for r in rows if key(r) is None]
+def _name(r: dict) -> str:
+    return person(r["first_name"], r["last_name"], r["username"])
 
 
 def owners(board) -> Figure:
     rows = board.open_owners
     columns = [
-        Column("Owner", "owner"),
-        Column("Overdue", "overdue", num=True),
-        Column("Open", "open", num=True),
-        Column("Oldest overdue due date", "oldest", num=True),
+        Column("Owner", "owner", by=lambda r: _name(r).lower()),
+        Column("Overdue", "overdue", num=True, by=lambda r: r["overdue"]),
+        Column("Open", "open", num=True, by=lambda r: r["open"]),
+        Column("Oldest overdue due date", "oldest", num=True, by=lambda r: r["oldest_due"]),
     ]
     figure = Figure(
         "owners",
@@ -119,34 +101,29 @@ def owners(board) -> Figure:
         columns,
         [],
         empty="No open action items, so nobody carries any.",
-        limit=OWNER_LIMIT,
+        limit=TABLE_LIMIT,
         sort="-open",
+        noun="owners",
     )
     if not rows:
         figure.finding = "Nobody carries open items"
         return figure
-    if not board.every_row:
-        # Cells only for the rows the page shows (25 of up to thousands of owners), in the
-        # order the table's sort would give them.
-        figure.row_count = len(rows)
-        shown = _sorted_owners(rows, board.sorts.get("owners") or figure.sort)[:OWNER_LIMIT]
-    else:
-        shown = rows
-    for r in shown:
-        name = person(r["first_name"], r["last_name"], r["username"])
+    # Links made when shown: the CSV has every owner (thousands org-wide) and no links.
+    for r in board.shown(figure, rows):
+        name = _name(r)
         # The list's owner filter only offers active people; an inactive owner's count
         # has no list to link to (and says so).
         active = r["active"]
+        oldest = iso_day(r["oldest_due"])
         figure.rows.append(
             [
-                Cell(name if active else f"{name} (inactive)", sort=name.lower()),
+                Cell(name if active else f"{name} (inactive)"),
                 Cell(
                     r["overdue"],
                     link=partial(board.list_url, owner=r["username"], overdue="on")
                     if active and r["overdue"]
                     else "",
                     num=True,
-                    sort=r["overdue"],
                 ),
                 Cell(
                     r["open"],
@@ -154,19 +131,13 @@ def owners(board) -> Figure:
                     if active
                     else "",
                     num=True,
-                    sort=r["open"],
                 ),
-                Cell(
-                    iso_day(r["oldest_due"]),
-                    iso_day(r["oldest_due"]) or "—",
-                    num=True,
-                    sort=r["oldest_due"],
-                ),
+                Cell(oldest, oldest or "—", num=True),
             ]
         )
     total = sum(r["open"] for r in rows)
     top = rows[0]
-    name = person(top["first_name"], top["last_name"], top["username"])
+    name = _name(top)
     figure.finding = f"{name} carries the most open items: {top['open']}" + (
         f" ({top['overdue']} overdue)" if top["overdue"] else ""
     )
@@ -175,7 +146,7 @@ def owners(board) -> Figure:
         figure.finding += f"; the top five owners hold {share:.0%} of {total:,}"
     chart_rows = rows[:CHART_ROWS]
     figure.chart = charts.bars(
-        rows=[person(r["first_name"], r["last_name"], r["username"]) for r in chart_rows],
+        rows=[_name(r) for r in chart_rows],
         series=[
             Series("overdue", "Overdue", charts.VERMILLION),
             Series("rest", "Open, not yet due", charts.SKY),

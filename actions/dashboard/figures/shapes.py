@@ -16,7 +16,9 @@ from .definitions import DEFINITIONS
 
 BAND_LABELS = {"healthy": "Healthy", "at_risk": "At risk", "theatre": "Theatre", None: "—"}
 LIST_LIMIT = 10  # rows of a list figure shown on the page; the CSV has them all
-OWNER_LIMIT = 25
+# Rows of a team or owner table on the dashboard: as many as its chart has bars, and what fits
+# a 1280x720 screen share. The figure's own page and the CSV have every row.
+TABLE_LIMIT = 15
 CHART_ROWS = 15
 REFERENCES = [(HEALTHY_RATE * 100, "80% healthy"), (THEATRE_RATE * 100, "50% theatre")]
 OPEN_STATUSES = [str(s) for s in ActionItem.OPEN_STATUSES]
@@ -28,12 +30,11 @@ class Cell:
     text: str | None = None  # what the page shows (default: the value)
     link: str | Callable[[], str] = ""  # a URL, or a function making it when shown
     num: bool = False
-    sort: object = None
     mono: bool = False  # references and dates: monospace, never wrapped
 
     @property
     def href(self) -> str:
-        # Built on demand: a table of 2,000 owners shows 25 rows, the CSV has no links.
+        # Built on demand: the CSV has no links.
         return self.link() if callable(self.link) else self.link
 
     def __str__(self) -> str:
@@ -45,9 +46,11 @@ class Cell:
 @dataclass
 class Column:
     label: str
-    key: str = ""  # sortable when set
+    key: str = ""  # sortable when set (the `<figure>_sort` value), by `by`
     num: bool = False
     unit: str = ""  # of the CSV value, when the page shows it formatted ("5 d 2 h")
+    # What a metric row sorts by in this column (None: the row goes last); see Dashboard.shown.
+    by: Callable[[dict], object] | None = None
 
     @property
     def csv_label(self) -> str:
@@ -64,7 +67,7 @@ class Figure:
     chart: charts.Chart | None = None
     small_charts: list[tuple[str, charts.Chart, str]] = field(default_factory=list)
     empty: str = ""
-    limit: int | None = None
+    limit: int | None = None  # rows built for the dashboard (see Dashboard.shown)
     sort: str = ""  # "<column key>" or "-<column key>"
     more: tuple[str, str] | None = None  # (label, href) of the full list
     headers: list[dict] = field(default_factory=list)  # column heads with their sort links
@@ -72,14 +75,12 @@ class Figure:
     wide: bool = False  # a list: spans the whole row so its columns stay readable
     later_url: str = ""  # drawn by a second request once the page is shown (see Dashboard.later)
     row_count: int | None = None  # of the whole table, when only the shown rows were built
+    noun: str = "rows"  # what a row is, for "Showing 15 of 200 teams"
+    all_url: str = ""  # the figure's own page, with every row, when some are not shown
 
     @property
     def definition(self) -> str:
         return DEFINITIONS[self.key]
-
-    @property
-    def shown(self) -> list[list[Cell]]:
-        return self.rows[: self.limit] if self.limit else self.rows
 
     @property
     def chart_html(self) -> SafeString:
@@ -91,9 +92,9 @@ class Figure:
 
     @property
     def body_html(self) -> SafeString:
-        """The table's rows, written here rather than by the template: a page has ~1,500
-        cells, and the template engine spent ~60 µs on each (most of the page's rendering)."""
-        return mark_safe("".join(_row_html(row) for row in self.shown))  # noqa: S308 (escaped)
+        """The table's rows, written here rather than by the template, which spent ~60 µs on
+        each cell (a page has a few hundred)."""
+        return mark_safe("".join(_row_html(row) for row in self.rows))  # noqa: S308 (escaped)
 
     @property
     def total_rows(self) -> int:
@@ -101,7 +102,11 @@ class Figure:
 
     @property
     def hidden_count(self) -> int:
-        return max(self.total_rows - len(self.shown), 0)
+        return max(self.total_rows - len(self.rows), 0)
+
+    @property
+    def total_text(self) -> str:
+        return f"{self.total_rows:,}"
 
     @property
     def sortable(self) -> bool:
