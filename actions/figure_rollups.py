@@ -51,6 +51,7 @@ BATCH = 1000
 MICROSECOND = timedelta(microseconds=1)
 PHASES = tuple(metrics.RESPONSE_PHASES)  # detect, mitigate, resolve
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+PUBLISHED = Postmortem.Status.PUBLISHED
 SEVERITIES = tuple(f"sev{sev}" for sev in Severity.values)
 
 
@@ -336,7 +337,8 @@ _pending = _Pending()
 
 def _on_commit() -> None:
     # As in actions.rollups: a rolled-back transaction drops its callback, and its marks are
-    # then recounted with the next commit (recounting again is harmless).
+    # then recounted with the next commit (recounting again is harmless: the first call
+    # takes every mark, the others find none).
     transaction.on_commit(refresh_pending)
 
 
@@ -413,23 +415,27 @@ def _event_deleted(sender, instance: TimelineEvent, **kwargs):
     _mark(instance.incident_id)
 
 
-def _mark_publication_of(postmortem_pk) -> None:
-    before = Postmortem.objects.filter(pk=postmortem_pk).values_list(
+def _mark_publication_of(postmortem_pk) -> bool:
+    """The day a stored postmortem counts in, if it is published; whether it is."""
+    before = Postmortem.objects.filter(pk=postmortem_pk, status=PUBLISHED).values_list(
         "published_at", "incident__team_id"
     )
     for published_at, team_id in before:
         _mark_day(published_at, team_id)
+        return True
+    return False
 
 
 @receiver(pre_save, sender=Postmortem)
 def _postmortem_saving(sender, instance: Postmortem, raw=False, **kwargs):
+    # Only published postmortems are counted: drafting and review move no row.
     if not raw and instance.pk is not None:
-        _mark_publication_of(instance.pk)
+        instance._counted_before = _mark_publication_of(instance.pk)
 
 
 @receiver(post_save, sender=Postmortem)
 def _postmortem_saved(sender, instance: Postmortem, raw=False, **kwargs):
-    if not raw:
+    if not raw and (instance.status == PUBLISHED or getattr(instance, "_counted_before", False)):
         _mark(instance.incident_id)
 
 
@@ -441,10 +447,10 @@ def _postmortem_deleted(sender, instance: Postmortem, **kwargs):
 @receiver(post_save, sender=ActionItem)
 @receiver(pre_delete, sender=ActionItem)
 def _item_changed(sender, instance: ActionItem, raw=False, **kwargs):
-    # Whether its postmortem has a prevention item may change.
+    # Whether its (published) postmortem has a prevention item may change.
     if not raw:
-        incident = Postmortem.objects.filter(pk=instance.postmortem_id).values("incident_id")
-        for row in incident:
+        published = Postmortem.objects.filter(pk=instance.postmortem_id, status=PUBLISHED)
+        for row in published.values("incident_id"):
             _mark(row["incident_id"])
 
 
@@ -461,11 +467,19 @@ def _trail_entry(sender, instance: Entry, created: bool, raw=False, **kwargs):
     changes = changes or instance.changes_dict or {}
     if instance.action == Entry.Action.UPDATE and not fields & set(changes):
         return
+    if model == "postmortem" and not _publication_changed(changes):
+        return  # a draft sent for review, or the like
     _mark(instance.incident_pk, moved=model == "incident" and bool(MOVES_TEAM & set(changes)))
     # The day it was counted in before a move in time: every team's row of it (the team then
     # is not known here; a day's recount is one small grouped query).
     for field in ("started_at", "published_at"):
         _mark_day(_moment(changes.get(field)), None)
+
+
+def _publication_changed(changes: dict) -> bool:
+    status = changes.get("status")
+    moved = isinstance(status, list | tuple) and PUBLISHED in [str(value) for value in status]
+    return moved or "published_at" in changes
 
 
 def _moment(change) -> datetime | None:
