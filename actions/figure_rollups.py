@@ -46,11 +46,11 @@ from .models import (
     pack_durations,
     unpack_durations,
 )
+from .rollups import _month_days
 
 BATCH = 1000
-MICROSECOND = timedelta(microseconds=1)
+MICROSECOND, EPOCH = metrics.MICROSECOND, metrics.EPOCH
 PHASES = tuple(metrics.RESPONSE_PHASES)  # detect, mitigate, resolve
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 PUBLISHED = Postmortem.Status.PUBLISHED
 SEVERITIES = tuple(f"sev{sev}" for sev in Severity.values)
 
@@ -159,8 +159,7 @@ def _grouped(rows: dict[tuple, dict], key, kind: Kind) -> dict[tuple, dict]:
     return {group: kind.merged(members) for group, members in groups.items()}
 
 
-def _insert(model, field: str, rows: dict[tuple, dict]) -> int:
-    kind = INCIDENTS if model in (IncidentsDay, IncidentsMonth) else POSTMORTEMS
+def _insert(kind: Kind, model, field: str, rows: dict[tuple, dict]) -> int:
     model.objects.bulk_create(
         [
             model(team_id=team_id, **{field: when}, **_packed(kind, row))
@@ -185,9 +184,8 @@ def _write(kind: Kind, team_days: dict[tuple, dict]) -> int:
     org_days = _grouped(team_days, _org, kind)
     team_months = _grouped(team_days, _by_month, kind)
     org_months = _grouped(org_days, _by_month, kind)
-    return _insert(kind.day_model, "day", team_days | org_days) + _insert(
-        kind.month_model, "month", team_months | org_months
-    )
+    days = _insert(kind, kind.day_model, "day", team_days | org_days)
+    return days + _insert(kind, kind.month_model, "month", team_months | org_months)
 
 
 @transaction.atomic
@@ -255,17 +253,14 @@ def _recount(kind: Kind, days: dict[date, set[int] | None]) -> int:
     kind.day_model.objects.filter(stale).delete()
     base = _incident_days if kind is INCIDENTS else _postmortem_days
     fresh = _sorted(base(_all(kind).filter(source)), kind)
-    _insert(kind.day_model, "day", fresh)
+    _insert(kind, kind.day_model, "day", fresh)
     # Merged again from the day rows: the organisation's days, then the months.
     touched = set(days)
     kind.day_model.objects.filter(day__in=touched, team__isnull=True).delete()
     org_days = _grouped(_read(kind, Q(day__in=touched)), _org, kind)
-    _insert(kind.day_model, "day", org_days)
+    _insert(kind, kind.day_model, "day", org_days)
     months = {_month_of(day) for day in touched}
-    in_months = Q(pk__in=[])
-    for month in months:
-        bounds = metrics.Period.month(f"{month:%Y-%m}")
-        in_months |= Q(day__gte=bounds.start, day__lte=bounds.end)
+    in_months = _month_days(months, "day")
     if any(teams is None for teams in days.values()):
         of_teams = Q()
     else:
@@ -277,7 +272,7 @@ def _recount(kind: Kind, days: dict[date, set[int] | None]) -> int:
     month_rows = _grouped(_read(kind, in_months & of_teams), _by_month, kind) | _grouped(
         _read(kind, in_months, org=True), _by_month, kind
     )
-    _insert(kind.month_model, "month", month_rows)
+    _insert(kind, kind.month_model, "month", month_rows)
     return len(fresh) + len(org_days) + len(month_rows)
 
 

@@ -239,11 +239,10 @@ def postmortems_owed(as_of: date, scope: Scope, viewer) -> QuerySet[Incident]:
     """Incidents owing a postmortem on `as_of`: a full postmortem is required by the policy,
     the incident was resolved more than 7 days before the end of `as_of`, and no postmortem
     for it is published. Oldest resolution first."""
-    cutoff = datetime.combine(as_of + timedelta(days=1), time.min, tzinfo=UTC) - OWED_AFTER
     return (
         incidents(scope, viewer)
         .owing_postmortem()
-        .filter(resolved_at__lt=cutoff)
+        .filter(resolved_at__lt=_owed_cutoff(as_of))
         .select_related("team")
         .order_by("resolved_at", "pk")
     )
@@ -256,8 +255,7 @@ def postmortems_owed_count(as_of: date, scope: Scope, viewer) -> int:
     owed = postmortems_owed(as_of, scope, viewer)
     if not _figure_rollups_apply(scope, viewer):
         return owed.count()
-    cutoff = datetime.combine(as_of + timedelta(days=1), time.min, tzinfo=UTC) - OWED_AFTER
-    before = (cutoff - EPOCH) // MICROSECOND
+    before = (_owed_cutoff(as_of) - EPOCH) // MICROSECOND
     stored = IncidentsMonth.objects.filter(team=None).values_list("owed", flat=True)
     public = sum(bisect_left(unpack_durations(times), before) for times in stored)
     if viewer is PUBLIC_ONLY:
@@ -265,7 +263,13 @@ def postmortems_owed_count(as_of: date, scope: Scope, viewer) -> int:
     return public + owed.filter(pk__in=_private_ids(scope, viewer)).count()
 
 
+def _owed_cutoff(as_of: date) -> datetime:
+    """Resolved before this is owed on `as_of` (more than OWED_AFTER before its end)."""
+    return datetime.combine(as_of + timedelta(days=1), time.min, tzinfo=UTC) - OWED_AFTER
+
+
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
 
 
 def _on_time() -> Q:
@@ -1460,7 +1464,7 @@ def _postmortem_figures_rolled_up(period: Period, scope: Scope, viewer) -> dict:
     groups = _Groups(("cycle",), ("published", "all_published", "within", "without_prevention"))
     columns = ("published", "within", "without_prevention", "cycle")
     for month, published, within, without, cycle in _rollup_rows(
-        PostmortemsMonth, PostmortemsDay, period, scope, columns
+        PostmortemsMonth, PostmortemsDay, period, columns
     ):
         group = groups.add(month, all_published=published, within=within)
         group.counts["without_prevention"] += without
@@ -1488,20 +1492,12 @@ def _postmortem_figures_rolled_up(period: Period, scope: Scope, viewer) -> dict:
     return groups.figures(CYCLE_SHARES)
 
 
-def _rollup_rows(month_model, day_model, period: Period, scope: Scope, columns: tuple):
-    """(month, *columns) of the scope's rollup rows covering `period`: a month row for each
-    month wholly inside it, day rows for its days in the months it cuts."""
-    whole, days = [], Q(pk__in=[])
-    for month in period.months():
-        bounds = Period.month(f"{month:%Y-%m}")
-        if period.start <= bounds.start and bounds.end <= period.end:
-            whole.append(month)
-        else:
-            first, last = max(bounds.start, period.start), min(bounds.end, period.end)
-            days |= Q(day__gte=first, day__lte=last)
-    team = Q(team=scope.team) if scope.team else Q(team__isnull=True)
-    months = month_model.objects.filter(team, month__in=whole).order_by()
-    cut = day_model.objects.filter(team).filter(days).order_by()
+def _rollup_rows(month_model, day_model, period: Period, columns: tuple):
+    """(month, *columns) of the organisation's rollup rows covering `period`: a month row for
+    each month wholly inside it, day rows for its days in the months it cuts."""
+    whole, days = _whole_months(period, period.start, "day")
+    months = month_model.objects.filter(team__isnull=True, month__in=whole).order_by()
+    cut = day_model.objects.filter(days, team__isnull=True).order_by()
     lists = [n for n, column in enumerate(columns) if column in DURATION_LISTS]
     rows = chain(months.values_list("month", *columns), cut.values_list("day", *columns))
     for when, *values in rows:
@@ -1511,9 +1507,6 @@ def _rollup_rows(month_model, day_model, period: Period, scope: Scope, columns: 
 
 
 DURATION_LISTS = {"detect", "mitigate", "resolve", "cycle"}
-
-
-MICROSECOND = timedelta(microseconds=1)
 
 
 def percentile_of_runs(runs: list, share: float) -> timedelta | None:
@@ -1696,7 +1689,7 @@ def _incident_figures_rolled_up(period: Period, scope: Scope, viewer) -> dict:
     columns = [f"sev{sev}" for sev in Severity.values]
     groups = _Groups(tuple(RESPONSE_PHASES), (*severities, "total"))
     for month, *row in _rollup_rows(
-        IncidentsMonth, IncidentsDay, period, scope, (*columns, *RESPONSE_PHASES)
+        IncidentsMonth, IncidentsDay, period, (*columns, *RESPONSE_PHASES)
     ):
         counts = dict(zip(severities, row[: len(columns)], strict=True))
         group = groups.add(month, total=sum(counts.values()), **counts)

@@ -393,3 +393,46 @@ def test_migrating_fills_empty_rollups_once(org):
         using="default",
     )
     assert IncidentsMonth.objects.get(team=None, month=date(2026, 1, 1)).pk == kept  # not again
+
+
+def test_a_rolled_back_change_leaves_the_rows_as_they_were(org, django_capture_on_commit_callbacks):
+    from django.db import transaction
+
+    incident = org["incidents"][4]
+    before = stored_rows()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        _edit(incident, org["admin"], severity=1, detected_at=None)
+        raise RuntimeError("the request failed after the edit")
+    # Its marks stay noted; the next commit recounts them against what is really stored.
+    with django_capture_on_commit_callbacks(execute=True):
+        figure_rollups.refresh_pending()
+    assert stored_rows() == before
+    assert_same_figures(org)
+
+
+def test_the_edges_of_days_months_and_years_are_counted_once(org):
+    team = org["teams"][0]
+    # The last microsecond of a month and of a year (UTC), and the first of the next.
+    edges = [
+        datetime(2026, 9, 30, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(2026, 10, 1, tzinfo=UTC),
+        datetime(2025, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(2026, 1, 1, tzinfo=UTC),
+    ]
+    for start in edges:
+        _incident(team, start, detected=1)
+    figure_rollups.refresh_pending()
+    assert_in_step()
+    assert IncidentsDay.objects.filter(team=None, day=date(2026, 9, 30)).exists()
+    assert IncidentsDay.objects.filter(team=None, day=date(2025, 12, 31)).exists()
+    across = (
+        Period(date(2025, 12, 31), date(2026, 1, 1)),  # a year's last and first day
+        Period(date(2026, 9, 30), date(2026, 9, 30)),  # one day, the last of a month
+        Period(date(2025, 12, 1), date(2026, 10, 1)),  # whole months, a cut one at the end
+    )
+    for viewer in (org["viewers"]["admin"], PUBLIC_ONLY):
+        for period in across:
+            for fn in (metrics.incident_figures, metrics.postmortem_figures):
+                assert fn(period, ORG, viewer) == _live(fn, period, ORG, viewer), period
+    one_day = metrics.incident_figures(across[1], ORG, PUBLIC_ONLY)
+    assert sum(row["total"] for row in one_day["severity"]) == 1
