@@ -859,9 +859,8 @@ def completion_grid(
     """The counts of completion_by_due_date per (team, month due, period), in one query:
     [{"team_pk", "team_name", "team_slug", "month", "current" (in `period`, else in
     `previous`, by default the same length just before), "due", "on_time", "due_moved" (had
-    their due date changed at any time)}]. completion_by_month, completion_by_team and
-    slippage_by_team are sums of these rows (at most teams × months of them), so the dashboard
-    reads the items due once.
+    their due date changed at any time)}]. `completion_sums` adds them up per team and per
+    month, which is what the dashboard reads.
 
     Where the rollups apply (`_rollups_apply`), public incidents' items are summed from
     ItemsDueMonth (a row per team and month) for whole months and ItemsDueDay (per team and
@@ -870,34 +869,88 @@ def completion_grid(
     previous = previous or period.before()
     if not _rollups_apply(scope, viewer):
         return _completion_grid_live(items(scope, viewer), period, previous)
-    sums = {f"sum_{name}": Sum(name) for name in GRID_COUNTS}
-    whole, cut = _whole_months(Period(previous.start, period.end), period.start)
-    # Months wholly on one side of the period's start: a row per team and month.
-    by_month = (
-        _team_rows(ItemsDueMonth.objects.all(), scope)
-        .filter(month__in=whole)
-        .values(
-            "month",
-            **ROLLUP_TEAM,
-            current=ExpressionWrapper(Q(month__gte=period.start), output_field=BooleanField()),
-        )
-        .annotate(**sums)
-    )
-    # The days of the months cut by either period's bounds: a row per team and day.
-    now = Q(due_on__gte=period.start, due_on__lte=period.end)
-    by_day = (
-        _team_rows(ItemsDueDay.objects.all(), scope)
-        .filter(cut)
-        .values(
-            **ROLLUP_TEAM,
-            month=TruncMonth("due_on"),
-            current=ExpressionWrapper(now, output_field=BooleanField()),
-        )
-        .annotate(**sums)
+    by_month, by_day, _ = _completion_rollups(period, previous, scope)
+    sums = _sums(GRID_COUNTS)
+    team = dict(ROLLUP_TEAM)
+    by_month = by_month.values("month", **team, current=_current(period, "month")).annotate(**sums)
+    by_day = by_day.values(**team, month=TruncMonth("due_on"), current=_current(period)).annotate(
+        **sums
     )
     live = _completion_grid_live(_private_items(scope, viewer), period, previous)
     rows = _renamed(by_month, GRID_COUNTS) + _renamed(by_day, GRID_COUNTS) + live
     return _merged(rows, ("team_pk", "month", "current"), GRID_COUNTS)
+
+
+@dataclass
+class CompletionSums:
+    """completion_grid's rows added up two ways: `teams` per (team, current), with the
+    team's name and slug; `months` per month due, in the period only (no `current`)."""
+
+    teams: list[dict]
+    months: list[dict]
+
+    @classmethod
+    def of(cls, grid: list[dict]) -> CompletionSums:
+        team_keys = (*ITEM_TEAM, "current", *GRID_COUNTS)
+        teams = [{k: r[k] for k in team_keys} for r in grid]
+        months = [{k: r[k] for k in ("month", *GRID_COUNTS)} for r in grid if r["current"]]
+        return cls(
+            _merged(teams, ("team_pk", "current"), GRID_COUNTS),
+            _merged(months, ("month",), GRID_COUNTS),
+        )
+
+
+def completion_sums(
+    period: Period, scope: Scope, viewer, previous: Period | None = None
+) -> CompletionSums:
+    """completion_grid added up per team and per month (`CompletionSums`): all that
+    completion_by_team, completion_by_month and slippage_by_team read. From the rollups the
+    sums are made by the database, so the rows are tens (teams, months), not the teams ×
+    months of the grid (about 5,000 org-wide at 200 teams, each a dict merged here)."""
+    previous = previous or period.before()
+    if not _rollups_apply(scope, viewer):
+        return CompletionSums.of(_completion_grid_live(items(scope, viewer), period, previous))
+    by_month, by_day, in_period = _completion_rollups(period, previous, scope)
+    sums = _sums(GRID_COUNTS)
+    team = dict(ROLLUP_TEAM)
+    teams = _renamed(
+        by_month.values(**team, current=_current(period, "month")).annotate(**sums),
+        GRID_COUNTS,
+    ) + _renamed(by_day.values(**team, current=_current(period)).annotate(**sums), GRID_COUNTS)
+    months = _renamed(
+        by_month.filter(month__gte=period.start).values("month").annotate(**sums), GRID_COUNTS
+    ) + _renamed(
+        by_day.filter(in_period).values(month=TruncMonth("due_on")).annotate(**sums),
+        GRID_COUNTS,
+    )
+    live = CompletionSums.of(_completion_grid_live(_private_items(scope, viewer), period, previous))
+    return CompletionSums(
+        _merged(teams + live.teams, ("team_pk", "current"), GRID_COUNTS),
+        _merged(months + live.months, ("month",), GRID_COUNTS),
+    )
+
+
+def _completion_rollups(period: Period, previous: Period, scope: Scope):
+    """The ItemsDueMonth rows of the months wholly on one side of the period's start, the
+    ItemsDueDay rows of the months either period cuts, and the filter on due_on of the
+    period itself."""
+    whole, cut = _whole_months(Period(previous.start, period.end), period.start)
+    by_month = _team_rows(ItemsDueMonth.objects.all(), scope).filter(month__in=whole)
+    by_day = _team_rows(ItemsDueDay.objects.all(), scope).filter(cut)
+    return by_month, by_day, Q(due_on__gte=period.start, due_on__lte=period.end)
+
+
+def _current(period: Period, field: str = "due_on") -> ExpressionWrapper:
+    """Whether a rollup row is in `period` rather than the one before (a month row is
+    wholly on one side of the period's start)."""
+    if field == "month":
+        return ExpressionWrapper(Q(month__gte=period.start), output_field=BooleanField())
+    now = Q(due_on__gte=period.start, due_on__lte=period.end)
+    return ExpressionWrapper(now, output_field=BooleanField())
+
+
+def _sums(names: tuple) -> dict:
+    return {f"sum_{name}": Sum(name) for name in names}
 
 
 def _whole_months(span: Period, split: date, field: str = "due_on") -> tuple[list[date], Q]:
@@ -1052,36 +1105,30 @@ def _merged(rows: list[dict], keys: tuple, counts: tuple, least: tuple = ()) -> 
     return list(merged.values())
 
 
-def _sum(rows: list[dict], *names: str) -> dict:
-    return {name: sum(row[name] for row in rows) for name in names}
-
-
-def completion_by_month(period: Period, scope: Scope, viewer, grid=None) -> list[dict]:
+def completion_by_month(period: Period, scope: Scope, viewer, sums=None) -> list[dict]:
     """completion_by_due_date per calendar month of the period, by the month the items were
     due: [{"month" (its first day), "due", "on_time", "rate", "band"}], one per month the
     period touches (the first and last clipped to it), empty months with due 0, rate None.
-    `grid`: completion_grid's rows for this period, when already fetched."""
-    grid = completion_grid(period, scope, viewer) if grid is None else grid
+    `sums`: completion_sums for this period, when already read."""
+    sums = completion_sums(period, scope, viewer) if sums is None else sums
+    found = {r["month"]: r for r in sums.months}
     return [
-        _with_rate(
-            {"month": m}
-            | _sum([r for r in grid if r["current"] and r["month"] == m], "due", "on_time")
-        )
+        _with_rate({"month": m} | {k: found.get(m, {}).get(k, 0) for k in ("due", "on_time")})
         for m in period.months()
     ]
 
 
 def completion_by_team(
-    period: Period, scope: Scope, viewer, previous: Period | None = None, grid=None
+    period: Period, scope: Scope, viewer, previous: Period | None = None, sums=None
 ) -> list[dict]:
     """completion_by_due_date per team (the team of the item's incident), in the period and
     in `previous` (by default the period of the same length before it): [{"team_pk",
     "team_name", "team_slug", "due", "on_time", "rate", "band", "prev_due", "prev_on_time",
     "prev_rate", "prev_band", "change" (rate − prev_rate, or None)}], for teams with items
-    due in either, by name. `grid`: completion_grid's rows, when already fetched."""
-    grid = completion_grid(period, scope, viewer, previous) if grid is None else grid
+    due in either, by name. `sums`: completion_sums, when already read."""
+    sums = completion_sums(period, scope, viewer, previous) if sums is None else sums
     teams: dict[int, dict] = {}
-    for r in grid:
+    for r in sums.teams:
         team = teams.setdefault(
             r["team_pk"],
             {key: r[key] for key in ITEM_TEAM} | dict.fromkeys(TEAM_COUNTS, 0),
@@ -1325,12 +1372,12 @@ def items_moved(period: Period, scope: Scope, viewer) -> QuerySet[ActionItem]:
     )
 
 
-def slippage_by_team(period: Period, scope: Scope, viewer, grid=None) -> list[dict]:
+def slippage_by_team(period: Period, scope: Scope, viewer, sums=None) -> list[dict]:
     """Per team: due-date changes recorded in the period ("changes"), the items they moved
     ("items_moved"), the net days slipped ("slipped", a timedelta: later minus earlier date,
     summed), and of the items due in the period (as for completion) how many had had their
-    due date changed at any time ("due", "due_moved"; from completion_grid, passed in as
-    `grid` when already fetched). By team name."""
+    due date changed at any time ("due", "due_moved"; from completion_sums, passed in as
+    `sums` when already read). By team name."""
     moved = (
         due_date_changes(period, scope, viewer)
         .order_by()
@@ -1341,8 +1388,8 @@ def slippage_by_team(period: Period, scope: Scope, viewer, grid=None) -> list[di
             slipped=Sum(F("to_due") - F("from_due")),
         )
     )
-    grid = completion_grid(period, scope, viewer) if grid is None else grid
-    due = [r for r in grid if r["current"]]
+    sums = completion_sums(period, scope, viewer) if sums is None else sums
+    due = [r for r in sums.teams if r["current"]]
     teams: dict[int, dict] = {}
     blank = {"changes": 0, "items_moved": 0, "slipped": timedelta(0), "due": 0, "due_moved": 0}
     for row in moved:

@@ -280,7 +280,7 @@ def _dashboard_sql(bench: Bench, *, viewer, scope_key: str, days: int) -> None:
     list(Team.objects.all())
     list(Service.objects.select_related("team"))
     with analytics():
-        grid = metrics.completion_grid(judged, scope, viewer)
+        sums = metrics.completion_sums(judged, scope, viewer)
         owners = permissions.can(viewer, "view_owner_counts", team)
         metrics.open_items_grid(scope, viewer, timezone.localdate(), owners=owners)
         owed = metrics.postmortems_owed(today, scope, viewer)
@@ -290,7 +290,7 @@ def _dashboard_sql(bench: Bench, *, viewer, scope_key: str, days: int) -> None:
         metrics.items_by_priority_and_leverage(period, scope, viewer)
         list(metrics.postmortems_without_prevention(period, scope, viewer)[:10])
         metrics.incident_figures(period, scope, viewer)
-        metrics.slippage_by_team(period, scope, viewer, grid=grid)
+        metrics.slippage_by_team(period, scope, viewer, sums=sums)
 
 
 def _recurrence_sql(bench: Bench, *, days: int) -> None:

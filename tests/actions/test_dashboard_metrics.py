@@ -152,7 +152,13 @@ def test_the_completion_grid_adds_up_to_the_digest_figure_in_both_periods():
         expected = metrics.completion_by_due_date(period, ORG, PUBLIC_ONLY)
         assert sum(r["due"] for r in rows) == expected["due"] > 0
         assert sum(r["on_time"] for r in rows) == expected["on_time"]
-    teams_view = metrics.completion_by_team(OCTOBER, ORG, PUBLIC_ONLY, previous, grid=grid)
+    sums = metrics.completion_sums(OCTOBER, ORG, PUBLIC_ONLY, previous)
+    expected = metrics.CompletionSums.of(grid)
+    by_team = lambda r: (r["team_pk"], r["current"])  # noqa: E731
+    assert sorted(sums.teams, key=by_team) == sorted(expected.teams, key=by_team)
+    by_month = lambda r: r["month"]  # noqa: E731
+    assert sorted(sums.months, key=by_month) == sorted(expected.months, key=by_month)
+    teams_view = metrics.completion_by_team(OCTOBER, ORG, PUBLIC_ONLY, previous, sums=sums)
     for team in teams_view:
         own = metrics.completion_by_due_date(
             OCTOBER, Scope(team=TeamFactory(slug=team["team_slug"])), None

@@ -124,9 +124,12 @@ def assert_same_figures(viewer, scope):
     today = timezone.localdate()
     for days in (90, 365):
         period = Period.last(days, today)
-        assert _rows(metrics.completion_grid(period, scope, viewer)) == _rows(
-            reference_completion_grid(period, scope, viewer)
-        )
+        reference = reference_completion_grid(period, scope, viewer)
+        assert _rows(metrics.completion_grid(period, scope, viewer)) == _rows(reference)
+        sums = metrics.completion_sums(period, scope, viewer)
+        expected = metrics.CompletionSums.of(reference)
+        assert _rows(sums.teams) == _rows(expected.teams)
+        assert _rows(sums.months) == _rows(expected.months)
         assert metrics.items_by_priority_and_leverage(period, scope, viewer) == (
             reference_item_mix(period, scope, viewer)
         )
@@ -310,6 +313,7 @@ def test_reading_the_rollups_takes_the_same_queries_whatever_the_data(org):
     def queries():
         with CaptureQueriesContext(connection) as captured:
             metrics.completion_grid(period, ORG, viewer)
+            metrics.completion_sums(period, ORG, viewer)
             metrics.open_items_grid(ORG, viewer, timezone.localdate())
             metrics.items_by_priority_and_leverage(period, ORG, viewer)
         return len(captured)

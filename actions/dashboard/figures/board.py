@@ -111,20 +111,19 @@ class Dashboard:
         return self.s.judged
 
     @cached_property
-    def grid(self) -> list[dict]:
-        """Items due in the judged period and the one before, per team and month: the one
-        read behind completion (headline, by month, by team) and slippage's due items."""
+    def sums(self) -> metrics.CompletionSums:
+        """Items due in the judged period and the one before, per team and per month: the
+        one read behind completion (headline, by month, by team) and slippage's due items."""
         if not self.judged:
-            return []
-        return metrics.completion_grid(self.judged, self.scope, self.viewer)
+            return metrics.CompletionSums([], [])
+        return metrics.completion_sums(self.judged, self.scope, self.viewer)
 
     @cached_property
     def completion(self) -> dict:
-        """completion_by_due_date, summed from the grid (a test holds them equal)."""
-        current = [r for r in self.grid if r["current"]]
+        """completion_by_due_date, summed from the months (a test holds them equal)."""
         figures = {
-            "due": sum(r["due"] for r in current),
-            "on_time": sum(r["on_time"] for r in current),
+            "due": sum(r["due"] for r in self.sums.months),
+            "on_time": sum(r["on_time"] for r in self.sums.months),
         }
         rate = figures["on_time"] / figures["due"] if figures["due"] else None
         return figures | {"rate": rate, "band": metrics.health_band(rate)}
@@ -133,13 +132,13 @@ class Dashboard:
     def completion_teams(self) -> list[dict]:
         if not self.judged:
             return []
-        return metrics.completion_by_team(self.judged, self.scope, self.viewer, grid=self.grid)
+        return metrics.completion_by_team(self.judged, self.scope, self.viewer, sums=self.sums)
 
     @cached_property
     def completion_months(self) -> list[dict]:
         if not self.judged:
             return []
-        return metrics.completion_by_month(self.judged, self.scope, self.viewer, grid=self.grid)
+        return metrics.completion_by_month(self.judged, self.scope, self.viewer, sums=self.sums)
 
     @cached_property
     def open_grid(self) -> list[dict]:
