@@ -311,6 +311,16 @@ def _repeat_rows(bench: Bench) -> list:
         return list(rows[: settings.PAGE_SIZE])
 
 
+# The figures a dashboard view asks for once it is shown (Dashboard.LATER), per view: its
+# query and those figures (the recurrence figure is measured on its own below; the owners
+# table is shown to the team's managers, and organisation-wide to admins only).
+LATER = ["slippage-team", "priority-leverage", "no-prevention", "severity-month", "response-month"]
+LATER_FIGURES = [
+    ("team 90d", {}, ["owners", *LATER]),
+    ("org 90d", {"scope": "org", "range": "90"}, LATER),
+    ("org 365d", {"scope": "org", "range": "365"}, LATER),
+]
+
 REGISTRY += [
     Page(
         "dashboard manager team 90d",
@@ -329,6 +339,18 @@ REGISTRY += [
         url=lambda b: url("actions:dashboard", {"scope": "org", "range": "365"}),
         floor=lambda b: _dashboard_sql(b, viewer=b.manager, scope_key="org", days=365),
         user=lambda b: b.manager,
+    ),
+    # The figures the dashboard asks for once it is shown (Dashboard.LATER), each a request
+    # of its own, for the three views above.
+    *(
+        Page(
+            f"dashboard {view} figure {key}",
+            url=lambda b, params=params, key=key: url("actions:dashboard-figure", params, [key]),
+            headers={"HX-Request": "true"},
+            user=lambda b: b.manager,
+        )
+        for view, params, keys in LATER_FIGURES
+        for key in keys
     ),
     Page(
         "dashboard recurrence org 90d",

@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from actions import figure_rollups, metrics, rollups
+from actions.dashboard.figures import Dashboard
 from actions.dashboard.figures.shapes import TABLE_LIMIT
 from actions.filters import ActionItemFilter
 from actions.metrics import ORG, Period, Scope
@@ -30,6 +31,7 @@ from ..factories import (
     TeamFactory,
     UserFactory,
 )
+from .dashboard_view import view
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -188,8 +190,9 @@ def test_private_incidents_stay_out_of_figures_csv_and_lists_for_non_members(cli
 
     for viewer, visible in ((member, True), (outsider, False)):
         client.force_login(viewer)
-        page = client.get(DASHBOARD, {"scope": "org"})
-        assert (secret.reference in page.content.decode()) is visible
+        shown = view(client, {"scope": "org"})
+        page = shown.page
+        assert (secret.reference in shown.text) is visible
         headlines = {h.key: h.value for h in page.context["headlines"]}
         assert headlines["overdue"] == ("1" if visible else "0")
         assert ("Security" in csv_text("overdue-team")) is visible
@@ -242,14 +245,13 @@ def test_headline_figures_are_the_shared_definitions(client, user):
 
 def test_a_page_with_no_data_says_what_belongs_in_each_figure(client, user):
     client.force_login(user)
-    response = client.get(DASHBOARD)
-    assert response.status_code == 200
-    text = response.content.decode()
+    shown = view(client)
+    text = shown.text
     assert "No action items came due in this period" in text
     assert "No postmortems owed." in text
     assert "No incidents started in this period." in text
     assert "<svg" not in text  # no empty charts drawn
-    for figure in [f for s in response.context["sections"] for f in s.figures]:
+    for figure in shown.figures.values():
         assert figure.rows == [] or figure.key in ("priority-leverage",), figure.key
 
 
@@ -266,12 +268,11 @@ def test_charts_are_svg_with_values_on_hover_and_a_table_and_definition_each(cli
             postmortem=pm, due=TODAY - timedelta(days=days - 10), done_at=NOW - timedelta(days=days)
         )
     client.force_login(manager)
-    response = client.get(DASHBOARD)
-    text = response.content.decode()
+    shown = view(client)
+    text = shown.text
     assert text.count('<svg class="chart') >= 5
     assert re.search(r"<rect [^>]+><title>[A-Z][a-z]+ \d{4} · Done on time: 100%</title>", text)
-    sections = response.context["sections"]
-    figures = [f for s in sections for f in s.figures if not f.later_url]
+    figures = list(shown.figures.values())
     for figure in figures:
         assert figure.definition  # "How is this computed?" for every figure
         assert f'href="/actions/dashboard/{figure.key}.csv?' in text
@@ -296,6 +297,40 @@ def test_the_slowest_figure_arrives_after_the_page_and_has_a_page_of_its_own(cli
     alone = client.get(url).content.decode()  # without JavaScript: a page of its own
     assert "<html" in alone and "1 incident repeated an earlier one" in alone
     assert client.get(reverse("actions:dashboard-figure", args=["nope"])).status_code == 404
+
+
+def test_the_page_builds_what_its_headlines_read_and_asks_for_the_rest_with_its_sorts(client):
+    admin = UserFactory(is_superuser=True)
+    client.force_login(admin)
+    params = {"scope": "org", "range": "365", "slippage-team_sort": "team"}
+    page = client.get(DASHBOARD, params)
+    figures = [f for s in page.context["sections"] for f in s.figures]
+    later = [f for f in figures if f.later_url]
+    assert {f.key for f in later} == set(Dashboard.LATER)  # owners too: an admin sees them
+    assert {f.key for f in figures} - set(Dashboard.LATER) == {
+        "completion-month",
+        "completion-team",
+        "overdue-team",
+        "cycle-month",
+        "owed-list",
+    }
+    text = page.content.decode()
+    for figure in later:
+        # A placeholder that says what is coming, fetched once the page is shown, with the
+        # page's sorts so the fragment's own sort links keep them.
+        query = parse_qs(urlsplit(figure.later_url).query)
+        assert query == {"range": ["365"], "scope": ["org"], "slippage-team_sort": ["team"]}
+        assert f'hx-get="{figure.later_url.replace("&", "&amp;")}" hx-trigger="load"' in text
+        assert figure.heading in text
+        fragment = client.get(figure.later_url, headers={"HX-Request": "true"})
+        assert fragment.status_code == 200
+        assert fragment.context["f"].heading == figure.heading
+    # Someone who may not see counts per person gets no placeholder for them.
+    _, manager = _team_with_manager()  # a team's manager: no counts per person org-wide
+    client.force_login(manager)
+    page = client.get(DASHBOARD, {"scope": "org"})
+    keys = {f.key for s in page.context["sections"] for f in s.figures if f.later_url}
+    assert keys == set(Dashboard.LATER) - {"owners"}
 
 
 def test_completion_by_team_links_the_overdue_items_of_the_team_whose_rate_fell(client, user):
@@ -335,8 +370,7 @@ def test_overdue_counts_by_team_and_owner_link_to_the_list_showing_exactly_those
     _item(postmortem=PostmortemFactory(), owner=lee, due=TODAY - timedelta(days=2))  # other team
     client.force_login(user)
     for scope in ("team:checkout", "service:checkout-api"):
-        response = client.get(DASHBOARD, {"scope": scope})
-        figures = {f.key: f for s in response.context["sections"] for f in s.figures}
+        figures = view(client, {"scope": scope}).figures
         (team_row,) = figures["overdue-team"].rows
         assert [c.value for c in team_row[:3]] == ["Checkout", 3, 4]
         assert _list_ids(client, team_row[1].href) == sorted([d1.pk, d2.pk, l1.pk])
@@ -374,8 +408,7 @@ def test_an_inactive_owner_is_listed_without_a_link_the_list_could_not_honour(cl
     client.force_login(user)
     response = client.get(reverse("actions:dashboard-csv", args=["owners"]), {"scope": "org"})
     assert "Ex Colleague (inactive),1,1," in response.content.decode()
-    page = client.get(DASHBOARD, {"scope": "org"})
-    owners = next(f for s in page.context["sections"] for f in s.figures if f.key == "owners")
+    owners = view(client, {"scope": "org"}).figures["owners"]
     assert [c.href for c in owners.rows[0][1:3]] == ["", ""]
 
 
@@ -391,10 +424,7 @@ def test_owner_and_team_tables_sort_by_any_column(client, user):
     client.force_login(user)
 
     def owners(**params):
-        response = client.get(DASHBOARD, {"scope": "org", **params})
-        figure = next(
-            f for s in response.context["sections"] for f in s.figures if f.key == "owners"
-        )
+        figure = view(client, {"scope": "org", **params}).figures["owners"]
         return figure, [row[0].value for row in figure.rows]
 
     figure, default = owners()
@@ -417,11 +447,8 @@ def test_the_owner_table_builds_only_the_rows_it_shows_in_the_order_asked(client
     client.force_login(user)
 
     def owners(**params):
-        response = client.get(DASHBOARD, {"scope": "org", **params})
-        figure = next(
-            f for s in response.context["sections"] for f in s.figures if f.key == "owners"
-        )
-        return figure, response.content.decode()
+        shown = view(client, {"scope": "org", **params})
+        return shown.figures["owners"], shown.text
 
     figure, page = owners()
     assert len(figure.rows) == TABLE_LIMIT and figure.total_rows == TABLE_LIMIT + 5

@@ -199,7 +199,7 @@ class Dashboard:
     # Figures -----------------------------------------------------------------------------
 
     def sections(self) -> list[Section]:
-        f = self.figure
+        f, later = self.figure, self.later
         return [
             Section(
                 "Follow-through",
@@ -207,24 +207,39 @@ class Dashboard:
             ),
             Section(
                 "Load and slippage",
-                [fig for fig in (f("owners"), f("slippage-team")) if fig is not None],
+                [fig for fig in (later("owners"), later("slippage-team")) if fig is not None],
             ),
-            Section("What the items are", [f("priority-leverage"), f("no-prevention")]),
+            Section("What the items are", [later("priority-leverage"), later("no-prevention")]),
             Section("Postmortems", [f("cycle-month"), f("owed-list")]),
             Section(
                 "Incidents",
-                [f("severity-month"), f("response-month"), self.later("recurrence-month")],
+                [later("severity-month"), later("response-month"), later("recurrence-month")],
             ),
         ]
 
-    # Figures the page asks for after it has loaded (htmx), each from its own URL: finding
-    # repeats means sorting a year of incidents by pattern and by service and factor, the
-    # slowest figure by far (0.2-0.6 s org-wide at 20,000 incidents), so the rest of the page
-    # does not wait for it. Without JavaScript the placeholder links to the figure's page.
-    LATER = {"recurrence-month": "Recurring incidents, by month"}
+    # Figures the page asks for after it has loaded (htmx), each from its own URL, so the
+    # headline numbers and the first figures show without waiting for the rest: each of
+    # these reads its own facts (slippage its due-date changes, the mix its items, the
+    # incident trends a period of incidents; finding repeats, the slowest, means sorting a
+    # year of incidents by pattern and by service and factor). The page's own figures are
+    # those made of what the headlines already read. Without JavaScript the placeholder
+    # links to the figure's page.
+    LATER = {
+        "owners": "Open and overdue items by owner, now",
+        "slippage-team": "Due-date slippage by team",
+        "priority-leverage": "Items created, by priority and leverage",
+        "no-prevention": "Published postmortems with no prevention item",
+        "severity-month": "Incidents by severity, by month",
+        "response-month": "Time to detect, mitigate and resolve (median), by month",
+        "recurrence-month": "Recurring incidents, by month",
+    }
 
-    def later(self, key: str) -> Figure:
-        return Figure(key, self.LATER[key], "", [], [], later_url=self.figure_url(key))
+    def later(self, key: str) -> Figure | None:
+        if key in PER_PERSON and not self.shows_owners:
+            return None
+        # The page's table sorts travel with it: the fragment's sort links keep them.
+        sorts = {f"{k}_sort": v for k, v in self.sorts.items()}
+        return Figure(key, self.LATER[key], "", [], [], later_url=self.figure_url(key, **sorts))
 
     @cached_property
     def shows_owners(self) -> bool:
