@@ -1200,38 +1200,32 @@ def open_items_grid(scope: Scope, viewer, today: date, owners: bool = True) -> l
 
 
 def _open_by_team_rollups(scope: Scope, viewer, today: date) -> list[dict]:
-    """open_items_grid per team from the rollups: the months before today's from
-    OpenItemsMonth (every item of them is overdue), the later ones likewise (none is), the
-    days of today's month from OpenItemsDue, plus the viewer's private incidents live."""
+    """open_items_grid per team from the rollups: the open items and the oldest overdue due
+    day from OpenItemsMonth (a month's first due day is overdue when before today: every one
+    of an earlier month, none of a later one), the overdue ones of today's month from the days
+    before today in OpenItemsDue, plus the viewer's private incidents live."""
     this_month = Period.month(f"{today:%Y-%m}")
     # Summed per team in the query: a row per team, not one per team and month (~1,000
     # org-wide, each a dict merged in Python).
-    before = Q(month__lt=this_month.start)
     months = (
         _team_rows(OpenItemsMonth.objects.all(), scope)
-        .exclude(month=this_month.start)
         .values(**ROLLUP_TEAM)
         .annotate(
             sum_open=Sum("open"),
-            sum_overdue=Coalesce(Sum("open", filter=before), 0),
-            oldest_due=Min("first_due", filter=before),
+            sum_overdue=Coalesce(Sum("open", filter=Q(month__lt=this_month.start)), 0),
+            oldest_due=Min("first_due", filter=Q(first_due__lt=today)),
         )
     )
     rows = _renamed(months, ("open", "overdue"))
-    late = Q(due_on__lt=today)
     days = (
         _team_rows(OpenItemsDue.objects.all(), scope)
-        .filter(due_on__gte=this_month.start, due_on__lte=this_month.end)
+        .filter(due_on__gte=this_month.start, due_on__lt=today)
         .values(**ROLLUP_TEAM)
-        .annotate(
-            sum_open=Sum("open"),
-            sum_overdue=Coalesce(Sum("open", filter=late), 0),
-            oldest_due=Min("due_on", filter=late),
-        )
+        .annotate(sum_overdue=Sum("open"))
     )
+    rows += [row | {"open": 0, "oldest_due": None} for row in _renamed(days, ("overdue",))]
     live = _open_items_live(_private_items(scope, viewer), today, {})
-    rows += _renamed(days, ("open", "overdue")) + live
-    return _merged(rows, ("team_pk",), ("open", "overdue"), least=("oldest_due",))
+    return _merged(rows + live, ("team_pk",), ("open", "overdue"), least=("oldest_due",))
 
 
 def _open_items_live(qs: QuerySet[ActionItem], today: date, who: dict = OWNER) -> list[dict]:

@@ -32,6 +32,7 @@ from ..factories import (
     TeamFactory,
     UserFactory,
 )
+from ..races import race, report, run_together
 
 pytestmark = pytest.mark.django_db
 
@@ -493,3 +494,28 @@ def test_the_item_mix_reads_whole_months_from_their_rows_and_stays_in_step(
     before = created()
     ItemsCreatedMonth.objects.filter(pk=row.pk).update(created=row.created + 100)
     assert created() == before + 100
+
+
+@race
+@pytest.mark.django_db(transaction=True)
+def test_two_commits_recounting_the_same_organisation_day_at_once(race_mode, capsys):
+    # Two teams' items due the same day, changed at once: each commit recounts its team's row
+    # of the day, then the organisation's. Without one recount at a time, each would delete
+    # the organisation's row and insert its own (a unique key error), or sum without the
+    # other's team.
+    day = timezone.localdate()
+    teams = [TeamFactory(), TeamFactory()]
+    for team in teams:
+        ActionItemFactory(
+            postmortem=PostmortemFactory(incident=IncidentFactory(team=team)), due_on=day
+        )
+    created_on = timezone.now().astimezone(UTC).date()
+    waiting = [team.pk for team in teams]
+    run = run_together(lambda: rollups.recount(waiting.pop(), {day}, {created_on}))
+    assert_org_rows_sum_the_team_rows()
+    assert ItemsDueDay.objects.get(team=None, due_on=day).due == 2
+    assert ItemsDueMonth.objects.get(team=None, month=day.replace(day=1)).due == 2
+    report(
+        capsys,
+        f"two recounts of one day wrote {run.results} rows; calls overlapped: {run.overlapped}",
+    )
