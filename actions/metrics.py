@@ -917,6 +917,9 @@ def completion_sums(
         by_month.values(**team, current=_current(period, "month")).annotate(**sums),
         GRID_COUNTS,
     ) + _renamed(by_day.values(**team, current=_current(period)).annotate(**sums), GRID_COUNTS)
+    # Per month, from the organisation's rows org-wide (a row per month or day, not one per
+    # team and month or day).
+    by_month, by_day, _ = _completion_rollups(period, previous, scope, rows=_scope_rows)
     months = _renamed(
         by_month.filter(month__gte=period.start).values("month").annotate(**sums), GRID_COUNTS
     ) + _renamed(
@@ -930,13 +933,14 @@ def completion_sums(
     )
 
 
-def _completion_rollups(period: Period, previous: Period, scope: Scope):
+def _completion_rollups(period: Period, previous: Period, scope: Scope, rows=None):
     """The ItemsDueMonth rows of the months wholly on one side of the period's start, the
     ItemsDueDay rows of the months either period cuts, and the filter on due_on of the
-    period itself."""
+    period itself. The teams' rows (`_team_rows`), or those `rows` picks."""
+    rows = rows or _team_rows
     whole, cut = _whole_months(Period(previous.start, period.end), period.start)
-    by_month = _team_rows(ItemsDueMonth.objects.all(), scope).filter(month__in=whole)
-    by_day = _team_rows(ItemsDueDay.objects.all(), scope).filter(cut)
+    by_month = rows(ItemsDueMonth.objects.all(), scope).filter(month__in=whole)
+    by_day = rows(ItemsDueDay.objects.all(), scope).filter(cut)
     return by_month, by_day, Q(due_on__gte=period.start, due_on__lte=period.end)
 
 
@@ -1041,7 +1045,19 @@ BEFORE_ROLLUP_READ: list = []
 
 
 def _team_rows(qs: QuerySet, scope: Scope) -> QuerySet:
-    return (qs.filter(team=scope.team) if scope.team else qs).order_by()
+    """The teams' rows of a rollup in scope: its team's, or every team's (never the
+    organisation's rows, no team, of the rollups that have them)."""
+    if scope.team:
+        return qs.filter(team=scope.team).order_by()
+    if qs.model._meta.get_field("team").null:
+        qs = qs.filter(team__isnull=False)
+    return qs.order_by()
+
+
+def _scope_rows(qs: QuerySet, scope: Scope) -> QuerySet:
+    """The rows of a rollup with organisation-wide rows that answer for a scope: its team's,
+    or the organisation's (no team): a row per key however many teams there are."""
+    return qs.filter(team=scope.team if scope.team else None).order_by()
 
 
 def _private_items(scope: Scope, viewer) -> QuerySet[ActionItem]:
@@ -1184,38 +1200,32 @@ def open_items_grid(scope: Scope, viewer, today: date, owners: bool = True) -> l
 
 
 def _open_by_team_rollups(scope: Scope, viewer, today: date) -> list[dict]:
-    """open_items_grid per team from the rollups: the months before today's from
-    OpenItemsMonth (every item of them is overdue), the later ones likewise (none is), the
-    days of today's month from OpenItemsDue, plus the viewer's private incidents live."""
+    """open_items_grid per team from the rollups: the open items and the oldest overdue due
+    day from OpenItemsMonth (a month's first due day is overdue when before today: every one
+    of an earlier month, none of a later one), the overdue ones of today's month from the days
+    before today in OpenItemsDue, plus the viewer's private incidents live."""
     this_month = Period.month(f"{today:%Y-%m}")
     # Summed per team in the query: a row per team, not one per team and month (~1,000
     # org-wide, each a dict merged in Python).
-    before = Q(month__lt=this_month.start)
     months = (
         _team_rows(OpenItemsMonth.objects.all(), scope)
-        .exclude(month=this_month.start)
         .values(**ROLLUP_TEAM)
         .annotate(
             sum_open=Sum("open"),
-            sum_overdue=Coalesce(Sum("open", filter=before), 0),
-            oldest_due=Min("first_due", filter=before),
+            sum_overdue=Coalesce(Sum("open", filter=Q(month__lt=this_month.start)), 0),
+            oldest_due=Min("first_due", filter=Q(first_due__lt=today)),
         )
     )
     rows = _renamed(months, ("open", "overdue"))
-    late = Q(due_on__lt=today)
     days = (
         _team_rows(OpenItemsDue.objects.all(), scope)
-        .filter(due_on__gte=this_month.start, due_on__lte=this_month.end)
+        .filter(due_on__gte=this_month.start, due_on__lt=today)
         .values(**ROLLUP_TEAM)
-        .annotate(
-            sum_open=Sum("open"),
-            sum_overdue=Coalesce(Sum("open", filter=late), 0),
-            oldest_due=Min("due_on", filter=late),
-        )
+        .annotate(sum_overdue=Sum("open"))
     )
+    rows += [row | {"open": 0, "oldest_due": None} for row in _renamed(days, ("overdue",))]
     live = _open_items_live(_private_items(scope, viewer), today, {})
-    rows += _renamed(days, ("open", "overdue")) + live
-    return _merged(rows, ("team_pk",), ("open", "overdue"), least=("oldest_due",))
+    return _merged(rows + live, ("team_pk",), ("open", "overdue"), least=("oldest_due",))
 
 
 def _open_items_live(qs: QuerySet[ActionItem], today: date, who: dict = OWNER) -> list[dict]:
@@ -1278,19 +1288,20 @@ def items_by_priority_and_leverage(period: Period, scope: Scope, viewer) -> list
 
     Where the rollups apply, public incidents' items are summed from ItemsCreatedMonth for
     the months wholly in the period and from ItemsCreatedDay for the days of the months it
-    cuts, plus a live count over the private incidents the viewer may see."""
+    cuts (the team's rows, or the organisation's), plus a live count over the private
+    incidents the viewer may see."""
     if not _rollups_apply(scope, viewer):
         return _item_mix_live(items_created(period, scope, viewer))
     sums = {f"sum_{name}": Sum(name) for name in MIX_COUNTS}
     whole, cut = _whole_months(period, period.start, field="created_on")
     by_month = (
-        _team_rows(ItemsCreatedMonth.objects.all(), scope)
+        _scope_rows(ItemsCreatedMonth.objects.all(), scope)
         .filter(month__in=whole)
         .values("priority", "leverage")
         .annotate(**sums)
     )
     by_day = (
-        _team_rows(ItemsCreatedDay.objects.all(), scope)
+        _scope_rows(ItemsCreatedDay.objects.all(), scope)
         .filter(cut)
         .values("priority", "leverage")
         .annotate(**sums)

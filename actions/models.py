@@ -482,47 +482,62 @@ class WebhookDelivery(models.Model):
 # few rows per team and day instead of joining every item of the period to its incident and
 # the privacy rule. A viewer's figure is these sums plus a live count over the (few) private
 # incidents they may see. Rebuilt per team at commit when items, privacy or teams change.
+# ItemsDue* and ItemsCreated* also have rows with no team, for the whole organisation (the sums
+# of the teams' rows of the same key), so an organisation-wide year reads a dozen month rows
+# however many teams there are.
+
+
+def _org_wide_key(model: str, *fields: str) -> list:
+    """A row per team and key (a day or month, and whatever else `fields` names), and one
+    per key for the whole organisation (no team)."""
+    return [
+        models.UniqueConstraint(fields=["team", *fields], name=f"{model}_key"),
+        models.UniqueConstraint(
+            fields=list(fields), condition=models.Q(team=None), name=f"{model}_org_key"
+        ),
+    ]
 
 
 class ItemsDueDay(models.Model):
-    """Items (won't do excluded) due on a day, per team: completion_grid's counts."""
+    """Items (won't do excluded) due on a day, per team and (no team) for the whole
+    organisation: completion_grid's counts."""
 
-    team = models.ForeignKey("incidents.Team", on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey(
+        "incidents.Team", null=True, on_delete=models.CASCADE, related_name="+"
+    )
     due_on = models.DateField()
     due = models.PositiveIntegerField(default=0)
     on_time = models.PositiveIntegerField(default=0)
     due_moved = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["team", "due_on"], name="items_due_day_key"),
-        ]
+        constraints = _org_wide_key("items_due_day", "due_on")
         indexes = [models.Index(fields=["due_on"], name="items_due_day_on")]
 
     def __str__(self):
-        return f"{self.team_id} {self.due_on}"
+        return f"{self.team_id or 'org'} {self.due_on}"
 
 
 class ItemsDueMonth(models.Model):
-    """ItemsDueDay summed per team and calendar month (`month`: its first day), so a year's
-    completion grid reads a row per team and month instead of one per team and day; the
-    days of the months a period cuts are still read from ItemsDueDay. Written with the day
-    rows by actions.rollups, from them."""
+    """ItemsDueDay summed per team (or organisation) and calendar month (`month`: its first
+    day), so a year's completion grid reads a row per team and month instead of one per team
+    and day; the days of the months a period cuts are still read from ItemsDueDay. Written
+    with the day rows by actions.rollups, from them."""
 
-    team = models.ForeignKey("incidents.Team", on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey(
+        "incidents.Team", null=True, on_delete=models.CASCADE, related_name="+"
+    )
     month = models.DateField()
     due = models.PositiveIntegerField(default=0)
     on_time = models.PositiveIntegerField(default=0)
     due_moved = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["team", "month"], name="items_due_month_key"),
-        ]
+        constraints = _org_wide_key("items_due_month", "month")
         indexes = [models.Index(fields=["month"], name="items_due_month_on")]
 
     def __str__(self):
-        return f"{self.team_id} {self.month:%Y-%m}"
+        return f"{self.team_id or 'org'} {self.month:%Y-%m}"
 
 
 class OpenItemsDue(models.Model):
@@ -538,6 +553,9 @@ class OpenItemsDue(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["team", "owner", "due_on"], name="open_items_due_key"),
         ]
+        # The days of today's month (the open items per team read them; the key's index,
+        # team first, cannot find them).
+        indexes = [models.Index(fields=["due_on"], name="open_items_due_on")]
 
     def __str__(self):
         return f"{self.team_id} {self.owner_id} {self.due_on}"
@@ -564,10 +582,12 @@ class OpenItemsMonth(models.Model):
 
 
 class ItemsCreatedDay(models.Model):
-    """Items created on a (UTC) day per team, priority and leverage, with where they stand
-    now: items_by_priority_and_leverage's counts."""
+    """Items created on a (UTC) day per team (or, no team, the whole organisation), priority
+    and leverage, with where they stand now: items_by_priority_and_leverage's counts."""
 
-    team = models.ForeignKey("incidents.Team", on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey(
+        "incidents.Team", null=True, on_delete=models.CASCADE, related_name="+"
+    )
     created_on = models.DateField()
     priority = models.PositiveSmallIntegerField()
     leverage = models.CharField(max_length=12)
@@ -577,25 +597,22 @@ class ItemsCreatedDay(models.Model):
     dropped = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["team", "created_on", "priority", "leverage"],
-                name="items_created_day_key",
-            ),
-        ]
+        constraints = _org_wide_key("items_created_day", "created_on", "priority", "leverage")
         indexes = [models.Index(fields=["created_on"], name="items_created_day_on")]
 
     def __str__(self):
-        return f"{self.team_id} {self.created_on} P{self.priority} {self.leverage}"
+        return f"{self.team_id or 'org'} {self.created_on} P{self.priority} {self.leverage}"
 
 
 class ItemsCreatedMonth(models.Model):
-    """ItemsCreatedDay summed per team, calendar month (`month`: its first day), priority
-    and leverage, so a year's item mix reads a row per team, month and kind instead of one
-    per day; the days of the months a period cuts are still read from ItemsCreatedDay.
-    Written with the day rows by actions.rollups, from them."""
+    """ItemsCreatedDay summed per team (or organisation), calendar month (`month`: its first
+    day), priority and leverage, so a year's item mix reads a row per team, month and kind
+    instead of one per day; the days of the months a period cuts are still read from
+    ItemsCreatedDay. Written with the day rows by actions.rollups, from them."""
 
-    team = models.ForeignKey("incidents.Team", on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey(
+        "incidents.Team", null=True, on_delete=models.CASCADE, related_name="+"
+    )
     month = models.DateField()
     priority = models.PositiveSmallIntegerField()
     leverage = models.CharField(max_length=12)
@@ -605,16 +622,11 @@ class ItemsCreatedMonth(models.Model):
     dropped = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["team", "month", "priority", "leverage"],
-                name="items_created_month_key",
-            ),
-        ]
+        constraints = _org_wide_key("items_created_month", "month", "priority", "leverage")
         indexes = [models.Index(fields=["month"], name="items_created_month_on")]
 
     def __str__(self):
-        return f"{self.team_id} {self.month:%Y-%m} P{self.priority} {self.leverage}"
+        return f"{self.team_id or 'org'} {self.month:%Y-%m} P{self.priority} {self.leverage}"
 
 
 class RepeatsDay(models.Model):
@@ -655,16 +667,6 @@ def unpack_durations(packed) -> array:
     if sys.byteorder == "big":
         values.byteswap()
     return values
-
-
-def _org_wide_key(model: str, period: str) -> list:
-    """A row per team and day (or month), and one for the whole organisation (no team)."""
-    return [
-        models.UniqueConstraint(fields=["team", period], name=f"{model}_key"),
-        models.UniqueConstraint(
-            fields=[period], condition=models.Q(team=None), name=f"{model}_org_key"
-        ),
-    ]
 
 
 class IncidentFigures(models.Model):

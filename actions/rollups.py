@@ -4,9 +4,11 @@ OpenItemsMonth and ItemsCreatedMonth sum them per month), kept in step.
 They count the action items of PUBLIC incidents per team and day (due day; created day for
 the mix). A change to an item touches its team's rows of its due days (before and after) and
 of its created day; an incident's privacy or team change, or a deletion, those of all its
-items (in the old team too). The keys are noted as changes happen (item saves and deletions;
-incident edits, which update rows directly, through their audit-trail entry, as
-actions.repeats does) and their rows recounted from the base tables once, when the
+items (in the old team too). ItemsDue* and ItemsCreated* also have the organisation's rows (no
+team), the sums of the teams' rows of the same key: those of the days (and months) whose team
+rows were recounted are summed again after them. The keys are noted as changes happen (item
+saves and deletions; incident edits, which update rows directly, through their audit-trail
+entry, as actions.repeats does) and their rows recounted from the base tables once, when the
 transaction commits: idempotent and self-correcting. `manage.py rebuild_rollups` recounts
 everything (after a bulk load, which bypasses all this).
 """
@@ -16,7 +18,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate, TruncMonth
 from django.db.models.signals import post_save, pre_delete, pre_save
@@ -45,6 +47,7 @@ ROLLUPS = (*DAY_ROLLUPS, *MONTH_ROLLUPS)
 INCIDENT_FIELDS = {"private", "team", "team_id"}
 BATCH = 1000
 TEAM = F("postmortem__incident__team_id")
+RECOUNT_LOCK = 0x524F4C4C  # pg_advisory_xact_lock key of the recounts ("ROLL")
 
 
 def _public_items() -> QuerySet[ActionItem]:
@@ -103,7 +106,7 @@ def _write_months(months: Q, created_months: Q) -> int:
     by_month = {"month": TruncMonth("due_on")}
     due = [
         ItemsDueMonth(team_id=r["team_id"], month=r["month"], **{n: r[f"sum_{n}"] for n in DUE})
-        for r in ItemsDueDay.objects.filter(months)
+        for r in ItemsDueDay.objects.filter(months, team__isnull=False)
         .order_by()
         .values("team_id", **by_month)
         .annotate(**{f"sum_{n}": Sum(n) for n in DUE})
@@ -123,7 +126,7 @@ def _write_months(months: Q, created_months: Q) -> int:
             leverage=r["leverage"],
             **{n: r[f"sum_{n}"] for n in metrics.MIX_COUNTS},
         )
-        for r in ItemsCreatedDay.objects.filter(created_months)
+        for r in ItemsCreatedDay.objects.filter(created_months, team__isnull=False)
         .order_by()
         .values("team_id", "priority", "leverage", month=TruncMonth("created_on"))
         .annotate(**{f"sum_{n}": Sum(n) for n in metrics.MIX_COUNTS})
@@ -135,29 +138,101 @@ def _write_months(months: Q, created_months: Q) -> int:
 
 
 DUE = ("due", "on_time", "due_moved")
+# The rollups with rows for the whole organisation (no team): their key beside the team, and
+# their counts.
+ORG_WIDE = {
+    ItemsDueDay: (("due_on",), DUE),
+    ItemsDueMonth: (("month",), DUE),
+    ItemsCreatedDay: (("created_on", "priority", "leverage"), metrics.MIX_COUNTS),
+    ItemsCreatedMonth: (("month", "priority", "leverage"), metrics.MIX_COUNTS),
+}
+
+
+def _write_org(model, where: Q) -> int:
+    """Replace the organisation's rows of `model` that `where` selects by the sums of the
+    teams' rows it selects; returns how many were written."""
+    keys, counts = ORG_WIDE[model]
+    model.objects.filter(where, team__isnull=True).delete()
+    summed = (
+        model.objects.filter(where, team__isnull=False)
+        .order_by()
+        .values(*keys)
+        .annotate(**{f"sum_{n}": Sum(n) for n in counts})
+    )
+    rows = [
+        model(team=None, **{k: r[k] for k in keys}, **{n: r[f"sum_{n}"] for n in counts})
+        for r in summed
+    ]
+    model.objects.bulk_create(rows, batch_size=BATCH)
+    return len(rows)
+
+
+def _recount_org(due_days=None, created_days=None) -> int:
+    """The organisation's rows of these due days and created days (None: every day) and of
+    their months, summed again from the teams' rows (recounted first)."""
+    if due_days is None or created_days is None:
+        return sum(_write_org(model, Q()) for model in ORG_WIDE)
+    months = {day.replace(day=1) for day in due_days}
+    created_months = {day.replace(day=1) for day in created_days}
+    return (
+        _write_org(ItemsDueDay, Q(due_on__in=due_days))
+        + _write_org(ItemsDueMonth, Q(month__in=months))
+        + _write_org(ItemsCreatedDay, Q(created_on__in=created_days))
+        + _write_org(ItemsCreatedMonth, Q(month__in=created_months))
+    )
+
+
+def _one_at_a_time() -> None:
+    """One recount at a time (PostgreSQL; SQLite writes one transaction at a time anyway):
+    two commits recounting the same day at once would each delete what the other had not yet
+    written, then both insert (a unique key error, or an organisation's row summed without
+    the other's teams' rows). Waiting here, the later one sees the earlier one's rows, as in
+    actions.repeats."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RECOUNT_LOCK])
+
+
+def _days_of(team_ids: list) -> tuple[set, set]:
+    """The due days and created days of these teams' rows."""
+    due = ItemsDueDay.objects.filter(team_id__in=team_ids).order_by()
+    created = ItemsCreatedDay.objects.filter(team_id__in=team_ids).order_by()
+    return (
+        set(due.values_list("due_on", flat=True).distinct()),
+        set(created.values_list("created_on", flat=True).distinct()),
+    )
 
 
 @transaction.atomic
 def rebuild(team_ids=None) -> int:
-    """Recount every rollup row of `team_ids` (every team when None) from the items; returns
-    how many rows were written."""
+    """Recount every rollup row of `team_ids` (every team when None) from the items, and the
+    organisation's rows of the days they had or have now; returns how many rows were
+    written."""
+    _one_at_a_time()
     items = _public_items()
     if team_ids is not None:
         team_ids = list(team_ids)
         if not team_ids:
             return 0
         items = items.filter(postmortem__incident__team_id__in=team_ids)
+        had_due, had_created = _days_of(team_ids)
     for model in ROLLUPS:
         rows = model.objects.all()
         (rows.filter(team_id__in=team_ids) if team_ids is not None else rows).delete()
     written = _write(judged_items(items), items, _created_day(items))
     teams = Q(team_id__in=team_ids) if team_ids is not None else Q()
-    return written + _write_months(teams, teams)
+    written += _write_months(teams, teams)
+    if team_ids is None:
+        return written + _recount_org()
+    due_days, created_days = _days_of(team_ids)
+    return written + _recount_org(due_days | had_due, created_days | had_created)
 
 
 @transaction.atomic
 def recount(team_id: int, due_days: set, created_days: set) -> int:
-    """Recount one team's rows of these due days and created days (a change's keys)."""
+    """Recount one team's rows of these due days and created days (a change's keys), then
+    the organisation's rows of those days and of their months."""
+    _one_at_a_time()
     due_days, created_days = list(due_days), list(created_days)
     ItemsDueDay.objects.filter(team_id=team_id, due_on__in=due_days).delete()
     OpenItemsDue.objects.filter(team_id=team_id, due_on__in=due_days).delete()
@@ -177,7 +252,8 @@ def recount(team_id: int, due_days: set, created_days: set) -> int:
         model.objects.filter(team_id=team_id, month__in=months).delete()
     ItemsCreatedMonth.objects.filter(team_id=team_id, month__in=created_months).delete()
     due_in, created_in = _month_days(months, "due_on"), _month_days(created_months, "created_on")
-    return written + _write_months(due_in & Q(team_id=team_id), created_in & Q(team_id=team_id))
+    written += _write_months(due_in & Q(team_id=team_id), created_in & Q(team_id=team_id))
+    return written + _recount_org(due_days, created_days)
 
 
 def _month_days(months: set, field: str) -> Q:

@@ -32,6 +32,7 @@ from ..factories import (
     TeamFactory,
     UserFactory,
 )
+from ..races import race, report, run_together
 
 pytestmark = pytest.mark.django_db
 
@@ -145,17 +146,38 @@ def assert_same_figures(viewer, scope):
 def stored_rows():
     return {
         model: sorted(
-            tuple(v for k, v in row.items() if k != "id") for row in model.objects.values()
+            (tuple(v for k, v in row.items() if k != "id") for row in model.objects.values()),
+            key=repr,  # (the organisation's rows have no team)
         )
         for model in rollups.ROLLUPS
     }
 
 
+def assert_org_rows_sum_the_team_rows():
+    """Each of the organisation's rows (no team) holds the sums of the teams' rows of its key,
+    and there is one for each key some team has."""
+    for model, (keys, counts) in rollups.ORG_WIDE.items():
+        summed = {}
+        for row in model.objects.filter(team__isnull=False).values(*keys, *counts):
+            key = tuple(row[k] for k in keys)
+            before = summed.get(key, (0,) * len(counts))
+            summed[key] = tuple(a + row[n] for a, n in zip(before, counts, strict=True))
+        org = {
+            tuple(row[k] for k in keys): tuple(row[n] for n in counts)
+            for row in model.objects.filter(team__isnull=True).values(*keys, *counts)
+        }
+        assert org == summed, model.__name__
+        assert model.objects.filter(team__isnull=True).count() == len(org)
+
+
 def assert_in_step():
-    """The rows kept by the commit hooks are those a full recount gives."""
+    """The rows kept by the commit hooks are those a full recount gives, the organisation's
+    rows included."""
+    assert_org_rows_sum_the_team_rows()
     kept = stored_rows()
     rollups.rebuild()
     assert kept == stored_rows()
+    assert_org_rows_sum_the_team_rows()
 
 
 # --- The organisation ----------------------------------------------------------------------
@@ -227,7 +249,11 @@ def test_the_rollups_hold_public_items_only_and_the_figures_equal_the_live_queri
     assert ItemsDueDay.objects.exists() and OpenItemsDue.objects.exists()
     private = sum(1 for item in org["items"] if item.postmortem.incident.private)
     public = len(org["items"]) - private
-    assert sum(ItemsCreatedDay.objects.values_list("created", flat=True)) == public
+    teams = ItemsCreatedDay.objects.filter(team__isnull=False)
+    assert sum(teams.values_list("created", flat=True)) == public
+    org_wide = ItemsCreatedDay.objects.filter(team__isnull=True)
+    assert sum(org_wide.values_list("created", flat=True)) == public
+    assert_org_rows_sum_the_team_rows()
     # The member sees a private incident the outsider does not: different figures.
     today = timezone.localdate()
     period = Period.last(365, today)
@@ -389,11 +415,24 @@ def test_the_month_rows_sum_the_day_rows_and_serve_a_year(org):
     # A stale month row shows in a year's figures (so they are read), and only there.
     period = Period.last(365, timezone.localdate())
     whole, _ = metrics._whole_months(Period(period.before().start, period.end), period.start)
-    row = ItemsDueMonth.objects.filter(month__in=whole).first()
+    row = ItemsDueMonth.objects.filter(month__in=whole, team__isnull=False).first()
     before = sum(r["due"] for r in metrics.completion_grid(period, ORG, PUBLIC_ONLY))
     ItemsDueMonth.objects.filter(pk=row.pk).update(due=row.due + 100)
     after = sum(r["due"] for r in metrics.completion_grid(period, ORG, PUBLIC_ONLY))
     assert after == before + 100
+    # Organisation-wide, the sums per month read the organisation's row, the sums per team
+    # the teams' rows.
+    org_months = ItemsDueMonth.objects.filter(month__in=whole, team__isnull=True)
+    row = org_months.filter(month__gte=period.start).first()
+    assert row is not None
+
+    def sums():
+        found = metrics.completion_sums(period, ORG, PUBLIC_ONLY)
+        return sum(r["due"] for r in found.months), sum(r["due"] for r in found.teams)
+
+    months, teams = sums()
+    ItemsDueMonth.objects.filter(pk=row.pk).update(due=row.due + 7)
+    assert sums() == (months + 7, teams)
 
 
 def test_open_items_per_team_read_months_before_and_after_this_one(org):
@@ -446,7 +485,7 @@ def test_the_item_mix_reads_whole_months_from_their_rows_and_stays_in_step(
     # A stale month row shows in a year's figures (so it is read).
     period = Period.last(365, timezone.localdate())
     whole, _ = metrics._whole_months(period, period.start, field="created_on")
-    row = ItemsCreatedMonth.objects.filter(month__in=whole).first()
+    row = ItemsCreatedMonth.objects.filter(month__in=whole, team__isnull=True).first()
     assert row is not None
 
     def created():
@@ -455,3 +494,28 @@ def test_the_item_mix_reads_whole_months_from_their_rows_and_stays_in_step(
     before = created()
     ItemsCreatedMonth.objects.filter(pk=row.pk).update(created=row.created + 100)
     assert created() == before + 100
+
+
+@race
+@pytest.mark.django_db(transaction=True)
+def test_two_commits_recounting_the_same_organisation_day_at_once(race_mode, capsys):
+    # Two teams' items due the same day, changed at once: each commit recounts its team's row
+    # of the day, then the organisation's. Without one recount at a time, each would delete
+    # the organisation's row and insert its own (a unique key error), or sum without the
+    # other's team.
+    day = timezone.localdate()
+    teams = [TeamFactory(), TeamFactory()]
+    for team in teams:
+        ActionItemFactory(
+            postmortem=PostmortemFactory(incident=IncidentFactory(team=team)), due_on=day
+        )
+    created_on = timezone.now().astimezone(UTC).date()
+    waiting = [team.pk for team in teams]
+    run = run_together(lambda: rollups.recount(waiting.pop(), {day}, {created_on}))
+    assert_org_rows_sum_the_team_rows()
+    assert ItemsDueDay.objects.get(team=None, due_on=day).due == 2
+    assert ItemsDueMonth.objects.get(team=None, month=day.replace(day=1)).due == 2
+    report(
+        capsys,
+        f"two recounts of one day wrote {run.results} rows; calls overlapped: {run.overlapped}",
+    )
