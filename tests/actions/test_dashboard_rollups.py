@@ -131,6 +131,8 @@ def assert_same_figures(viewer, scope):
         expected = metrics.CompletionSums.of(reference)
         assert _rows(sums.teams) == _rows(expected.teams)
         assert _rows(sums.months) == _rows(expected.months)
+        teams_only = metrics.completion_sums(period, scope, viewer, months=False)
+        assert (_rows(teams_only.teams), teams_only.months) == (_rows(expected.teams), [])
         assert metrics.items_by_priority_and_leverage(period, scope, viewer) == (
             reference_item_mix(period, scope, viewer)
         )

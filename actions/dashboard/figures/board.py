@@ -119,6 +119,14 @@ class Dashboard:
         return metrics.completion_sums(self.judged, self.scope, self.viewer)
 
     @cached_property
+    def team_sums(self) -> metrics.CompletionSums:
+        """The teams' half of `sums` (slippage's), read alone where the page's sums are not
+        (the slippage figure's own request)."""
+        if "sums" in self.__dict__ or not self.judged:
+            return self.sums
+        return metrics.completion_sums(self.judged, self.scope, self.viewer, months=False)
+
+    @cached_property
     def completion(self) -> dict:
         """completion_by_due_date, summed from the months (a test holds them equal)."""
         figures = {

@@ -11,7 +11,7 @@ from .shapes import CHART_ROWS, TABLE_LIMIT, Cell, Column, Figure, as_share, per
 def slippage_team(board) -> Figure:
     # Slippage reads the judged period's due items from the completion sums; its
     # due-date changes are those recorded in the whole period.
-    rows = metrics.slippage_by_team(board.period, board.scope, board.viewer, sums=board.sums)
+    rows = metrics.slippage_by_team(board.period, board.scope, board.viewer, sums=board.team_sums)
 
     def share(r: dict) -> float | None:
         return r["due_moved"] / r["due"] if r["due"] else None
