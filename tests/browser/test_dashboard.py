@@ -1,4 +1,4 @@
-"""The dashboard in Chromium: its charts draw with data, the slow figure arrives by itself,
+"""The dashboard in Chromium: its charts draw with data, the later figures arrive by themselves,
 the scope changes in place, and a number leads to the list of exactly those items."""
 
 import re
@@ -64,11 +64,15 @@ def test_charts_render_and_a_number_leads_to_exactly_its_items(logged_in_page, u
     assert completion.locator("rect").count() >= 1
     titles = completion.locator("rect > title").all_text_contents()
     assert any(re.search(r"Done on time: \d+%", t) for t in titles), titles
-    assert page.locator("svg.chart rect").count() >= 8
     # The slowest figure arrives after the page, through htmx, as a chart of its own.
     recurrence = page.locator("#fig-recurrence-month")
     expect(recurrence.locator("h3")).to_contain_text("repeated an earlier one")
     expect(recurrence.locator("svg.chart rect").first).to_be_visible()
+    # So do the figures the page asks for once it is shown: every placeholder is replaced.
+    expect(page.locator("#fig-severity-month svg.chart rect").first).to_be_visible()
+    expect(page.locator("#fig-slippage-team h3")).not_to_contain_text("Working this figure out")
+    expect(page.locator('.dash-figure[aria-busy="true"]')).to_have_count(0)
+    assert page.locator("svg.chart rect").count() >= 8
     # Each chart has its table one click away, and its definition.
     figure = page.locator("#fig-overdue-team")
     figure.locator("summary", has_text="Table").click()
@@ -99,6 +103,9 @@ def test_changing_the_scope_redraws_the_figures_in_place(logged_in_page, user):
     expect(page.locator("#headline-overdue .headline-value")).to_contain_text("3")
     assert "scope=org" in page.url
     assert page.evaluate("window.__sameDocument") is True
+    # The swapped-in board asks for its later figures again, for the new scope.
+    expect(page.locator("#fig-severity-month svg.chart rect").first).to_be_visible()
+    expect(page.locator('.dash-figure[aria-busy="true"]')).to_have_count(0)
     # The period changes the same way.
     page.get_by_label("Period", exact=True).select_option("30")
     expect(page.locator(".dash-scope")).to_contain_text("30 UTC days")
