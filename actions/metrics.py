@@ -57,6 +57,7 @@ from incidents.models import (
     Severity,
     Team,
     TimelineEvent,
+    private_readers_as_sets,
     read_access,
     visible_incident_q,
 )
@@ -875,7 +876,7 @@ def completion_grid(
     if not _rollups_apply(scope, viewer):
         return _completion_grid_live(items(scope, viewer), period, previous)
     by_month, by_day, _ = _completion_rollups(period, previous, scope)
-    sums = _sums(GRID_COUNTS)
+    sums = summed(GRID_COUNTS)
     team = dict(ROLLUP_TEAM)
     by_month = by_month.values("month", **team, current=_current(period, "month")).annotate(**sums)
     by_day = by_day.values(**team, month=TruncMonth("due_on"), current=_current(period)).annotate(
@@ -918,7 +919,7 @@ def completion_sums(
         live = CompletionSums.of(_completion_grid_live(items(scope, viewer), period, previous))
         return live if months else CompletionSums(live.teams, [])
     by_month, by_day, in_period = _completion_rollups(period, previous, scope)
-    sums = _sums(GRID_COUNTS)
+    sums = summed(GRID_COUNTS)
     team = dict(ROLLUP_TEAM)
     teams = _renamed(
         by_month.values(**team, current=_current(period, "month")).annotate(**sums),
@@ -960,7 +961,9 @@ def _current(period: Period, field: str = "due_on") -> ExpressionWrapper:
     return ExpressionWrapper(now, output_field=BooleanField())
 
 
-def _sums(names: tuple) -> dict:
+def summed(names: tuple) -> dict:
+    """`sum_<name>` aggregates of these columns (read back with `_renamed`): an aggregate
+    may not take the name of the column it sums."""
     return {f"sum_{name}": Sum(name) for name in names}
 
 
@@ -1081,16 +1084,12 @@ def _private_ids(scope: Scope, viewer) -> list[int]:
     as a join scanned every row of the period (25-110 ms). Read once per `reading_once`."""
 
     def load() -> list[int]:
-        private = incidents(scope, viewer).filter(private=True).order_by()
         if viewer is not PUBLIC_ONLY and viewer.is_authenticated and not viewer.is_superuser:
-            # A private incident's readers are its members and its team's managers, in
-            # either read mode: asked as two sets (the viewer's memberships, their managed
-            # teams), not the rule's membership test per private incident (5 ms at 3,000).
-            member_of = Incident.members.through.objects.filter(user_id=viewer.pk)
-            readers = Q(pk__in=member_of.values("incident_id")) | Q(
-                team__in=Team.objects.filter(managers=viewer).values("pk")
-            )
+            # Their readers, in either read mode: members and the team's managers.
+            readers = private_readers_as_sets(viewer)
             private = Incident.objects.filter(_scope_only(scope), readers, private=True)
+        else:
+            private = incidents(scope, viewer).filter(private=True)
         return list(private.order_by().values_list("pk", flat=True)) or [0]
 
     return _read_once(("private_ids", scope.key, getattr(viewer, "pk", None)), load)
@@ -1308,7 +1307,7 @@ def items_by_priority_and_leverage(period: Period, scope: Scope, viewer) -> list
     incidents the viewer may see."""
     if not _rollups_apply(scope, viewer):
         return _item_mix_live(items_created(period, scope, viewer))
-    sums = {f"sum_{name}": Sum(name) for name in MIX_COUNTS}
+    sums = summed(MIX_COUNTS)
     whole, cut = _whole_months(period, period.start, field="created_on")
     by_month = (
         _scope_rows(ItemsCreatedMonth.objects.all(), scope)
@@ -1323,8 +1322,8 @@ def items_by_priority_and_leverage(period: Period, scope: Scope, viewer) -> list
         .annotate(**sums)
     )
     live = _item_mix_live(_private_items(scope, viewer).filter(period.span("created_at")))
-    summed = _renamed(by_month, MIX_COUNTS) + _renamed(by_day, MIX_COUNTS)
-    rows = _merged(summed + live, ("priority", "leverage"), MIX_COUNTS)
+    stored = _renamed(by_month, MIX_COUNTS) + _renamed(by_day, MIX_COUNTS)
+    rows = _merged(stored + live, ("priority", "leverage"), MIX_COUNTS)
     return sorted(rows, key=lambda row: (row["priority"], row["leverage"]))
 
 

@@ -109,7 +109,7 @@ def _write_months(months: Q, created_months: Q) -> int:
         for r in ItemsDueDay.objects.filter(months, team__isnull=False)
         .order_by()
         .values("team_id", **by_month)
-        .annotate(**{f"sum_{n}": Sum(n) for n in DUE})
+        .annotate(**metrics.summed(DUE))
     ]
     opened = [
         OpenItemsMonth(team_id=r["team_id"], month=r["month"], open=r["n"], first_due=r["first"])
@@ -129,7 +129,7 @@ def _write_months(months: Q, created_months: Q) -> int:
         for r in ItemsCreatedDay.objects.filter(created_months, team__isnull=False)
         .order_by()
         .values("team_id", "priority", "leverage", month=TruncMonth("created_on"))
-        .annotate(**{f"sum_{n}": Sum(n) for n in metrics.MIX_COUNTS})
+        .annotate(**metrics.summed(metrics.MIX_COUNTS))
     ]
     ItemsDueMonth.objects.bulk_create(due, batch_size=BATCH)
     OpenItemsMonth.objects.bulk_create(opened, batch_size=BATCH)
@@ -157,7 +157,7 @@ def _write_org(model, where: Q) -> int:
         model.objects.filter(where, team__isnull=False)
         .order_by()
         .values(*keys)
-        .annotate(**{f"sum_{n}": Sum(n) for n in counts})
+        .annotate(**metrics.summed(counts))
     )
     rows = [
         model(team=None, **{k: r[k] for k in keys}, **{n: r[f"sum_{n}"] for n in counts})

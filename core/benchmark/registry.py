@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from actions import jobs, metrics
+from actions.dashboard.figures import Dashboard
 from actions.dashboard.params import utc_today
 from actions.dashboard.views import analytics
 from actions.filters import ActionItemFilter
@@ -314,7 +315,7 @@ def _repeat_rows(bench: Bench) -> list:
 # The figures a dashboard view asks for once it is shown (Dashboard.LATER), per view: its
 # query and those figures (the recurrence figure is measured on its own below; the owners
 # table is shown to the team's managers, and organisation-wide to admins only).
-LATER = ["slippage-team", "priority-leverage", "no-prevention", "severity-month", "response-month"]
+LATER = [key for key in Dashboard.LATER if key not in ("owners", "recurrence-month")]
 LATER_FIGURES = [
     ("team 90d", {}, ["owners", *LATER]),
     ("org 90d", {"scope": "org", "range": "90"}, LATER),
