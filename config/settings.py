@@ -135,6 +135,8 @@ TEMPLATES = [
         },
     },
 ]
+# Django's widget templates, with the text-like inputs and the textarea written in Python.
+FORM_RENDERER = "incidents.form_rendering.WidgetRenderer"
 
 # --- Database -----------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'debrief.sqlite3'}"

@@ -57,7 +57,7 @@ class QuickSelect(forms.Select):
 
 
 class QuickCheckboxes(forms.CheckboxSelectMultiple):
-    """Tick boxes whose each `tag` (what includes/field.html lays out) is written in Python."""
+    """Tick boxes whose each `tag` (what `{% field %}` lays out) is written in Python."""
 
     def _render(self, template_name, context, renderer=None):
         if template_name != self.option_template_name:

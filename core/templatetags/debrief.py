@@ -9,12 +9,19 @@ from django.conf import settings
 from django.template.defaulttags import CsrfTokenNode
 
 from incidents import formatting, permissions, timeline_rows
+from incidents.form_rendering import field_html
 from incidents.formatting import utc_html, when_html
 
 register = template.Library()
 
 
 register.filter("duration", formatting.duration)
+
+
+@register.simple_tag
+def field(bound_field):
+    """`{% field form.title %}`: label, control, help and errors (incidents/form_rendering.py)."""
+    return field_html(bound_field)
 
 
 @register.simple_tag

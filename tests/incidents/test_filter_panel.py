@@ -3,13 +3,13 @@
 
 import pytest
 from django.http import QueryDict
-from django.template.loader import render_to_string
 
 from actions.filters import ActionItemFilter
 from actions.models import ActionItem
 from incidents import filter_panel
 from incidents.filter_panel import filter_fields
 from incidents.filters import IncidentFilter
+from incidents.form_rendering import field_html
 from incidents.models import Incident
 
 from ..factories import ServiceFactory, TeamFactory
@@ -18,11 +18,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _uncached(filters, skip=()) -> str:
-    return "".join(
-        render_to_string("includes/field.html", {"field": field})
-        for field in filters.form
-        if field.name not in skip
-    )
+    return "".join(field_html(field) for field in filters.form if field.name not in skip)
 
 
 @pytest.mark.parametrize(
@@ -43,7 +39,7 @@ def test_the_second_page_reads_the_fields_from_the_cache(monkeypatch):
     data = QueryDict("q=disk")
     filter_fields(IncidentFilter(data, queryset=Incident.objects.all()))
     rendered = []
-    monkeypatch.setattr(filter_panel, "render_to_string", lambda *a, **k: rendered.append(a) or "")
+    monkeypatch.setattr(filter_panel, "field_html", lambda *a, **k: rendered.append(a) or "")
     filter_fields(IncidentFilter(data, queryset=Incident.objects.all()))
     assert rendered == []
     filter_fields(IncidentFilter(QueryDict("q=dns"), queryset=Incident.objects.all()))
