@@ -1,7 +1,10 @@
+from html import escape
+
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from incidents import permissions
@@ -13,10 +16,25 @@ from . import digests, metrics
 from .models import Digest
 
 
+def _scope_options(chosen: str) -> str:
+    """The scope filter's options: every team's, written in Python (200 teams at scale 5 cost
+    a template loop 5 ms) from two columns rather than a model object each."""
+    options = [("", "All digests"), ("org", "Organisation")]
+    options += [
+        (f"team:{slug}", name)
+        for slug, name in Team.objects.order_by("name").values_list("slug", "name")
+    ]
+    html = "".join(
+        f'<option value="{escape(key)}"{" selected" * (key == chosen)}>{escape(label)}</option>'
+        for key, label in options
+    )
+    return mark_safe(html)  # noqa: S308 - every value and label is escaped above
+
+
 @require_GET
 def digest_list(request):
     # Digests count public incidents only (see digests.py), so everyone signed in may read them.
-    digests = Digest.objects.select_related("team")
+    digests = Digest.objects.select_related("team").listed()
     scope = request.GET.get("scope", "")
     if scope:
         digests = digests.filter(scope=scope)
@@ -24,7 +42,7 @@ def digest_list(request):
         "page": paginate(request, digests),
         "query": query_without_page(request),
         "scope": scope,
-        "teams": Team.objects.order_by("name"),
+        "scope_options": _scope_options(scope),
     }
     return render(request, "actions/digest_list.html", context)
 

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import BooleanField, OuterRef, Q, Subquery, Value
+from django.db.models import BooleanField, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -354,6 +354,20 @@ def ticket_link(item: ActionItem, trackers) -> str:
     return ""
 
 
+class DigestQuerySet(models.QuerySet):
+    def listed(self):
+        """The few figures the list shows, read out of the JSON by the database: a page of
+        digests without parsing each one's figures (which grow with the teams)."""
+        return self.defer("figures").annotate(
+            completion_rate=F("figures__completion__rate"),
+            completion_on_time=F("figures__completion__on_time"),
+            completion_due=F("figures__completion__due"),
+            completion_band=F("figures__completion__band"),
+            incidents_total=F("figures__incidents__total"),
+            items_overdue=F("figures__items__overdue"),
+        )
+
+
 class Digest(models.Model):
     """A monthly review for the organisation (team empty) or one team, kept for the web UI.
 
@@ -368,6 +382,8 @@ class Digest(models.Model):
     scope = models.CharField(max_length=120)  # "org" or "team:<slug>", unique with period
     figures = models.JSONField(default=dict)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = DigestQuerySet.as_manager()
 
     class Meta:
         ordering = ["-period", "scope"]

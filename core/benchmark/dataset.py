@@ -25,10 +25,13 @@ from django.db.models import Max
 from django.db.models.signals import m2m_changed, post_delete, pre_delete
 from django.utils import timezone
 
+from actions import digests
 from actions.figure_rollups import rebuild_figure_rollups
+from actions.metrics import Period
 from actions.models import (
     ActionItem,
     ActionItemEvent,
+    Digest,
     ItemsCreatedDay,
     ItemsCreatedMonth,
     ItemsDueDay,
@@ -165,11 +168,35 @@ def forget_filter_options() -> str:
     return "filter options forgotten"
 
 
+def store_digests() -> str:
+    """The digests of the month before last, for the organisation and every team, as the
+    monthly job would have stored them (figures only: no email, no ledger row), so the digest
+    list shows a full page. Last month is left to the monthly digest job the bench measures.
+    Computed once: 9 s at scale 1, about 90 s at scale 5."""
+    period = Period.previous_month(Period.previous_month(timezone.now().date()).start)
+    have = set(Digest.objects.filter(period=period.label).values_list("scope", flat=True))
+    missing = [scope for scope in digests.scopes() if scope.key not in have]
+    Digest.objects.bulk_create(
+        [
+            Digest(
+                period=period.label,
+                team=scope.team,
+                scope=scope.key,
+                figures=digests.compute_figures(period, scope),
+            )
+            for scope in missing
+        ],
+        ignore_conflicts=True,
+    )
+    return f"{len(missing)} digests of {period.label} stored"
+
+
 AFTER_LOAD: list = [
     rebuild_repeat_flags,
     rebuild_dashboard_rollups,
     rebuild_figure_rollups,
     forget_filter_options,
+    store_digests,
 ]
 
 

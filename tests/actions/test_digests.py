@@ -6,6 +6,8 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from actions import jobs, metrics
@@ -270,6 +272,46 @@ def test_the_sent_emails_page_shows_failures_to_staff_only(client, admin_user, u
 def test_the_digest_list_has_an_empty_state(client, user):
     client.force_login(user)
     assert "No digests yet" in client.get(reverse("actions:digests")).content.decode()
+
+
+def _stored(period: str, team=None, **completion) -> Digest:
+    figures = {
+        "completion": {"rate": None, "on_time": 0, "due": 0, "band": None, **completion},
+        "incidents": {"total": 7},
+        "items": {"overdue": 3},
+    }
+    scope = f"team:{team.slug}" if team else "org"
+    return Digest.objects.create(period=period, team=team, scope=scope, figures=figures)
+
+
+def test_the_digest_list_shows_each_digests_figures_and_filters_by_scope(
+    client, user, django_assert_num_queries
+):
+    team = TeamFactory(name="Payments <& Co>", slug="payments")
+    _stored("2026-10", rate=0.5, on_time=1, due=2, band="at_risk")
+    _stored("2026-10", team=team, rate=0.9, on_time=9, due=10, band="healthy")
+    _stored("2026-09", team=team)
+    client.force_login(user)
+    page = client.get(reverse("actions:digests")).content.decode()
+    rows = page.split("<tbody>")[1].split("</tbody>")[0].split("<tr>")[1:]
+    assert [r.count("<td") for r in rows] == [5, 5, 5]
+    assert "50%" in rows[0] and "At risk" in rows[0] and "Organisation review" in rows[0]
+    assert (
+        "90%" in rows[1] and "Healthy" in rows[1] and "Payments &lt;&amp; Co&gt; review" in rows[1]
+    )
+    assert "nothing due" in rows[2] and ">7<" in rows[2] and ">3<" in rows[2]
+    assert '<option value="team:payments">Payments &lt;&amp; Co&gt;</option>' in page
+    chosen = client.get(reverse("actions:digests"), {"scope": "team:payments"}).content.decode()
+    assert '<option value="team:payments" selected>' in chosen
+    assert chosen.count("<tr>") == 1 + 2  # the header and the team's two months
+    # A page of digests and the teams' options cost the same queries however many there are.
+    with CaptureQueriesContext(connection) as few:
+        client.get(reverse("actions:digests"))
+    for i in range(30):
+        _stored(f"2025-{1 + i % 12:02d}", team=TeamFactory())
+    with django_assert_num_queries(len(few.captured_queries)):
+        many = client.get(reverse("actions:digests")).content.decode()
+    assert many.count("<tr>") == 1 + 33
 
 
 def test_due_dates_are_not_shifted_by_the_viewers_timezone():

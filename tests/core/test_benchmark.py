@@ -9,10 +9,11 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from actions.models import ActionItem
+from actions.models import ActionItem, Digest
 from core import benchmark
 from core.benchmark import Bench, Job, Page
 from core.benchmark.visitor import HOST, Visitor, overridden
@@ -89,6 +90,18 @@ def test_an_existing_dataset_at_the_same_scale_is_reused(db):
     assert set(Incident.objects.values_list("pk", flat=True)) == first
     benchmark.ensure_dataset(TINY, rebuild=True, log=quiet)
     assert set(Incident.objects.values_list("pk", flat=True)).isdisjoint(first)
+
+
+def test_the_digest_list_has_the_month_before_lasts_digests_stored_once(db):
+    benchmark.ensure_dataset(TINY, log=quiet)
+    stored = list(Digest.objects.values_list("scope", "period", "figures"))
+    teams = Team.objects.filter(Q(members__isnull=False) | Q(managers__isnull=False)).distinct()
+    assert len(stored) == 1 + teams.count() and len({p for _, p, _ in stored}) == 1
+    assert all(figures["completion"] and "incidents" in figures for _, _, figures in stored)
+    messages = []
+    benchmark.ensure_dataset(TINY, log=messages.append)
+    assert any(m.strip().startswith("0 digests of") for m in messages)
+    assert Digest.objects.count() == len(stored)
 
 
 def test_the_command_measures_every_page_and_writes_json(db, tmp_path):
