@@ -34,12 +34,14 @@ def _scope_options(chosen: str) -> str:
 @require_GET
 def digest_list(request):
     # Digests count public incidents only (see digests.py), so everyone signed in may read them.
-    digests = Digest.objects.select_related("team").listed()
+    digests = Digest.objects.defer("figures")
     scope = request.GET.get("scope", "")
     if scope:
         digests = digests.filter(scope=scope)
+    page = paginate(request, digests)
+    page.object_list = Digest.objects.listed(page.object_list)
     context = {
-        "page": paginate(request, digests),
+        "page": page,
         "query": query_without_page(request),
         "scope": scope,
         "scope_options": _scope_options(scope),

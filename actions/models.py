@@ -355,16 +355,22 @@ def ticket_link(item: ActionItem, trackers) -> str:
 
 
 class DigestQuerySet(models.QuerySet):
-    def listed(self):
-        """The few figures the list shows, read out of the JSON by the database: a page of
-        digests without parsing each one's figures (which grow with the teams)."""
-        return self.defer("figures").annotate(
-            completion_rate=F("figures__completion__rate"),
-            completion_on_time=F("figures__completion__on_time"),
-            completion_due=F("figures__completion__due"),
-            completion_band=F("figures__completion__band"),
-            incidents_total=F("figures__incidents__total"),
-            items_overdue=F("figures__items__overdue"),
+    def listed(self, page) -> list:
+        """The digests of a page, with the few figures the list shows read out of the JSON
+        by the database, for these rows only: in one query with the page's sort and limit,
+        PostgreSQL read every digest's figures before sorting (10-16 ms at 200 teams)."""
+        return list(
+            self.filter(pk__in=[d.pk for d in page])
+            .select_related("team")
+            .defer("figures")
+            .annotate(
+                completion_rate=F("figures__completion__rate"),
+                completion_on_time=F("figures__completion__on_time"),
+                completion_due=F("figures__completion__due"),
+                completion_band=F("figures__completion__band"),
+                incidents_total=F("figures__incidents__total"),
+                items_overdue=F("figures__items__overdue"),
+            )
         )
 
 
