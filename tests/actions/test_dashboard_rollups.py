@@ -2,7 +2,7 @@
 count over the viewer's private incidents) equal the live queries they replace, for every
 kind of viewer, after changes made through the services, and their rows stay in step."""
 
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from django.db import connection
@@ -401,6 +401,66 @@ def test_whole_months_are_read_by_month_and_cut_months_by_day():
         ItemsDueDay.objects.create(team=team, due_on=day)
     found = ItemsDueDay.objects.filter(cut, team=team).values_list("due_on", flat=True)
     assert set(found) == {date(2026, 1, 15), date(2026, 1, 31), date(2026, 4, 1), date(2026, 4, 30)}
+
+
+def test_cut_months_are_read_from_their_days_or_their_month_less_the_other_days():
+    # Items due every other day over sixteen months, two teams, some done on time, some
+    # late, some dropped, some moved: each way a month can be cut is read and equals live.
+    teams = [TeamFactory(), TeamFactory()]
+    postmortems = [PostmortemFactory(incident__team=team) for team in teams]
+    owner = UserFactory()
+    day, items = date(2025, 10, 1), []
+    while day <= date(2027, 1, 31):
+        n = len(items)
+        status = [DONE, DONE, ActionItem.Status.OPEN, WONT_DO][n % 4]
+        late = timedelta(days=2 if n % 8 == 1 else 0)
+        done_at = datetime.combine(day + late, time(12), UTC) if status == DONE else None
+        items.append(
+            ActionItem(
+                postmortem=postmortems[n % 2],
+                title=f"Item {n}",
+                owner=owner,
+                due_on=day,
+                status=status,
+                completed_at=done_at,
+                reason="no" if status == WONT_DO else "",
+            )
+        )
+        day += timedelta(days=2 if n % 3 else 1)
+    ActionItem.objects.bulk_create(items)
+    ActionItemEvent.objects.bulk_create(
+        ActionItemEvent(item=item, kind="due_date", at=timezone.now(), from_due=item.due_on)
+        for item in items[::5]
+    )
+    rollups.rebuild()
+    periods = [
+        Period.last(90, date(2026, 12, 5)),  # months cut by the span, the split and the end
+        Period.last(30, date(2026, 3, 15)),
+        Period.last(365, date(2026, 7, 4)),
+        Period(date(2026, 2, 10), date(2026, 5, 20)),
+        Period(date(2026, 3, 14), date(2026, 3, 20)),  # both periods inside one month
+        Period(date(2026, 1, 1), date(2026, 1, 31)),  # whole months only
+        Period(date(2026, 11, 20), date(2027, 1, 10)),  # into the future
+        Period(date(2025, 12, 19), date(2026, 1, 1)),  # a month row for the earlier period only
+    ]
+    for period in periods:
+        reference = metrics.CompletionSums.of(reference_completion_grid(period, ORG, PUBLIC_ONLY))
+        assert reference.teams, period
+        found = metrics.completion_sums(period, ORG, PUBLIC_ONLY)
+        assert _rows(found.teams) == _rows(reference.teams), period
+        assert _rows(found.months) == _rows(reference.months), period
+        for team in teams:
+            scope = Scope(team=team)
+            own = metrics.CompletionSums.of(reference_completion_grid(period, scope, PUBLIC_ONLY))
+            found = metrics.completion_sums(period, scope, PUBLIC_ONLY, months=False)
+            assert _rows(found.teams) == _rows(own.teams), (period, team)
+    # A 90-day period reads 19 days per team (June 1-8 and September 1-6 less, December
+    # 1-5), where its days in the cut months are 57.
+    period = Period.last(90, date(2026, 12, 5))
+    months, days = metrics._month_pieces(period, period.before())
+    assert sum((last - first).days + 1 for first, last, *_ in days) == 19
+    assert (date(2026, 9, 1), date(2026, 9, 6), -1, 1) in days
+    assert months[date(2026, 6, 1)] is False and months[date(2026, 9, 1)] is True
 
 
 def test_the_month_rows_sum_the_day_rows_and_serve_a_year(org):
