@@ -63,6 +63,7 @@ from incidents.models import (
 )
 from postmortems.models import PUBLISH_WITHIN, ContributingFactor, Postmortem
 
+from .binary_rows import binary_rows
 from .models import (
     ActionItem,
     ActionItemEvent,
@@ -262,8 +263,8 @@ def postmortems_owed_count(as_of: date, scope: Scope, viewer) -> int:
     if not _figure_rollups_apply(scope, viewer):
         return owed.count()
     before = (_owed_cutoff(as_of) - EPOCH) // MICROSECOND
-    stored = IncidentsMonth.objects.filter(team=None).values_list("owed", flat=True)
-    public = sum(bisect_left(unpack_durations(times), before) for times in stored)
+    stored = binary_rows(IncidentsMonth.objects.filter(team=None).values_list("owed"))
+    public = sum(bisect_left(unpack_durations(times), before) for (times,) in stored)
     if viewer is PUBLIC_ONLY:
         return public
     return public + owed.filter(pk__in=_private_ids(scope, viewer)).count()
@@ -1664,7 +1665,10 @@ def _rollup_rows(month_model, day_model, period: Period, columns: tuple):
     months = month_model.objects.filter(team__isnull=True, month__in=whole).order_by()
     cut = day_model.objects.filter(days, team__isnull=True).order_by()
     lists = [n for n, column in enumerate(columns) if column in DURATION_LISTS]
-    rows = chain(months.values_list("month", *columns), cut.values_list("day", *columns))
+    rows = chain(
+        binary_rows(months.values_list("month", *columns)),
+        binary_rows(cut.values_list("day", *columns)),
+    )
     for when, *values in rows:
         for n in lists:
             values[n] = unpack_durations(values[n])

