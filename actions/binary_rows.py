@@ -9,9 +9,19 @@ it is logged and counted like any other.
 
 from __future__ import annotations
 
+import psycopg
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import QuerySet
+
+
+class _BinaryCursor(psycopg.Cursor):
+    """psycopg returns binary results only from a server-binding cursor (Django's bind on the
+    client). Never prepared, as Django's are not: a named prepared statement would break
+    behind a transaction-pooling proxy such as PgBouncer."""
+
+    def execute(self, query, params=None, **kwargs):
+        return super().execute(query, params, prepare=False, binary=True)
 
 
 def binary_rows(queryset: QuerySet) -> list[tuple]:
@@ -19,19 +29,13 @@ def binary_rows(queryset: QuerySet) -> list[tuple]:
     columns fetched in binary on PostgreSQL; elsewhere the queryset's own rows."""
     if connection.vendor != "postgresql":
         return list(queryset)
-    import psycopg  # the PostgreSQL driver: only there
-
     try:
         sql, params = queryset.query.sql_with_params()
     except EmptyResultSet:  # e.g. `month__in=[]`: Django answers without asking
         return []
     connection.ensure_connection()
     connection.validate_thread_sharing()
-    # A server-side-binding cursor: psycopg returns binary results only from those (Django's
-    # own cursors bind on the client).
-    raw = psycopg.Cursor(connection.connection)
-    raw.format = psycopg.pq.Format.BINARY
     wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
-    with wrap(raw) as cursor:
+    with wrap(_BinaryCursor(connection.connection)) as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()

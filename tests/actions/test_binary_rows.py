@@ -36,3 +36,26 @@ def test_a_query_that_cannot_match_asks_nothing():
     with CaptureQueriesContext(connection) as captured:
         assert binary_rows(IncidentsMonth.objects.filter(month__in=[]).values_list("month")) == []
     assert len(captured) == 0
+
+
+def test_reads_prepare_nothing_on_the_server_whatever_the_connection_allows():
+    # Django's connections prepare nothing unless OPTIONS set a prepare_threshold; a named
+    # prepared statement breaks behind a transaction-pooling proxy (PgBouncer), so these
+    # reads never prepare, even where the connection would at the first run.
+    IncidentsMonth.objects.create(month=date(2026, 1, 1), detect=pack_durations([5, 9]))
+    rows = IncidentsMonth.objects.values_list("month", "detect")
+    connection.ensure_connection()
+    postgresql = connection.vendor == "postgresql"
+    if postgresql:
+        before = connection.connection.prepare_threshold
+        connection.connection.prepare_threshold = 0
+    try:
+        for _ in range(3):
+            assert [unpack_durations(d).tolist() for _, d in binary_rows(rows)] == [[5, 9]]
+        if postgresql:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+                assert cursor.fetchone() == (0,)
+    finally:
+        if postgresql:
+            connection.connection.prepare_threshold = before
