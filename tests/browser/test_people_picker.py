@@ -1,8 +1,11 @@
 """Username boxes suggest a few matching colleagues as you type, fetched from the server."""
 
+from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from ..factories import ActionItemFactory, UserFactory
+
+User = get_user_model()
 
 
 def test_the_owner_box_suggests_matching_active_colleagues_as_you_type(logged_in_page, user):
@@ -10,6 +13,9 @@ def test_the_owner_box_suggests_matching_active_colleagues_as_you_type(logged_in
     UserFactory(username="danny", first_name="Danny", is_active=False)
     UserFactory(username="zed", first_name="Zed", last_name="Danaher")
     item = ActionItemFactory(owner=user, title="Add a canary stage", ticket_key="SRE-1")
+    # The factories' other people get random names ("Daniel", "Dandridge" would match too).
+    others = User.objects.exclude(username__in=["dana", "danny", "zed"])
+    others.update(first_name="Pat", last_name="Example")
     page = logged_in_page
     page.goto(f"/actions/{item.pk}/edit/")
     # A labelled combobox: the browser offers the suggestions to the keyboard and screen readers.

@@ -55,7 +55,8 @@ def test_suggestions_match_the_start_of_a_username_or_name_of_active_users(clien
     UserFactory(username="mulder", first_name="Fox", last_name="Danaher")
     UserFactory(username="danny", is_active=False)
     UserFactory(username="adan", first_name="Ada", last_name="Nash")
-    client.force_login(UserFactory(username="viewer"))
+    # Named here: a random factory name ("Daniel") would be suggested too.
+    client.force_login(UserFactory(username="viewer", first_name="Vic", last_name="Ewer"))
     response = client.get(reverse("incidents:people"), {"q": "@DAN"})
     assert response.status_code == 200
     assert response.json() == {
