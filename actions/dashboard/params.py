@@ -167,21 +167,43 @@ class Selection:
         return [c.team for c in self.teams if c.mine]
 
 
-def select(request) -> Selection:
-    """Read the period and scope; invalid input falls back to the defaults (with the form's
-    errors shown), so a stale link still opens a dashboard."""
-    user = request.user
+def _scopes(user, only: str = "") -> tuple[list[TeamChoice], list[tuple[str, str, int]]]:
+    """Every team (with the viewer's part in it) and every service, by name; or, for `only`
+    (a `team:<slug>` or `service:<slug>` key), just that team or that service and its team:
+    what a figure, a list or an export needs to check the scope it was asked for, without
+    reading 200 teams and 1,000 services on each of a dashboard's requests."""
     managed = Team.managers.through.objects.filter(team=OuterRef("pk"), user=user.pk)
     member = Team.members.through.objects.filter(team=OuterRef("pk"), user=user.pk)
-    teams = [
-        TeamChoice(team, mine=team.is_managed or team.is_member, managed=team.is_managed)
-        for team in Team.objects.annotate(is_managed=Exists(managed), is_member=Exists(member))
-    ]
+    teams = Team.objects.annotate(is_managed=Exists(managed), is_member=Exists(member))
     # Plain rows: as model instances (with their teams) a thousand services cost ~60 ms per
     # request; only a chosen one is read as a model (resolve_scope).
-    services = list(Service.objects.order_by("name").values_list("slug", "name", "team_id"))
-    choices = scope_choices(user, teams, services)
+    services = Service.objects.order_by("name")
+    kind, _, slug = only.partition(":")
+    if kind == "team":
+        teams, services = teams.filter(slug=slug), services.none()
+    elif kind == "service":
+        services = services.filter(slug=slug)
+        teams = teams.filter(services__slug=slug)
+    elif only:
+        teams, services = teams.none(), services.none()
+    choices = [
+        TeamChoice(team, mine=team.is_managed or team.is_member, managed=team.is_managed)
+        for team in teams
+    ]
+    return choices, list(services.values_list("slug", "name", "team_id"))
+
+
+def select(request, *, picker: bool = True) -> Selection:
+    """Read the period and scope; invalid input falls back to the defaults (with the form's
+    errors shown), so a stale link still opens a dashboard.
+
+    `picker`: the page shows the scope picker, so every team and service is read. A figure, a
+    list or an export (picker False) reads only the scope it was asked for, and every one
+    only when it must fall back to the default; the scope they end on is the same."""
+    user = request.user
     asked = request.GET.get("scope", "")
+    teams, services = _scopes(user, "" if picker else asked)
+    choices = scope_choices(user, teams, services)
     scope = None
     if asked:
         # A link to a scope this person may not open is refused, not quietly swapped.
@@ -221,6 +243,8 @@ def select(request) -> Selection:
     defaulted = False
     may_org = permissions.can(user, "view_org_dashboard")
     if not scope_key:
+        if not picker and asked:  # the scope asked for was refused: the default needs them all
+            teams, services = _scopes(user)
         # Managers land on the first team they manage, members on their first team; others
         # (admins, read-only viewers) on the organisation.
         first = next((c.team for c in teams if c.managed), None)

@@ -62,7 +62,7 @@ def dashboard_figure(request, key: str):
     """One figure: the htmx fragment that replaces its placeholder on the dashboard, or, for a
     plain request (no JavaScript, a shared link, "See all" under a table), a page of its own,
     with every row of its table (the dashboard shows the first few)."""
-    selection = select(request)
+    selection = select(request, picker=False)
     board = Dashboard(selection, request.user, timezone.localdate(), _sorts(request))
     if not request.htmx:
         board.whole()
@@ -91,7 +91,7 @@ def _safe(value):
 
 @require_GET
 def dashboard_csv(request, key: str):
-    selection = select(request)
+    selection = select(request, picker=False)
     board = Dashboard(selection, request.user, timezone.localdate(), _sorts(request)).full()
     with analytics():
         figure = board.figure(key)
@@ -110,7 +110,7 @@ def dashboard_csv(request, key: str):
 
 @require_GET
 def dashboard_rows(request, kind: str):
-    selection = select(request)
+    selection = select(request, picker=False)
     with analytics():
         rows = row_lists.build(kind, selection, request.user, request.GET)
         page = paginate(request, rows.queryset, count=rows.count)
