@@ -942,25 +942,35 @@ def completion_sums(
 def _team_sums_rolled_up(period: Period, previous: Period, scope: Scope) -> list[dict]:
     """completion_sums' teams from the rollups: [{team_pk, team_name, team_slug, current,
     due, on_time, due_moved}], up to two rows per team. Day rows are read per team, so a
-    month cut by the span or the period's start is read the cheaper way (`_month_pieces`)."""
+    month cut by the span or the period's start is read the cheaper way (`_month_pieces`).
+
+    Summed by team id, then named: grouping by the joined team's name and slug took twice as
+    long (4,800 month rows a year at 200 teams), and the sums gather in one dict rather than
+    as a dict per row merged after."""
     month_sides, day_weights = _month_pieces(period, previous)
-    team = dict(ROLLUP_TEAM)
+    found: dict[tuple[int, bool], list[int]] = {}
+
+    def add(team_pk: int, current: bool, counts) -> None:
+        sums = found.setdefault((team_pk, current), [0, 0, 0])
+        for n, count in enumerate(counts):
+            sums[n] += count or 0
+
+    now_months = [m for m, now in month_sides.items() if now]
     by_month = (
         _team_rows(ItemsDueMonth.objects.all(), scope)
         .filter(month__in=list(month_sides))
         .values(
-            **team,
-            current=ExpressionWrapper(
-                Q(month__in=[m for m, now in month_sides.items() if now]),
-                output_field=BooleanField(),
-            ),
+            "team_id",
+            current=ExpressionWrapper(Q(month__in=now_months), output_field=BooleanField()),
         )
         .annotate(**summed(GRID_COUNTS))
+        .values_list("team_id", "current", *summed(GRID_COUNTS))
     )
-    rows = _renamed(by_month, GRID_COUNTS)
+    for team_pk, current, *counts in by_month:
+        add(team_pk, current, counts)
     if day_weights:
-        weight = {
-            side: Case(
+        weight = [
+            Case(
                 *(
                     When(due_on__range=(first, last), then=Value(w[n]))
                     for first, last, *w in day_weights
@@ -968,30 +978,38 @@ def _team_sums_rolled_up(period: Period, previous: Period, scope: Scope) -> list
                 ),
                 default=Value(0),
             )
-            for n, side in enumerate(("now", "then"))
-        }
+            for n in (0, 1)  # this period, the one before
+        ]
         days = Q()
         for first, last, *_ in day_weights:
             days |= Q(due_on__range=(first, last))
+        sides = {
+            f"{side}_{name}": Sum(F(name) * w)
+            for side, w in zip(("now", "then"), weight, strict=True)
+            for name in GRID_COUNTS
+        }
         by_day = (
             _team_rows(ItemsDueDay.objects.all(), scope)
             .filter(days)
-            .values(**team)
-            .annotate(
-                **{
-                    f"{side}_{name}": Sum(F(name) * weight[side])
-                    for side in weight
-                    for name in GRID_COUNTS
-                }
-            )
+            .values("team_id")
+            .annotate(**sides)
+            .values_list("team_id", *sides)
         )
-        for row in by_day:
-            base = {k: row[k] for k in team}
-            for side, current in (("now", True), ("then", False)):
-                rows.append(
-                    base | {"current": current} | {n: row[f"{side}_{n}"] for n in GRID_COUNTS}
-                )
-    return rows
+        size = len(GRID_COUNTS)
+        for team_pk, *counts in by_day:
+            add(team_pk, True, counts[:size])
+            add(team_pk, False, counts[size:])
+    if scope.team:
+        names = {scope.team.pk: (scope.team.name, scope.team.slug)}
+    else:  # every team: cheaper than the same teams listed by id
+        names = {
+            pk: (name, slug) for pk, name, slug in Team.objects.values_list("pk", "name", "slug")
+        }
+    return [
+        {"team_pk": pk, "team_name": names[pk][0], "team_slug": names[pk][1], "current": current}
+        | dict(zip(GRID_COUNTS, sums, strict=True))
+        for (pk, current), sums in found.items()
+    ]
 
 
 def _month_pieces(period: Period, previous: Period) -> tuple[dict[date, bool], list[tuple]]:
