@@ -948,10 +948,11 @@ def _team_sums_rolled_up(period: Period, previous: Period, scope: Scope) -> list
     long (4,800 month rows a year at 200 teams), and the sums gather in one dict rather than
     as a dict per row merged after."""
     month_sides, day_weights = _month_pieces(period, previous)
+    size = len(GRID_COUNTS)
     found: dict[tuple[int, bool], list[int]] = {}
 
     def add(team_pk: int, current: bool, counts) -> None:
-        sums = found.setdefault((team_pk, current), [0, 0, 0])
+        sums = found.setdefault((team_pk, current), [0] * size)
         for n, count in enumerate(counts):
             sums[n] += count or 0
 
@@ -969,25 +970,14 @@ def _team_sums_rolled_up(period: Period, previous: Period, scope: Scope) -> list
     for team_pk, current, *counts in by_month:
         add(team_pk, current, counts)
     if day_weights:
-        weight = [
-            Case(
-                *(
-                    When(due_on__range=(first, last), then=Value(w[n]))
-                    for first, last, *w in day_weights
-                    if w[n]
-                ),
-                default=Value(0),
-            )
-            for n in (0, 1)  # this period, the one before
-        ]
-        days = Q()
+        days, sides = Q(), {}
         for first, last, *_ in day_weights:
             days |= Q(due_on__range=(first, last))
-        sides = {
-            f"{side}_{name}": Sum(F(name) * w)
-            for side, w in zip(("now", "then"), weight, strict=True)
-            for name in GRID_COUNTS
-        }
+        for n, side in enumerate(("now", "then")):  # this period, the one before
+            ranges = [(first, last, w[n]) for first, last, *w in day_weights if w[n]]
+            when = [When(due_on__range=(a, b), then=Value(w)) for a, b, w in ranges]
+            weight = Case(*when, default=Value(0))
+            sides |= {f"{side}_{name}": Sum(F(name) * weight) for name in GRID_COUNTS}
         by_day = (
             _team_rows(ItemsDueDay.objects.all(), scope)
             .filter(days)
@@ -995,7 +985,6 @@ def _team_sums_rolled_up(period: Period, previous: Period, scope: Scope) -> list
             .annotate(**sides)
             .values_list("team_id", *sides)
         )
-        size = len(GRID_COUNTS)
         for team_pk, *counts in by_day:
             add(team_pk, True, counts[:size])
             add(team_pk, False, counts[size:])
